@@ -1,0 +1,49 @@
+// Host frames: one metadata record per frame, indexed by frame number.
+#ifndef UMBRA_FRAME_H
+#define UMBRA_FRAME_H
+
+#include "mm.h"
+
+enum frame_type {
+	FRAME_RESERVED = 0, // firmware, umbra's image, modules: never handed out
+	FRAME_FREE,
+	FRAME_GUEST,        // guest-physical memory of a VM
+	FRAME_SHADOW,       // a shadow page table or directory
+	FRAME_GPMAP,        // a leaf of a guest-physical map
+	FRAME_VMM,          // umbra's own (VMCBs, I/O bitmaps, ...)
+	FRAME_NR_TYPES
+};
+
+// Invariants: count is 0 exactly when type is FRAME_FREE or FRAME_RESERVED;
+// a free frame's link holds the next free frame number (0 ends the list).
+struct frame {
+	u32 count;  // references: mappings in gpmaps, or 1 for an owned frame
+	u8 type;    // enum frame_type
+	u8 flags;
+	u16 owner;  // VM id of a guest or shadow frame, 0 when none or shared
+	u64 link;   // free: next free hfn
+};
+_Static_assert(sizeof(struct frame) == 16, "struct frame is 16 bytes");
+
+extern struct frame *frame_table;
+extern hfn_t frame_table_size;
+
+static inline struct frame *frame_of(hfn_t hfn)
+{
+	return &frame_table[hfn];
+}
+
+// Take over a metadata table for frames [0, nframes), every frame reserved.
+void frame_table_init(struct frame *table, hfn_t nframes);
+// Hand frames [start, end) to the allocator.
+void frame_add_free(hfn_t start, hfn_t end);
+// A zeroed frame of the given type with count 1, or 0 when none is left.
+hfn_t frame_alloc(enum frame_type type, u16 owner);
+// Drop one reference; the frame returns to the pool when the last goes.
+void frame_put(hfn_t hfn);
+void frame_get(hfn_t hfn);
+u64 frame_free_count(void);
+u64 frame_count_of_type(enum frame_type type);
+const char *frame_type_name(enum frame_type type);
+
+#endif

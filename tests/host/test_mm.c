@@ -1,0 +1,420 @@
+// Host tests of mm/: frames, gpmaps, the guest walker and the shadow MMU,
+// checked against a reference model of 32-bit paging written apart from
+// mm/walk.c (same SDM rules, different code).
+#include <string.h>
+#include "check.h"
+#include "frame.h"
+#include "gpmap.h"
+#include "shadow.h"
+#include "walk.h"
+
+void host_mem_init(u64 nframes);
+
+// ---- reference model ---------------------------------------------------
+
+struct ref {
+	bool fault;
+	u32 ec;
+	gpa_t gpa;
+};
+
+// What hardware must do for this access given the raw entries.
+static struct ref ref_access(u32 pde, u32 pte, bool pse, bool wp, gva_t gva, bool write, bool user)
+{
+	struct ref r = { false, (write ? 2u : 0u) | (user ? 4u : 0u), 0 };
+	bool large = pse && (pde & 0x80);
+	if (!(pde & 1) || (!large && !(pte & 1))) {
+		r.fault = true;
+		return r;
+	}
+	u32 rights_u = large ? (pde & 4) : (pde & pte & 4);
+	u32 rights_w = large ? (pde & 2) : (pde & pte & 2);
+	bool ok;
+	if (user)
+		ok = rights_u && (!write || rights_w);
+	else
+		ok = !write || rights_w || !wp;
+	if (!ok) {
+		r.fault = true;
+		r.ec |= 1;
+		return r;
+	}
+	r.gpa = large ? (pde & 0xFFC00000u) + (gva & 0x3FFFFFu) : (pte & 0xFFFFF000u) + (gva & 0xFFFu);
+	return r;
+}
+
+// ---- a tiny guest ------------------------------------------------------
+
+#define GUEST_FRAMES 2048 // 8 MiB
+#define PD_GPA 0x1000u
+#define PT_GPA 0x2000u
+#define DATA_GPA 0x400000u
+
+static struct gpmap gm;
+
+static u32 *gpa_word(gpa_t gpa)
+{
+	int err;
+	hfn_t hfn = gpmap_populate(&gm, gpa >> PAGE_SHIFT, &err);
+	return (u32 *)((u8 *)hfn_ptr(hfn) + (gpa & 0xFFF));
+}
+
+static void guest_reset(void)
+{
+	host_mem_init(GUEST_FRAMES * 2 + 64);
+	gpmap_init(&gm, GUEST_FRAMES, 1);
+}
+
+static void test_frames(void)
+{
+	host_mem_init(64);
+	u64 free0 = frame_free_count();
+	CHECK(free0 == 63, "frame 0 must stay reserved: %llu free", (unsigned long long)free0);
+	hfn_t got[63];
+	for (int i = 0; i < 63; i++) {
+		got[i] = frame_alloc(FRAME_GUEST, 1);
+		CHECK(got[i] != 0, "alloc %d failed", i);
+		u8 *p = hfn_ptr(got[i]);
+		CHECK(p[0] == 0 && p[4095] == 0, "frame not zeroed");
+		memset(p, 0xAB, PAGE_SIZE);
+	}
+	CHECK(frame_alloc(FRAME_GUEST, 1) == 0, "allocated past the end");
+	CHECK(frame_count_of_type(FRAME_GUEST) == 63, "type count");
+	frame_get(got[5]);
+	frame_put(got[5]);
+	CHECK(frame_of(got[5])->type == FRAME_GUEST, "freed with a reference left");
+	for (int i = 0; i < 63; i++)
+		frame_put(got[i]);
+	CHECK(frame_free_count() == free0, "leak: %llu", (unsigned long long)frame_free_count());
+	hfn_t again = frame_alloc(FRAME_SHADOW, 2);
+	CHECK(((u8 *)hfn_ptr(again))[100] == 0, "reused frame not zeroed");
+}
+
+static void test_gpmap(void)
+{
+	guest_reset();
+	u64 free0 = frame_free_count();
+	int err = 0;
+	CHECK(gpmap_lookup(&gm, 5) == 0, "untouched frame present");
+	hfn_t a = gpmap_populate(&gm, 5, &err);
+	CHECK(a && gpmap_lookup(&gm, 5) == a, "populate/lookup");
+	CHECK(gpmap_populate(&gm, 5, &err) == a, "populate twice gave another frame");
+	CHECK(gpmap_populate(&gm, GUEST_FRAMES, &err) == 0 && err == -ERR_FAULT, "beyond memory");
+	CHECK(gpmap_lookup(&gm, 0xFFFFF) == 0, "lookup beyond memory");
+	u32 v = 0x12345678, r = 0;
+	CHECK(gpa_write(&gm, 0x3000, &v, 4) == 0 && gpa_read(&gm, 0x3000, &r, 4) == 0 && r == v, "gpa rw");
+	CHECK(gpa_read(&gm, GUEST_FRAMES << 12, &r, 4) == -ERR_FAULT, "read beyond memory");
+	gpmap_destroy(&gm);
+	CHECK(frame_free_count() == free0, "gpmap leak");
+}
+
+static const u32 flag_sets[] = { 0, 1, 3, 5, 7 }; // P, P|W, P|U, P|W|U, and not present
+
+// Every PDE x PTE permission combination, every access, both WP values,
+// 4 KiB and 4 MiB pages: walk_gva must agree with the reference model, and
+// set A/D exactly on success.
+static void test_walk_exhaustive(void)
+{
+	guest_reset();
+	int n = 0;
+	for (int large = 0; large < 2; large++)
+	for (unsigned i = 0; i < ARRAY_SIZE(flag_sets); i++)
+	for (unsigned j = 0; j < ARRAY_SIZE(flag_sets); j++)
+	for (int wp = 0; wp < 2; wp++)
+	for (int acc = 0; acc < 4; acc++) {
+		if (large && j)
+			continue;
+		bool write = acc & 1, user = acc & 2;
+		gva_t gva = 0x00C01234u;
+		u32 pde = large ? (DATA_GPA | 0x80 | flag_sets[i]) : (PT_GPA | flag_sets[i]);
+		u32 pte = 0x00005000u | flag_sets[j];
+		*gpa_word(PD_GPA + 3 * 4) = pde;
+		*gpa_word(PT_GPA + 1 * 4) = pte;
+		struct walk_ctx ctx = { CR0_PG | CR0_PE | (wp ? CR0_WP : 0), PD_GPA, CR4_PSE, &gm };
+		struct walk w;
+		enum walk_status st = walk_gva(&ctx, gva, (write ? WALK_WRITE : 0) | (user ? WALK_USER : 0), &w);
+		struct ref r = ref_access(pde, pte, true, wp, gva, write, user);
+		n++;
+		CHECK((st == WALK_FAULT) == r.fault, "large=%d pde=%x pte=%x wp=%d w=%d u=%d: status %d",
+		      large, pde, pte, wp, write, user, st);
+		if (st == WALK_FAULT && r.fault)
+			CHECK(w.error_code == r.ec, "ec %x want %x", w.error_code, r.ec);
+		if (st == WALK_OK && !r.fault) {
+			CHECK(w.gpa == r.gpa, "gpa %x want %x", w.gpa, r.gpa);
+			u32 npde = *gpa_word(PD_GPA + 12), npte = *gpa_word(PT_GPA + 4);
+			CHECK(npde & PTE_A, "PDE.A not set");
+			if (large)
+				CHECK(!!(npde & PTE_D) == write, "4M D=%d after write=%d", !!(npde & PTE_D), write);
+			else {
+				CHECK(npte & PTE_A, "PTE.A not set");
+				CHECK(!!(npte & PTE_D) == write, "D=%d after write=%d", !!(npte & PTE_D), write);
+			}
+		}
+		if (st == WALK_FAULT) {
+			u32 npte = *gpa_word(PT_GPA + 4);
+			CHECK(!(npte & PTE_D), "D set by a faulting access");
+		}
+	}
+	CHECK(n == (25 + 5) * 2 * 4, "ran %d combinations", n);
+}
+
+static void test_walk_paging_off_and_bad_gpa(void)
+{
+	guest_reset();
+	struct walk w;
+	struct walk_ctx off = { CR0_PE, 0, 0, &gm };
+	CHECK(walk_gva(&off, 0x123456, WALK_WRITE | WALK_USER, &w) == WALK_OK && w.gpa == 0x123456,
+	      "paging off must be identity");
+	// A directory beyond guest memory.
+	struct walk_ctx bad = { CR0_PG | CR0_PE, 0x7FFFF000u, 0, &gm };
+	CHECK(walk_gva(&bad, 0x1000, 0, &w) == WALK_BAD_GPA && w.bad_gpa >= 0x7FFFF000u, "bad PD gpa");
+	// A PDE pointing at a page table beyond guest memory.
+	*gpa_word(PD_GPA) = 0x7F000000u | 7;
+	struct walk_ctx c = { CR0_PG | CR0_PE, PD_GPA, 0, &gm };
+	CHECK(walk_gva(&c, 0x1000, 0, &w) == WALK_BAD_GPA, "bad PT gpa");
+	// Without CR4.PSE the PS bit is ignored: the PDE points at a table.
+	*gpa_word(PD_GPA) = PT_GPA | 0x80 | 7;
+	*gpa_word(PT_GPA + 4) = 0x9000 | 7;
+	CHECK(walk_gva(&c, 0x1abc, 0, &w) == WALK_OK && w.gpa == 0x9abc && !w.large, "PS without PSE");
+	// PSE with the reserved bit 21 set: #PF with RSVD|P.
+	*gpa_word(PD_GPA) = 0x00400000u | (1u << 21) | 0x80 | 7;
+	c.cr4 = CR4_PSE;
+	CHECK(walk_gva(&c, 0x1abc, 0, &w) == WALK_FAULT && w.error_code == (PFEC_RSVD | PFEC_P),
+	      "reserved bit 21: ec %x", w.error_code);
+	// Peek neither checks permissions nor sets A.
+	*gpa_word(PD_GPA) = PT_GPA | 1;
+	*gpa_word(PT_GPA + 4) = 0x9000 | 1;
+	CHECK(walk_gva(&c, 0x1000, WALK_PEEK | WALK_USER | WALK_WRITE, &w) == WALK_OK, "peek");
+	CHECK(!(*gpa_word(PT_GPA + 4) & PTE_A), "peek set A");
+}
+
+// ---- the shadow, through a model of the CPU ----------------------------
+
+static struct shadow_mmu sm;
+
+// The CPU's own check of the shadow tables (CR0.WP=1 always): returns true
+// if the access goes through, and the host frame it reaches.
+static bool cpu_access(gva_t gva, bool write, bool user, u32 *ec, hfn_t *hfn)
+{
+	u32 *pd = hfn_ptr(sm.root);
+	u32 spde = pd[PDE_INDEX(gva)];
+	*ec = (write ? 2u : 0u) | (user ? 4u : 0u);
+	if (!(spde & 1))
+		return false;
+	u32 spte = ((u32 *)hfn_ptr(spde >> 12))[PTE_INDEX(gva)];
+	if (!(spte & 1))
+		return false;
+	*ec |= 1;
+	u32 u = spde & spte & 4, w = spde & spte & 2;
+	if (user && !u)
+		return false;
+	if (write && !w)
+		return false;
+	*hfn = spte >> 12;
+	return true;
+}
+
+// Perform one guest access under the shadow: retry after each fixed fault,
+// as the hardware and umbra do. Returns the outcome the guest sees.
+static struct ref shadow_access(struct walk_ctx *ctx, gva_t gva, bool write, bool user, int *retries)
+{
+	struct ref r = { false, 0, 0 };
+	for (*retries = 0; *retries < 4; (*retries)++) {
+		u32 ec;
+		hfn_t hfn;
+		if (cpu_access(gva, write, user, &ec, &hfn)) {
+			r.gpa = (gpa_t)(hfn << 12) | (gva & 0xFFF); // host frame, not gpa
+			return r;
+		}
+		struct walk w;
+		enum shadow_result res = shadow_page_fault(&sm, ctx, gva, ec, &w);
+		if (res == SHADOW_GUEST_FAULT) {
+			r.fault = true;
+			r.ec = w.error_code;
+			return r;
+		}
+		if (res != SHADOW_FIXED) {
+			r.fault = true;
+			r.ec = 0xDEAD;
+			return r;
+		}
+	}
+	r.fault = true;
+	r.ec = 0xBEEF; // the shadow never converged
+	return r;
+}
+
+static void test_shadow_exhaustive(void)
+{
+	guest_reset();
+	CHECK(shadow_init(&sm, &gm, 1) == 0, "shadow_init");
+	for (int large = 0; large < 2; large++)
+	for (unsigned i = 0; i < ARRAY_SIZE(flag_sets); i++)
+	for (unsigned j = 0; j < ARRAY_SIZE(flag_sets); j++)
+	for (int wp = 0; wp < 2; wp++)
+	for (int dirty = 0; dirty < 2; dirty++)
+	for (int acc = 0; acc < 4; acc++)
+	for (int acc2 = 0; acc2 < 4; acc2++) {
+		if (large && j)
+			continue;
+		gva_t gva = 0x00C01234u;
+		u32 d = dirty ? PTE_D : 0;
+		u32 pde = large ? (DATA_GPA | 0x80 | flag_sets[i] | d) : (PT_GPA | flag_sets[i]);
+		u32 pte = 0x00005000u | flag_sets[j] | d;
+		*gpa_word(PD_GPA + 12) = pde;
+		*gpa_word(PT_GPA + 4) = pte;
+		shadow_flush(&sm);
+		struct walk_ctx ctx = { CR0_PG | CR0_PE | (wp ? CR0_WP : 0), PD_GPA, CR4_PSE, &gm };
+		// Two accesses in a row: the second runs against whatever the first
+		// left in the shadow, which is where stale permissions would show.
+		int accs[2] = { acc, acc2 };
+		for (int k = 0; k < 2; k++) {
+			bool write = accs[k] & 1, user = accs[k] & 2;
+			struct ref want = ref_access(pde, pte, true, wp, gva, write, user);
+			int retries;
+			struct ref got = shadow_access(&ctx, gva, write, user, &retries);
+			CHECK(got.fault == want.fault && (!got.fault || got.ec == want.ec),
+			      "large=%d pde=%x pte=%x wp=%d acc=%d,%d step %d: fault %d ec %x, want %d ec %x",
+			      large, pde, pte, wp, acc, acc2, k, got.fault, got.ec, want.fault, want.ec);
+			if (!got.fault && !want.fault) {
+				hfn_t expect = gpmap_lookup(&gm, want.gpa >> 12);
+				CHECK(got.gpa == ((gpa_t)(expect << 12) | (gva & 0xFFF)),
+				      "maps host %x, want frame of gpa %x", got.gpa, want.gpa);
+				u32 leaf = large ? *gpa_word(PD_GPA + 12) : *gpa_word(PT_GPA + 4);
+				CHECK(!write || (leaf & PTE_D), "write went through with D clear: %x", leaf);
+			}
+		}
+	}
+	shadow_destroy(&sm);
+}
+
+// Random guest activity that always invalidates as the architecture asks:
+// every access must then behave exactly as the reference model says, and
+// A/D bits must match the model's.
+static u64 rng_state = 0x9E3779B97F4A7C15ull;
+static u32 rnd(u32 n)
+{
+	rng_state ^= rng_state << 13;
+	rng_state ^= rng_state >> 7;
+	rng_state ^= rng_state << 17;
+	return (u32)(rng_state % n);
+}
+
+// INVLPG every address that maps through entry t of the table at table_gpa,
+// as a guest must after editing a PTE of a table linked in several places.
+static void invalidate_pte(gpa_t table_gpa, int t, int npde, bool pse)
+{
+	for (int k = 0; k < npde; k++) {
+		u32 pde = *gpa_word(PD_GPA + 4 * k);
+		if ((pde & 1) && !(pse && (pde & 0x80)) && (pde & 0xFFFFF000u) == table_gpa)
+			shadow_invlpg(&sm, ((u32)k << 22) | ((u32)t << 12));
+	}
+}
+
+static void test_shadow_random(void)
+{
+	guest_reset();
+	u64 free_before = frame_free_count();
+	CHECK(shadow_init(&sm, &gm, 1) == 0, "shadow_init");
+	const int npde = 4, npte = 8;
+	// PDEs 0..3 cover 0..16 MiB; page tables at 0x10000 + k*0x1000; data
+	// frames in 4..8 MiB.
+	for (int k = 0; k < npde; k++)
+		*gpa_word(PD_GPA + 4 * k) = (0x10000u + k * 0x1000u) | 7;
+	for (int k = 0; k < npde; k++)
+		for (int t = 0; t < npte; t++)
+			*gpa_word(0x10000u + k * 0x1000u + 4 * t) = (0x400000u + rnd(1024) * 0x1000u) | 7;
+	bool wp = true, pse = true;
+	int ops = 200000, mismatches = 0;
+	for (int op = 0; op < ops && mismatches < 5; op++) {
+		struct walk_ctx ctx = { CR0_PG | CR0_PE | (wp ? CR0_WP : 0), PD_GPA, pse ? CR4_PSE : 0, &gm };
+		int k = rnd(npde), t = rnd(npte);
+		gva_t gva = ((u32)k << 22) | ((u32)t << 12) | rnd(4096);
+		u32 *pdep = gpa_word(PD_GPA + 4 * k);
+		u32 *ptep = gpa_word((*pdep & 0xFFFFF000u) + 4 * t);
+		switch (rnd(10)) {
+		case 0: // rewrite a PTE, then INVLPG it
+			if (!(*pdep & 0x80) || !pse) {
+				*ptep = (0x400000u + rnd(1024) * 0x1000u) | flag_sets[rnd(5)] | (rnd(2) ? PTE_D : 0);
+				invalidate_pte(*pdep & 0xFFFFF000u, t, npde, pse);
+			}
+			break;
+		case 1: { // turn a PDE into a 4 MiB page or back
+			// A 4 MiB translation is one TLB entry, so INVLPG of any address
+			// in it suffices; a page table's 4 KiB entries each need their
+			// own, so the model then reloads CR3 instead.
+			bool was_large = pse && (*pdep & 0x80) && (*pdep & 1);
+			if (*pdep & 0x80)
+				*pdep = (0x10000u + k * 0x1000u) | flag_sets[1 + rnd(4)];
+			else
+				*pdep = 0x400000u | 0x80 | flag_sets[rnd(5)];
+			if (was_large)
+				shadow_invlpg(&sm, gva);
+			else
+				shadow_flush(&sm);
+			break;
+		}
+		case 2: // clear A/D of the leaf, INVLPG; of a PDE above a table, flush
+			// (other pages cached through that PDE would not set its A again)
+			if (pse && (*pdep & 0x80)) {
+				*pdep &= ~(PTE_A | PTE_D);
+				shadow_invlpg(&sm, gva);
+			} else if (rnd(4)) {
+				*ptep &= ~(PTE_A | PTE_D);
+				invalidate_pte(*pdep & 0xFFFFF000u, t, npde, pse);
+			} else {
+				*pdep &= ~PTE_A;
+				shadow_flush(&sm);
+			}
+			break;
+		case 3: // CR3 reload or a paging-mode change
+			if (rnd(4) == 0)
+				wp = !wp;
+			else if (rnd(8) == 0)
+				pse = !pse;
+			shadow_flush(&sm);
+			break;
+		default: { // an access
+			bool write = rnd(2), user = rnd(2);
+			u32 pde0 = *pdep, pte0 = *ptep;
+			struct ref want = ref_access(pde0, pte0, pse, wp, gva, write, user);
+			int retries;
+			struct ref got = shadow_access(&ctx, gva, write, user, &retries);
+			if (got.fault != want.fault || (got.fault && got.ec != want.ec)) {
+				mismatches++;
+				CHECK(0, "op %d gva %x w=%d u=%d pde %x pte %x wp %d pse %d: fault %d ec %x, want %d ec %x",
+				      op, gva, write, user, pde0, pte0, wp, pse, got.fault, got.ec, want.fault, want.ec);
+			} else if (!got.fault) {
+				hfn_t expect = gpmap_lookup(&gm, want.gpa >> 12);
+				if (got.gpa != ((gpa_t)(expect << 12) | (gva & 0xFFF))) {
+					mismatches++;
+					CHECK(0, "op %d: wrong frame", op);
+				}
+				bool large = pse && (pde0 & 0x80);
+				u32 leaf = large ? *pdep : *ptep;
+				if (!(*pdep & PTE_A) || !(leaf & PTE_A) || (write && !(leaf & PTE_D))) {
+					mismatches++;
+					CHECK(0, "op %d: A/D not set: pde %x leaf %x write %d", op, *pdep, leaf, write);
+				}
+			}
+		}
+		}
+	}
+	CHECK(sm.stats.fills > 1000 && sm.stats.guest_faults > 100, "the run exercised little: %llu fills",
+	      (unsigned long long)sm.stats.fills);
+	shadow_destroy(&sm);
+	gpmap_destroy(&gm);
+	CHECK(frame_free_count() == free_before, "frames leaked: %llu free, %llu before",
+	      (unsigned long long)frame_free_count(), (unsigned long long)free_before);
+}
+
+int main(void)
+{
+	RUN(test_frames);
+	RUN(test_gpmap);
+	RUN(test_walk_exhaustive);
+	RUN(test_walk_paging_off_and_bad_gpa);
+	RUN(test_shadow_exhaustive);
+	RUN(test_shadow_random);
+	CHECK_EXIT();
+}

@@ -1,0 +1,107 @@
+# umbra: a tiny x86 hypervisor whose point is its shadow MMU.
+# `make help` lists the targets.
+
+B := build
+
+# The VMM: 64-bit, freestanding, identity-mapped at 1 MiB.
+KCFLAGS := -std=c11 -O2 -g
+KCFLAGS += -ffreestanding          # no hosted C library behind us
+KCFLAGS += -fno-pic -fno-pie       # linked at a fixed address
+KCFLAGS += -mno-red-zone           # an exception would clobber the red zone
+KCFLAGS += -mgeneral-regs-only     # no SSE/x87 in umbra: the guest's FPU state stays live
+KCFLAGS += -fno-stack-protector    # no TLS canary in a freestanding kernel
+KCFLAGS += -fno-omit-frame-pointer # readable stacks in gdb
+KCFLAGS += -fno-strict-aliasing    # guest memory is read through many types
+WARN := -Wall -Wextra -Werror -Wstrict-prototypes -Wmissing-prototypes -Wundef -Wpointer-arith
+KCFLAGS += $(WARN) -MD -Iinclude -Ivmm -Ivmm/svm
+
+# mm/ on the host, for unit and model tests: same warnings, plus sanitizers.
+HCFLAGS := -std=c11 -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer \
+	-fno-sanitize-recover=undefined $(WARN) -MD -Iinclude -Ivmm
+
+MM_SRCS := $(wildcard mm/*.c)
+VMM_SRCS := $(wildcard vmm/*.c vmm/svm/*.c) $(MM_SRCS)
+ASM_SRCS := boot/entry.S vmm/trap.S vmm/svm/vmrun.S
+KOBJS := $(VMM_SRCS:%.c=$(B)/k/%.o) $(ASM_SRCS:%.S=$(B)/k/%.o)
+
+HOST_TESTS := $(patsubst tests/host/%.c,$(B)/tests/host/%,$(wildcard tests/host/test_*.c))
+GUEST_DIR := $(B)/guest
+TGUEST_DIR := $(B)/tests/guests
+
+.PHONY: all help deps run run-guest test soak bench guests clean
+all: $(B)/umbra.elf $(B)/umbra.iso $(B)/umbra.asm guests $(HOST_TESTS)
+
+help:
+	@echo "make            build build/umbra.elf (multiboot ELF32, 64-bit inside), build/umbra.iso, guests"
+	@echo "make run        boot the GRUB ISO in QEMU with the default guest (installs packages if missing)"
+	@echo "make run-guest GUEST=k.elf [MEM=64]   run one multiboot kernel under umbra (see scripts/run-guest)"
+	@echo "make test       host unit tests of mm/, paging guests on plain QEMU vs umbra, ISO smoke test"
+	@echo "make soak       the long randomized runs"
+	@echo "make bench      print BENCH lines (figures, not pass/fail)"
+	@echo "make clean      remove build/"
+
+deps:
+	@scripts/deps.sh
+
+$(B)/k/%.o: %.c
+	@mkdir -p $(dir $@)
+	gcc $(KCFLAGS) -c $< -o $@
+
+$(B)/k/%.o: %.S
+	@mkdir -p $(dir $@)
+	gcc $(KCFLAGS) -c $< -o $@
+
+$(B)/umbra64.elf: $(KOBJS) boot/umbra.ld
+	ld -m elf_x86_64 -nostdlib -z max-page-size=4096 --no-warn-rwx-segments -T boot/umbra.ld -o $@ $(KOBJS)
+
+# QEMU's -kernel loads only ELF32 multiboot images: convert the 64-bit link.
+$(B)/umbra.elf: $(B)/umbra64.elf
+	objcopy -O elf32-i386 $< $@
+
+$(B)/umbra.asm: $(B)/umbra64.elf
+	objdump -d -S $< > $@
+
+guests:
+	@$(MAKE) -s -C guest O=$(CURDIR)/$(GUEST_DIR)
+	@$(MAKE) -s -C tests/guests O=$(CURDIR)/$(TGUEST_DIR)
+
+$(GUEST_DIR)/hello.elf: guests
+
+$(B)/umbra.iso: $(B)/umbra.elf guests boot/grub.cfg
+	@command -v grub-mkrescue >/dev/null || scripts/deps.sh
+	@rm -rf $(B)/iso && mkdir -p $(B)/iso/boot/grub
+	cp $(B)/umbra.elf $(GUEST_DIR)/hello.elf $(B)/iso/boot/
+	cp boot/grub.cfg $(B)/iso/boot/grub/grub.cfg
+	grub-mkrescue -o $@ $(B)/iso 2>/dev/null
+
+$(B)/tests/host/%: tests/host/%.c $(MM_SRCS) $(wildcard vmm/decode.c)
+	@mkdir -p $(dir $@)
+	gcc $(HCFLAGS) $< $(MM_SRCS) $(wildcard vmm/decode.c) tests/host/host_env.c -o $@
+
+run: 
+	@scripts/deps.sh run
+	@$(MAKE) -s all
+	@scripts/run-demo
+
+run-guest: $(B)/umbra.elf
+	@test -n "$(GUEST)" || { echo "usage: make run-guest GUEST=kernel.elf [MEM=64]"; exit 2; }
+	scripts/run-guest $(GUEST) $(or $(MEM),64)
+
+test:
+	@scripts/deps.sh test
+	@$(MAKE) -s all
+	@tests/run.sh
+
+soak:
+	@$(MAKE) -s all
+	@tests/run.sh --soak
+
+bench:
+	@scripts/deps.sh bench
+	@$(MAKE) -s all
+	@tests/bench.sh
+
+clean:
+	rm -rf $(B)
+
+-include $(KOBJS:.o=.d)

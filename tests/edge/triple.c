@@ -1,0 +1,11 @@
+// A guest that triple-faults: an empty IDT, then an exception.
+// expect-status: 129
+// expect-log: ended: status 64 \(stopped by umbra\): triple fault
+#include "edge.h"
+void main(u32 magic, u32 mbi)
+{
+	(void)magic; (void)mbi;
+	struct { unsigned short limit; u32 base; } __attribute__((packed)) idt = { 0, 0 };
+	puts_("edge: about to triple fault\n");
+	__asm__ volatile("lidt %0; int3" ::"m"(idt));
+}

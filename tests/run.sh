@@ -1,0 +1,131 @@
+#!/usr/bin/env bash
+# umbra's test runner (make test). Prints one PASS/FAIL/SKIP line per test and
+# ends with the line "N passed, N failed[, N skipped]".
+#   1. host unit and model tests of mm/ (ASan + UBSan)
+#   2. every paging guest on plain QEMU and under umbra: the outputs must be
+#      byte-identical, the statuses equal, and the guest's own checks pass
+#   3. bad input: malformed modules and misbehaving guests get a clear reason
+#      and their documented status, never a crash of umbra
+#   4. the GRUB ISO boots and runs the default guest
+set -uo pipefail
+cd "$(dirname "$0")/.."
+B=build
+out=$B/test-out
+rm -rf "$out" && mkdir -p "$out"
+soak=0; [ "${1:-}" = --soak ] && soak=1
+pass=0 fail=0 skip=0
+ok() { echo "PASS $1"; pass=$((pass + 1)); }
+bad() { echo "FAIL $1${2:+: $2}"; fail=$((fail + 1)); }
+skipped() { echo "SKIP $1${2:+: $2}"; skip=$((skip + 1)); }
+T=${UMBRA_TEST_TIMEOUT:-60}
+
+plain_qemu() { # kernel mem args... -> stdout, status
+	local k=$1 mem=$2; shift 2
+	timeout "$T" qemu-system-x86_64 -accel tcg -cpu qemu64 -m "$mem" -display none -no-reboot \
+		-serial stdio -device isa-debug-exit,iobase=0xf4,iosize=0x04 \
+		-kernel "$k" ${1:+-append "$*"} </dev/null
+}
+
+# ---- 1. host tests -------------------------------------------------------
+for t in $B/tests/host/test_*; do
+	[ -x "$t" ] || continue
+	name=host/$(basename "$t")
+	if [ $soak = 1 ]; then UMBRA_SOAK=1 "$t" >"$out/$(basename "$t").txt" 2>&1; else "$t" >"$out/$(basename "$t").txt" 2>&1; fi
+	rc=$?
+	while read -r verdict rest; do
+		case $verdict in
+		PASS) ok "$name/$rest";;
+		FAIL) bad "$name/${rest%%:*}" "${rest#*: }";;
+		esac
+	done < <(grep -E '^(PASS|FAIL) ' "$out/$(basename "$t").txt")
+	if [ $rc -ne 0 ] && ! grep -q '^FAIL ' "$out/$(basename "$t").txt"; then
+		bad "$name" "exited $rc without a FAIL line (crash?): $(tail -3 "$out/$(basename "$t").txt" | tr '\n' ' ')"
+	fi
+done
+
+# ---- 2. paging guests: plain QEMU is the reference -----------------------
+for g in $B/tests/guests/*.elf; do
+	[ -f "$g" ] || continue
+	n=$(basename "$g" .elf)
+	plain_qemu "$g" 64 >"$out/$n.plain" 2>"$out/$n.plain.err"; prc=$?
+	UMBRA_LOG="$out/$n.umbra.log" UMBRA_TIMEOUT=$T scripts/run-guest "$g" 64 \
+		>"$out/$n.umbra" 2>"$out/$n.umbra.err"; urc=$?
+	last=$(tail -n 1 "$out/$n.plain" | tr -d '\r')
+	if [ $prc -ne 1 ] || ! [[ $last =~ ^DONE\ [0-9]+\ 0$ ]]; then
+		bad "guest/$n on plain QEMU" "status $prc, last line '$last'"
+		continue
+	fi
+	ok "guest/$n on plain QEMU ($last)"
+	if [ $urc -ne $prc ]; then
+		bad "guest/$n under umbra" "status $urc, plain QEMU $prc; $(grep -m1 'ended' "$out/$n.umbra.log")"
+	elif ! cmp -s "$out/$n.plain" "$out/$n.umbra"; then
+		bad "guest/$n under umbra" "output differs from plain QEMU: $(diff "$out/$n.plain" "$out/$n.umbra" | head -3 | tr '\n' ' ')"
+	else
+		ok "guest/$n under umbra: byte-identical, status $urc"
+	fi
+done
+
+# ---- 3. bad input --------------------------------------------------------
+# expect NAME STATUS LOG-REGEX -- run-guest args...
+expect() {
+	local name=$1 want=$2 re=$3; shift 4
+	UMBRA_LOG="$out/bad-$name.log" UMBRA_TIMEOUT=$T scripts/run-guest "$@" >"$out/bad-$name.out" 2>&1
+	local rc=$?
+	if [ $rc -eq "$want" ] && grep -Eq "$re" "$out/bad-$name.log"; then
+		ok "bad-input/$name (status $rc: $(grep -Eo "$re.*" "$out/bad-$name.log" | head -1 | cut -c1-70))"
+	else
+		bad "bad-input/$name" "status $rc (want $want), log: $(grep -E 'rejected|ended|PANIC' "$out/bad-$name.log" | head -2 | tr '\n' ' ')"
+	fi
+}
+good=$B/guest/hello.elf
+if [ -f "$good" ]; then
+	head -c 4096 /dev/urandom >"$out/random.bin"
+	expect random-bytes 131 'rejected: not an ELF file' -- "$out/random.bin"
+	head -c 100 "$good" >"$out/truncated.elf"
+	expect truncated 131 'rejected: .*(outside the file|no multiboot)' -- "$out/truncated.elf"
+	objcopy -O elf64-x86-64 "$good" "$out/elf64.elf" 2>/dev/null &&
+		expect elf64 131 'rejected: not a little-endian ELF32' -- "$out/elf64.elf"
+	# No multiboot header: zero the magic wherever it is.
+	python3 - "$good" "$out/nomb.elf" "$out/hugeseg.elf" "$out/badphoff.elf" <<'PY'
+import struct, sys
+d = bytearray(open(sys.argv[1], 'rb').read())
+i = d.find(struct.pack('<I', 0x1BADB002))
+nomb = bytearray(d); nomb[i:i+4] = b'\0\0\0\0'
+open(sys.argv[2], 'wb').write(nomb)
+phoff, = struct.unpack_from('<I', d, 28)
+huge = bytearray(d)
+struct.pack_into('<I', huge, phoff + 12, 0xFFFFF000)   # p_paddr of the first segment
+open(sys.argv[3], 'wb').write(huge)
+bo = bytearray(d); struct.pack_into('<I', bo, 28, 0xFFFFFFF0)  # e_phoff
+open(sys.argv[4], 'wb').write(bo)
+PY
+	expect no-multiboot 131 'rejected: no multiboot1 header' -- "$out/nomb.elf"
+	expect segment-outside 131 'rejected: segment 0: .* outside the guest' -- "$out/hugeseg.elf"
+	expect phdrs-outside 131 'rejected: program headers lie outside' -- "$out/badphoff.elf"
+	expect mem-too-small 131 'rejected: .*outside the guest|rejected: mem=' -- "$good" 1
+	expect mem-garbage 131 'rejected: mem= takes' -- "$good" 64 mem=12x
+fi
+for g in $B/tests/edge/*.elf; do
+	[ -f "$g" ] || continue
+	n=$(basename "$g" .elf)
+	want=$(sed -n 's/^\/\/ expect-status: //p' "tests/edge/$n.c")
+	re=$(sed -n 's/^\/\/ expect-log: //p' "tests/edge/$n.c")
+	expect "$n" "$want" "$re" -- "$g"
+done
+
+# ---- 4. the GRUB ISO -----------------------------------------------------
+if [ -f $B/umbra.iso ]; then
+	timeout "$T" qemu-system-x86_64 -accel tcg -m 256 -display none -no-reboot -serial stdio \
+		-device isa-debug-exit,iobase=0xf4,iosize=0x04 -cdrom $B/umbra.iso </dev/null \
+		>"$out/iso.out" 2>&1; rc=$?
+	if [ $rc -eq 1 ] && grep -q '^\[vm1\] ' "$out/iso.out" && grep -q 'no leak' "$out/iso.out"; then
+		ok "iso/grub-boot (guest ran, no leak, status $rc)"
+	else
+		bad "iso/grub-boot" "status $rc: $(tail -3 "$out/iso.out" | tr '\n' ' ')"
+	fi
+else
+	bad "iso/grub-boot" "build/umbra.iso missing"
+fi
+
+echo "$pass passed, $fail failed$([ $skip -gt 0 ] && echo ", $skip skipped")"
+[ $fail -eq 0 ]

@@ -1,0 +1,14 @@
+// The guest platform's devices: COM1 (a 16550 as a polling driver sees it)
+// and the exit port 0xf4. Every other port reads as all-ones.
+#ifndef UMBRA_DEVICES_H
+#define UMBRA_DEVICES_H
+
+#include "vm.h"
+
+#define EXIT_PORT 0xF4
+#define COM1_BASE 0x3F8
+
+u32 dev_in(struct vm *vm, u16 port, u8 size);
+void dev_out(struct vm *vm, u16 port, u8 size, u32 val);
+
+#endif

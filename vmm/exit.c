@@ -1,0 +1,417 @@
+// Vendor-neutral VM-exit handling: control registers, INVLPG, shadow page
+// faults, port I/O, MSRs, and event re-injection. Nothing a guest does here
+// may crash umbra: bad behaviour ends that VM with a reason.
+#include "decode.h"
+#include "devices.h"
+#include "exit.h"
+#include "hv.h"
+#include "lib.h"
+#include "log.h"
+
+#define CR0_VALID (CR0_PE | CR0_MP | CR0_EM | CR0_TS | CR0_ET | CR0_NE | CR0_WP | CR0_AM | CR0_NW | CR0_CD | CR0_PG)
+#define CR4_VALID (CR4_VME | CR4_PVI | CR4_TSD | CR4_DE | CR4_PSE | CR4_PAE | CR4_MCE | CR4_PGE | CR4_PCE | CR4_OSFXSR | CR4_OSXMMEXCPT)
+
+static bool is_contributory(u8 vec)
+{
+	return vec == VEC_DE || (vec >= VEC_TS && vec <= VEC_GP);
+}
+
+// Deliver an exception raised while the exit in e was being handled, folding
+// in any event whose delivery the exit interrupted (SDM table 6-5).
+static void raise_exception(struct vcpu *v, const struct vm_exit *e, u8 vec, bool has_ec, u32 ec)
+{
+	const struct event *prev = &e->interrupted;
+	if (prev->valid && (prev->type == EVENT_EXCEPTION || prev->type == EVENT_NMI)) {
+		if (prev->type == EVENT_EXCEPTION && prev->vector == VEC_DF) {
+			vm_end(v->vm, UMBRA_EXIT_TRIPLE_FAULT, true,
+			       "triple fault (exception %u while delivering #DF)", vec);
+			return;
+		}
+		bool prev_pf = prev->type == EVENT_EXCEPTION && prev->vector == VEC_PF;
+		bool prev_contrib = prev->type == EVENT_EXCEPTION && is_contributory(prev->vector);
+		if ((prev_pf && (vec == VEC_PF || is_contributory(vec))) ||
+		    (prev_contrib && is_contributory(vec))) {
+			vec = VEC_DF;
+			has_ec = true;
+			ec = 0;
+		}
+	}
+	if (prev->valid && prev->type == EVENT_EXTINT)
+		kprintf("umbra: vm%u: external interrupt %u lost in a faulting delivery\n",
+			v->vm->id, prev->vector);
+	v->inject = (struct event){ true, has_ec, vec, EVENT_EXCEPTION, ec };
+}
+
+// Resume the event whose delivery the exit interrupted. A software interrupt
+// (INT n, INT3, INTO) is not re-injected: RIP still points at the
+// instruction, which raises it again.
+static void reinject_interrupted(struct vcpu *v, const struct vm_exit *e)
+{
+	if (e->interrupted.valid && e->interrupted.type != EVENT_SOFTINT)
+		v->inject = e->interrupted;
+}
+
+static void inject_gp(struct vcpu *v, const struct vm_exit *e)
+{
+	raise_exception(v, e, VEC_GP, true, 0);
+}
+
+static void inject_ud(struct vcpu *v, const struct vm_exit *e)
+{
+	raise_exception(v, e, VEC_UD, false, 0);
+}
+
+// Copy guest-virtual memory without side effects (no A/D update, no
+// permission check): for reading the instruction the guest just executed.
+// Returns how many bytes could be read (less at a non-present page).
+static u32 peek_gva(struct vcpu *v, gva_t gva, u8 *buf, u32 len)
+{
+	struct walk_ctx ctx = vcpu_walk_ctx(v);
+	u32 done = 0;
+	while (done < len) {
+		struct walk w;
+		gva_t at = gva + done;
+		if (walk_gva(&ctx, at, WALK_PEEK, &w) != WALK_OK)
+			break;
+		u32 chunk = MIN(len - done, PAGE_SIZE - (at & (PAGE_SIZE - 1)));
+		if (gpa_read(&v->vm->gpmap, w.gpa, buf + done, chunk) < 0)
+			break;
+		done += chunk;
+	}
+	return done;
+}
+
+// Write guest-virtual memory as the guest at its CPL would: permission
+// checks, A/D updates, #PF on failure. Returns false if a fault was raised or
+// the VM ended.
+static bool write_gva(struct vcpu *v, const struct vm_exit *e, gva_t gva, const void *buf, u32 len)
+{
+	struct walk_ctx ctx = vcpu_walk_ctx(v);
+	u32 access = WALK_WRITE | (v->cpl == 3 ? WALK_USER : 0);
+	u32 done = 0;
+	while (done < len) {
+		struct walk w;
+		gva_t at = gva + done;
+		switch (walk_gva(&ctx, at, access, &w)) {
+		case WALK_OK:
+			break;
+		case WALK_FAULT:
+			v->cr2 = at;
+			raise_exception(v, e, VEC_PF, true, w.error_code);
+			return false;
+		case WALK_BAD_GPA:
+			vm_end(v->vm, UMBRA_EXIT_GUEST_STOPPED, true,
+			       "page table at gpa 0x%x lies outside guest memory", w.bad_gpa);
+			return false;
+		}
+		u32 chunk = MIN(len - done, PAGE_SIZE - (at & (PAGE_SIZE - 1)));
+		if (gpa_write(&v->vm->gpmap, w.gpa, (const u8 *)buf + done, chunk) < 0) {
+			vm_end(v->vm, UMBRA_EXIT_GUEST_STOPPED, true,
+			       "write to gpa 0x%x outside guest memory", w.gpa);
+			return false;
+		}
+		done += chunk;
+	}
+	return true;
+}
+
+// Fetch and decode the instruction at CS:EIP; on failure end the VM.
+static bool fetch_insn(struct vcpu *v, struct insn *in)
+{
+	u8 code[15];
+	gva_t pc = hv->seg_base(v, SEG_CS) + (u32)v->rip;
+	u32 n = peek_gva(v, pc, code, sizeof(code));
+	if (insn_decode(code, n, in))
+		return true;
+	vm_end(v->vm, UMBRA_EXIT_GUEST_STOPPED, true,
+	       "cannot emulate the instruction at eip 0x%x (%u bytes: %02x %02x %02x %02x)",
+	       (u32)v->rip, n, n > 0 ? code[0] : 0, n > 1 ? code[1] : 0, n > 2 ? code[2] : 0,
+	       n > 3 ? code[3] : 0);
+	return false;
+}
+
+static u32 gpr_read(struct vcpu *v, u8 reg)
+{
+	return (u32)v->gpr[reg];
+}
+
+static void gpr_write(struct vcpu *v, u8 reg, u32 val, u8 size)
+{
+	if (size == 4)
+		v->gpr[reg] = val;
+	else if (size == 2)
+		v->gpr[reg] = (v->gpr[reg] & ~0xFFFFull) | (val & 0xFFFF);
+	else
+		v->gpr[reg] = (v->gpr[reg] & ~0xFFull) | (val & 0xFF);
+}
+
+static gva_t mem_operand(struct vcpu *v, const struct insn *in)
+{
+	u32 gpr[8];
+	for (int i = 0; i < 8; i++)
+		gpr[i] = (u32)v->gpr[i];
+	return hv->seg_base(v, in->seg) + insn_mem_offset(in, gpr);
+}
+
+static void set_cr0(struct vcpu *v, const struct vm_exit *e, u32 val)
+{
+	val = (val & CR0_VALID) | CR0_ET;
+	if (((val & CR0_PG) && !(val & CR0_PE)) || ((val & CR0_NW) && !(val & CR0_CD))) {
+		inject_gp(v, e);
+		return;
+	}
+	if (!(val & CR0_PE)) {
+		vm_end(v->vm, UMBRA_EXIT_GUEST_STOPPED, true, "real mode (CR0.PE=0) is not supported");
+		return;
+	}
+	if ((val & CR0_PG) && (v->cr4 & CR4_PAE)) {
+		vm_end(v->vm, UMBRA_EXIT_GUEST_STOPPED, true, "PAE paging is not supported");
+		return;
+	}
+	if ((val ^ v->cr0) & (CR0_PG | CR0_WP | CR0_PE))
+		shadow_flush(&v->mmu);
+	v->cr0 = val;
+	v->paging_changed = true;
+}
+
+static void set_cr4(struct vcpu *v, const struct vm_exit *e, u32 val)
+{
+	if (val & ~CR4_VALID) {
+		inject_gp(v, e);
+		return;
+	}
+	if ((val & CR4_PAE) && (v->cr0 & CR0_PG)) {
+		vm_end(v->vm, UMBRA_EXIT_GUEST_STOPPED, true, "PAE paging is not supported");
+		return;
+	}
+	if ((val ^ v->cr4) & (CR4_PSE | CR4_PGE | CR4_PAE))
+		shadow_flush(&v->mmu);
+	v->cr4 = val;
+	v->paging_changed = true;
+}
+
+static void set_cr3(struct vcpu *v, u32 val)
+{
+	v->cr3 = val;
+	// A virtual TLB keeps nothing across an address-space switch (global
+	// pages included: dropping TLB entries is always allowed).
+	shadow_flush(&v->mmu);
+}
+
+static void handle_cr(struct vcpu *v, const struct vm_exit *e)
+{
+	struct insn in;
+	if (!fetch_insn(v, &in))
+		return;
+	switch (in.kind) {
+	case INSN_MOV_FROM_CR: {
+		u32 val = 0;
+		switch (in.cr) {
+		case 0: val = v->cr0; break;
+		case 2: val = v->cr2; break;
+		case 3: val = v->cr3; break;
+		case 4: val = v->cr4; break;
+		case 8: val = 0; break;
+		default: inject_ud(v, e); return;
+		}
+		gpr_write(v, in.reg, val, 4);
+		break;
+	}
+	case INSN_MOV_TO_CR: {
+		u32 val = gpr_read(v, in.reg);
+		switch (in.cr) {
+		case 0: set_cr0(v, e, val); break;
+		case 2: v->cr2 = val; break;
+		case 3: set_cr3(v, val); break;
+		case 4: set_cr4(v, e, val); break;
+		case 8: break;
+		default: inject_ud(v, e); return;
+		}
+		break;
+	}
+	case INSN_CLTS:
+		set_cr0(v, e, v->cr0 & ~CR0_TS);
+		break;
+	case INSN_LMSW: {
+		u16 src;
+		if (in.has_mem) {
+			u8 b[2];
+			if (peek_gva(v, mem_operand(v, &in), b, 2) != 2) {
+				vm_end(v->vm, UMBRA_EXIT_GUEST_STOPPED, true, "LMSW operand unreadable");
+				return;
+			}
+			src = b[0] | (b[1] << 8);
+		} else {
+			src = (u16)gpr_read(v, in.rm);
+		}
+		// LMSW loads MP, EM, TS and may set PE, never clear it.
+		set_cr0(v, e, (v->cr0 & ~0xEu) | (src & 0xF) | (v->cr0 & CR0_PE));
+		break;
+	}
+	case INSN_SMSW:
+		if (in.has_mem) {
+			u16 w = (u16)v->cr0;
+			if (!write_gva(v, e, mem_operand(v, &in), &w, 2))
+				return;
+		} else {
+			gpr_write(v, in.rm, v->cr0, in.opsize);
+		}
+		break;
+	default:
+		vm_end(v->vm, UMBRA_EXIT_GUEST_STOPPED, true,
+		       "control-register exit on an instruction umbra cannot emulate at eip 0x%x",
+		       (u32)v->rip);
+		return;
+	}
+	if (v->vm->state == VM_RUNNING && !v->inject.valid)
+		v->rip += in.len;
+}
+
+static void handle_invlpg(struct vcpu *v, const struct vm_exit *e)
+{
+	struct insn in;
+	(void)e;
+	if (!fetch_insn(v, &in))
+		return;
+	if (in.kind != INSN_INVLPG) {
+		vm_end(v->vm, UMBRA_EXIT_GUEST_STOPPED, true, "INVLPG exit on another instruction");
+		return;
+	}
+	shadow_invlpg(&v->mmu, mem_operand(v, &in));
+	v->rip += in.len;
+}
+
+static void handle_pf(struct vcpu *v, const struct vm_exit *e)
+{
+	struct walk w;
+	struct walk_ctx ctx = vcpu_walk_ctx(v);
+	if (e->pf_ec & PFEC_RSVD)
+		panic("vm%u: reserved-bit fault on a shadow PTE at gva 0x%x", v->vm->id, e->pf_addr);
+	switch (shadow_page_fault(&v->mmu, &ctx, e->pf_addr, e->pf_ec, &w)) {
+	case SHADOW_FIXED:
+		reinject_interrupted(v, e);
+		break;
+	case SHADOW_GUEST_FAULT:
+		v->cr2 = e->pf_addr;
+		raise_exception(v, e, VEC_PF, true, w.error_code);
+		break;
+	case SHADOW_BAD_GPA:
+		vm_end(v->vm, UMBRA_EXIT_GUEST_STOPPED, true,
+		       "access to gpa 0x%x beyond its %u MiB of memory (gva 0x%x, eip 0x%x)",
+		       w.bad_gpa, v->vm->mem_mib, e->pf_addr, (u32)v->rip);
+		break;
+	case SHADOW_NOMEM:
+		vm_end(v->vm, UMBRA_EXIT_GUEST_STOPPED, true, "out of host memory");
+		break;
+	}
+}
+
+static void handle_io(struct vcpu *v, const struct vm_exit *e)
+{
+	if (e->io_string) {
+		vm_end(v->vm, UMBRA_EXIT_GUEST_STOPPED, true,
+		       "string I/O (INS/OUTS) on port 0x%x is not supported", e->port);
+		return;
+	}
+	u8 size = e->io_size == 4 ? 4 : e->io_size == 2 ? 2 : 1;
+	u32 val = (u32)v->gpr[GPR_RAX];
+	if (e->io_in) {
+		val = dev_in(v->vm, e->port, size);
+		gpr_write(v, GPR_RAX, val, size);
+	} else {
+		dev_out(v->vm, e->port, size, val);
+	}
+	v->rip = e->next_rip;
+}
+
+static void handle_msr(struct vcpu *v, const struct vm_exit *e)
+{
+	struct insn in;
+	if (!fetch_insn(v, &in))
+		return;
+	u32 msr = (u32)v->gpr[GPR_RCX];
+	u64 val = 0;
+	if (!e->msr_write) {
+		if (msr == MSR_EFER)
+			val = v->efer;
+		else if (msr == MSR_TSC)
+			val = __builtin_ia32_rdtsc();
+		else if (!hv->msr_read(v, msr, &val)) {
+			kprintf("umbra: vm%u: rdmsr 0x%x: not offered, #GP\n", v->vm->id, msr);
+			inject_gp(v, e);
+			return;
+		}
+		v->gpr[GPR_RAX] = (u32)val;
+		v->gpr[GPR_RDX] = (u32)(val >> 32);
+	} else {
+		val = ((u64)(u32)v->gpr[GPR_RDX] << 32) | (u32)v->gpr[GPR_RAX];
+		if (msr == MSR_EFER) {
+			if (val & ~(u64)(EFER_SCE | EFER_NXE | EFER_LME)) {
+				inject_gp(v, e);
+				return;
+			}
+			if (val & EFER_LME) {
+				vm_end(v->vm, UMBRA_EXIT_GUEST_STOPPED, true, "long mode (EFER.LME) is not supported");
+				return;
+			}
+			v->efer = (u32)val;
+		} else if (msr == MSR_TSC) {
+			kprintf("umbra: vm%u: wrmsr TSC ignored\n", v->vm->id);
+		} else if (!hv->msr_write(v, msr, val)) {
+			kprintf("umbra: vm%u: wrmsr 0x%x: not offered, #GP\n", v->vm->id, msr);
+			inject_gp(v, e);
+			return;
+		}
+	}
+	v->rip += in.len;
+}
+
+void handle_exit(struct vcpu *v, const struct vm_exit *e)
+{
+	struct vm *vm = v->vm;
+	switch (e->reason) {
+	case EXIT_PF:
+		handle_pf(v, e);
+		break;
+	case EXIT_CR_READ:
+	case EXIT_CR_WRITE:
+		handle_cr(v, e);
+		break;
+	case EXIT_INVLPG:
+		handle_invlpg(v, e);
+		break;
+	case EXIT_IO:
+		handle_io(v, e);
+		break;
+	case EXIT_MSR:
+		handle_msr(v, e);
+		break;
+	case EXIT_INTR:
+		reinject_interrupted(v, e);
+		break;
+	case EXIT_HLT:
+		if (!(v->rflags & EFLAGS_IF))
+			vm_end(vm, UMBRA_EXIT_GUEST_STOPPED, true,
+			       "halted with interrupts disabled at eip 0x%x", (u32)v->rip);
+		else
+			vm_end(vm, UMBRA_EXIT_GUEST_STOPPED, true,
+			       "halted waiting for an interrupt, and umbra offers no interrupt source yet");
+		break;
+	case EXIT_SHUTDOWN:
+		vm_end(vm, UMBRA_EXIT_TRIPLE_FAULT, true, "triple fault (shutdown) at eip 0x%x", (u32)v->rip);
+		break;
+	case EXIT_VMMCALL:
+	case EXIT_SVM_INSN:
+		inject_ud(v, e);
+		break;
+	case EXIT_INVALID:
+		hv->dump(v);
+		vm_end(vm, UMBRA_EXIT_INTERNAL, true, "the CPU refused the guest state (VMEXIT_INVALID)");
+		break;
+	case EXIT_OTHER:
+	case EXIT_NR:
+		hv->dump(v);
+		vm_end(vm, UMBRA_EXIT_INTERNAL, true, "unexpected exit 0x%lx", e->raw);
+		break;
+	}
+}

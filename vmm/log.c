@@ -1,0 +1,95 @@
+// Host serial ports and the log. COM1 is the console; in "split" mode (what
+// scripts/run-guest uses) the log goes to COM2 so COM1 carries only guest bytes.
+#include "asm.h"
+#include "lib.h"
+#include "log.h"
+#include "printf.h"
+#include <stdarg.h>
+
+#define COM1 0x3F8
+#define COM2 0x2F8
+#define EXIT_PORT 0xF4
+
+static u16 log_port = COM1;
+
+static void uart_init(u16 base)
+{
+	outb(base + 1, 0x00); // no interrupts
+	outb(base + 3, 0x80); // DLAB
+	outb(base + 0, 0x01); // 115200 baud
+	outb(base + 1, 0x00);
+	outb(base + 3, 0x03); // 8N1
+	outb(base + 2, 0xC7); // FIFO on, cleared
+	outb(base + 4, 0x03); // DTR, RTS
+}
+
+static void uart_putc(u16 base, char c)
+{
+	for (int spin = 0; spin < 100000 && !(inb(base + 5) & 0x20); spin++)
+		pause();
+	outb(base, (u8)c);
+}
+
+void log_init(bool split)
+{
+	uart_init(COM1);
+	uart_init(COM2);
+	log_port = split ? COM2 : COM1;
+}
+
+void console_putc(char c)
+{
+	uart_putc(COM1, c);
+}
+
+void guest_putc_raw(char c)
+{
+	uart_putc(COM1, c);
+}
+
+static void log_write(const char *s)
+{
+	for (; *s; s++) {
+		if (*s == '\n')
+			uart_putc(log_port, '\r');
+		uart_putc(log_port, *s);
+	}
+}
+
+void kprintf(const char *fmt, ...)
+{
+	char buf[512];
+	va_list ap;
+	va_start(ap, fmt);
+	kvsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	log_write(buf);
+}
+
+_Noreturn void qemu_exit(u32 status)
+{
+	outl(EXIT_PORT, status);
+	// No isa-debug-exit device (a real machine, or QEMU without it): stop here.
+	for (;;) {
+		cli();
+		hlt();
+	}
+}
+
+_Noreturn void panic(const char *fmt, ...)
+{
+	char buf[512];
+	va_list ap;
+	va_start(ap, fmt);
+	kvsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	log_write("umbra: PANIC: ");
+	log_write(buf);
+	log_write("\n");
+	qemu_exit(UMBRA_EXIT_INTERNAL);
+}
+
+_Noreturn void assert_fail(const char *file, int line, const char *expr)
+{
+	panic("%s:%d: assertion failed: %s", file, line, expr);
+}

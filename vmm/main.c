@@ -1,0 +1,253 @@
+// kmain: umbra's start on the boot CPU. Reads the multiboot information the
+// loader (GRUB or QEMU) left, sets up host frames, makes a VM of every
+// module and runs them, then reports and ends.
+#include "asm.h"
+#include "frame.h"
+#include "hv.h"
+#include "lib.h"
+#include "log.h"
+#include "umbra.h"
+
+#define MB_BOOT_MAGIC 0x2BADB002u
+#define MB_INFO_MEM (1u << 0)
+#define MB_INFO_CMDLINE (1u << 2)
+#define MB_INFO_MODS (1u << 3)
+#define MB_INFO_MMAP (1u << 6)
+#define HOST_MEM_LIMIT (4ull << 30) // shadow tables must lie below 4 GiB
+
+struct mb_info {
+	u32 flags, mem_lower, mem_upper, boot_device, cmdline, mods_count, mods_addr;
+	u32 syms[4];
+	u32 mmap_length, mmap_addr;
+};
+
+struct mb_module {
+	u32 start, end, cmdline, pad;
+};
+
+struct mb_mmap {
+	u32 size;
+	u64 base, len;
+	u32 type;
+} __attribute__((packed));
+
+struct umbra_config cfg = { .end_exit = true };
+const struct hv_ops *hv;
+uintptr_t mm_phys_base; // the VMM sees host-physical memory identity-mapped
+
+extern u8 __kernel_start[], __kernel_end[];
+void trap_init(void);
+u64 tsc_calibrate_khz(void);
+
+// Ranges [start, end) of host memory that must not become free frames.
+struct range {
+	u64 start, end;
+};
+static struct range busy[64];
+static int nbusy;
+
+static void busy_add(u64 start, u64 end)
+{
+	if (nbusy < (int)ARRAY_SIZE(busy))
+		busy[nbusy++] = (struct range){ start, end };
+}
+
+static bool word_is(const char *w, const char *end, const char *s)
+{
+	size_t n = strlen(s);
+	return (size_t)(end - w) == n && strncmp(w, s, n) == 0;
+}
+
+static void parse_cmdline(const char *c)
+{
+	for (const char *p = c; p && *p;) {
+		while (*p == ' ')
+			p++;
+		const char *w = p;
+		while (*p && *p != ' ')
+			p++;
+		if (word_is(w, p, "log=com2"))
+			cfg.split = true;
+		else if (word_is(w, p, "end=halt"))
+			cfg.end_exit = false;
+	}
+}
+
+// Give every usable RAM frame below 4 GiB that nothing uses to the
+// allocator, after carving the frame table itself out of one of them.
+static void memory_init(const struct mb_info *mbi)
+{
+	if (!(mbi->flags & MB_INFO_MMAP))
+		panic("the boot loader gave no memory map");
+	u64 top = 0;
+	for (u32 off = 0; off < mbi->mmap_length;) {
+		const struct mb_mmap *m = (const void *)(uintptr_t)(mbi->mmap_addr + off);
+		if (m->type == 1)
+			top = MAX(top, MIN(m->base + m->len, HOST_MEM_LIMIT));
+		off += m->size + 4;
+	}
+	hfn_t nframes = top >> PAGE_SHIFT;
+	u64 table_bytes = ALIGN_UP(nframes * sizeof(struct frame), (u64)PAGE_SIZE);
+
+	// Place the frame table in the first usable hole above 1 MiB.
+	u64 table = 0;
+	for (u32 off = 0; off < mbi->mmap_length && !table;) {
+		const struct mb_mmap *m = (const void *)(uintptr_t)(mbi->mmap_addr + off);
+		off += m->size + 4;
+		if (m->type != 1)
+			continue;
+		u64 lo = ALIGN_UP(MAX(m->base, 0x100000ull), (u64)PAGE_SIZE);
+		u64 hi = MIN(m->base + m->len, top);
+		for (u64 at = lo; at + table_bytes <= hi;) {
+			bool clash = false;
+			for (int i = 0; i < nbusy; i++) {
+				if (at < busy[i].end && at + table_bytes > busy[i].start) {
+					at = ALIGN_UP(busy[i].end, (u64)PAGE_SIZE);
+					clash = true;
+					break;
+				}
+			}
+			if (!clash) {
+				table = at;
+				break;
+			}
+		}
+	}
+	if (!table)
+		panic("no room for the frame table (%lu bytes)", table_bytes);
+	busy_add(table, table + table_bytes);
+	frame_table_init((struct frame *)(uintptr_t)table, nframes);
+
+	for (u32 off = 0; off < mbi->mmap_length;) {
+		const struct mb_mmap *m = (const void *)(uintptr_t)(mbi->mmap_addr + off);
+		off += m->size + 4;
+		if (m->type != 1)
+			continue;
+		u64 lo = ALIGN_UP(MAX(m->base, 0x100000ull), (u64)PAGE_SIZE);
+		u64 hi = MIN(m->base + m->len, top) & PAGE_MASK;
+		// Free [lo, hi) minus the busy ranges, one page at a time in runs.
+		for (u64 at = lo; at < hi;) {
+			u64 next = hi;
+			bool in_busy = false;
+			for (int i = 0; i < nbusy; i++) {
+				if (at >= busy[i].start && at < busy[i].end) {
+					in_busy = true;
+					next = ALIGN_UP(busy[i].end, (u64)PAGE_SIZE);
+					break;
+				}
+				if (busy[i].start > at && busy[i].start < next)
+					next = busy[i].start & PAGE_MASK;
+			}
+			if (!in_busy && next > at)
+				frame_add_free(at >> PAGE_SHIFT, next >> PAGE_SHIFT);
+			at = MAX(next, at + PAGE_SIZE);
+		}
+	}
+	kprintf("umbra: memory: %lu MiB below 4 GiB, %lu frames free, frame table %lu KiB (%u bytes a frame)\n",
+		top >> 20, frame_free_count(), table_bytes >> 10, (u32)sizeof(struct frame));
+}
+
+u64 tsc_to_us(u64 ticks)
+{
+	return cfg.tsc_khz ? ticks * 1000 / cfg.tsc_khz : 0;
+}
+
+static void report_vm(struct vm *vm)
+{
+	struct vcpu *v = &vm->vcpu;
+	u64 us = tsc_to_us(vm->end_tsc - vm->start_tsc);
+	kprintf("umbra: vm%u ended: status %u%s: %s\n", vm->id, vm->exit_status,
+		vm->stopped_by_umbra ? " (stopped by umbra)" : "", vm->reason);
+	kprintf("umbra: vm%u: %lu exits in %lu ms (%lu exits/s); shadow: %lu faults, %lu fills, %lu reflected, %lu flushes, %lu invlpg; %u guest frames\n",
+		vm->id, v->exits_total, us / 1000, us ? v->exits_total * 1000000 / us : 0,
+		v->mmu.stats.faults, v->mmu.stats.fills, v->mmu.stats.guest_faults,
+		v->mmu.stats.flushes, v->mmu.stats.invlpgs, vm->gpmap.populated);
+}
+
+void kmain(u32 magic, u32 mbi_pa);
+
+void kmain(u32 magic, u32 mbi_pa)
+{
+	u64 boot_tsc = rdtsc();
+	const struct mb_info *mbi = (const void *)(uintptr_t)mbi_pa;
+	if (magic == MB_BOOT_MAGIC && (mbi->flags & MB_INFO_CMDLINE))
+		parse_cmdline((const char *)(uintptr_t)mbi->cmdline);
+	log_init(cfg.split);
+	trap_init();
+	kprintf("umbra: booting (64-bit VMM, shadow paging)\n");
+	if (magic != MB_BOOT_MAGIC)
+		panic("not started by a multiboot loader (magic 0x%x)", magic);
+
+	busy_add(0, 0x100000);
+	busy_add((u64)(uintptr_t)__kernel_start, (u64)(uintptr_t)__kernel_end);
+	busy_add(mbi_pa, mbi_pa + sizeof(*mbi));
+	if (mbi->flags & MB_INFO_CMDLINE)
+		busy_add(mbi->cmdline, mbi->cmdline + strlen((const char *)(uintptr_t)mbi->cmdline) + 1);
+	const struct mb_module *mods = (const void *)(uintptr_t)mbi->mods_addr;
+	u32 nmods = (mbi->flags & MB_INFO_MODS) ? mbi->mods_count : 0;
+	busy_add(mbi->mmap_addr, mbi->mmap_addr + mbi->mmap_length);
+	if (nmods)
+		busy_add(mbi->mods_addr, mbi->mods_addr + nmods * sizeof(*mods));
+	for (u32 i = 0; i < nmods; i++) {
+		busy_add(mods[i].start, mods[i].end);
+		if (mods[i].cmdline)
+			busy_add(mods[i].cmdline, mods[i].cmdline + strlen((const char *)(uintptr_t)mods[i].cmdline) + 1);
+	}
+	memory_init(mbi);
+	cfg.tsc_khz = tsc_calibrate_khz();
+	u64 free_at_boot = frame_free_count();
+
+	hv = &svm_ops;
+	const char *why = hv->probe();
+	if (why)
+		panic("cannot run guests: %s", why);
+	hv->cpu_init();
+	kprintf("umbra: backend %s, %u module(s), TSC %lu kHz\n", hv->name, nmods, cfg.tsc_khz);
+
+	int created = 0, ran = 0;
+	u32 last_status = UMBRA_EXIT_LOAD_FAILED;
+	bool all_ok = true;
+	for (u32 i = 0; i < nmods; i++) {
+		const char *cmd = mods[i].cmdline ? (const char *)(uintptr_t)mods[i].cmdline : "";
+		char err[120];
+		if (mods[i].end <= mods[i].start) {
+			kprintf("umbra: module %u (%s): rejected: empty\n", i, cmd);
+			all_ok = false;
+			continue;
+		}
+		struct vm *vm = vm_create_from_module((const u8 *)(uintptr_t)mods[i].start,
+						      mods[i].end - mods[i].start, cmd, err, sizeof(err));
+		if (!vm) {
+			kprintf("umbra: module %u (%s): rejected: %s\n", i, cmd, err);
+			all_ok = false;
+			continue;
+		}
+		created++;
+		kprintf("umbra: vm%u: %u MiB, entry 0x%x, from module %u (%s)\n",
+			vm->id, vm->mem_mib, (u32)vm->vcpu.rip, i, cmd);
+		if (ran == 0)
+			kprintf("umbra: boot to first guest entry: %lu us of umbra's own time\n",
+				tsc_to_us(rdtsc() - boot_tsc));
+		vm_run(vm);
+		ran++;
+		report_vm(vm);
+		last_status = vm->stopped_by_umbra ? vm->exit_status : vm->exit_status;
+		if (vm->stopped_by_umbra || vm->exit_status != 0)
+			all_ok = false;
+		vm_destroy(vm);
+	}
+	u64 free_at_end = frame_free_count();
+	kprintf("umbra: all VMs ended: %d created, %d rejected; free frames at boot %lu, at end %lu: %s\n",
+		created, (int)nmods - created, free_at_boot, free_at_end,
+		free_at_boot == free_at_end ? "no leak" : "LEAK");
+	if (free_at_boot != free_at_end)
+		panic("frames leaked: %lu", free_at_boot - free_at_end);
+	if (!cfg.end_exit) {
+		kprintf("umbra: halting (end=halt)\n");
+		for (;;)
+			hlt();
+	}
+	if (cfg.split)
+		qemu_exit(created ? last_status : UMBRA_EXIT_LOAD_FAILED);
+	qemu_exit(all_ok && created ? 0 : 1);
+}

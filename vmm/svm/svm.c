@@ -1,0 +1,282 @@
+// The AMD SVM backend: VMCB setup, the run loop's entry and exit halves, and
+// the translation of SVM exit codes into umbra's vendor-neutral vm_exit.
+#include "asm.h"
+#include "frame.h"
+#include "hv.h"
+#include "lib.h"
+#include "log.h"
+#include "vmcb.h"
+
+void svm_vmrun(u64 vmcb_pa, u64 *gpr, u64 host_save_pa);
+
+// One I/O and one MSR permission map for every VM: intercept everything.
+static u8 iopm[3 * PAGE_SIZE] __attribute__((aligned(PAGE_SIZE)));
+static u8 msrpm[2 * PAGE_SIZE] __attribute__((aligned(PAGE_SIZE)));
+static u8 host_save[PAGE_SIZE] __attribute__((aligned(PAGE_SIZE)));
+static u8 host_hsave[PAGE_SIZE] __attribute__((aligned(PAGE_SIZE)));
+
+// The CR0 and CR4 bits the guest controls directly in the real registers.
+#define GUEST_CR0_PASS (CR0_PE | CR0_MP | CR0_EM | CR0_TS | CR0_ET | CR0_NE | CR0_AM | CR0_CD | CR0_NW)
+#define GUEST_CR4_PASS (CR4_VME | CR4_PVI | CR4_TSD | CR4_DE | CR4_MCE | CR4_PCE | CR4_OSFXSR | CR4_OSXMMEXCPT)
+
+static const char *svm_probe(void)
+{
+	u32 a, b, c, d;
+	cpuid(0x80000000, &a, &b, &c, &d);
+	if (a < 0x8000000A)
+		return "no extended CPUID leaf 0x8000000A";
+	cpuid(0x80000001, &a, &b, &c, &d);
+	if (!(c & (1u << 2)))
+		return "CPU has no SVM (CPUID 8000_0001 ECX bit 2)";
+	if (rdmsr(MSR_VM_CR) & (1u << 4))
+		return "SVM disabled by firmware (VM_CR.SVMDIS)";
+	return NULL;
+}
+
+static int svm_cpu_init(void)
+{
+	wrmsr(MSR_EFER, rdmsr(MSR_EFER) | EFER_SVME);
+	wrmsr(MSR_VM_HSAVE_PA, (u64)(uintptr_t)host_hsave);
+	memset(iopm, 0xFF, sizeof(iopm));
+	memset(msrpm, 0xFF, sizeof(msrpm));
+	return 0;
+}
+
+static void seg_set(struct vmcb_seg *s, u16 sel, u16 attr, u32 limit, u64 base)
+{
+	s->sel = sel;
+	s->attr = attr;
+	s->limit = limit;
+	s->base = base;
+}
+
+static int svm_vcpu_create(struct vcpu *v)
+{
+	hfn_t hfn = frame_alloc(FRAME_VMM, v->vm->id);
+	if (!hfn)
+		return -ERR_NOMEM;
+	struct vmcb *vmcb = hfn_ptr(hfn);
+	v->hw = vmcb;
+
+	struct vmcb_control *c = &vmcb->ctl;
+	c->intercept_cr_read = (1u << 0) | (1u << 3) | (1u << 4) | (1u << 8);
+	c->intercept_cr_write = (1u << 0) | (1u << 3) | (1u << 4) | (1u << 8);
+	c->intercept_exc = 1u << VEC_PF;
+	c->intercept1 = SVM_INTERCEPT_INTR | SVM_INTERCEPT_NMI | SVM_INTERCEPT_HLT |
+			SVM_INTERCEPT_INVLPG | SVM_INTERCEPT_INVLPGA | SVM_INTERCEPT_IOIO |
+			SVM_INTERCEPT_MSR | SVM_INTERCEPT_SHUTDOWN;
+	c->intercept2 = SVM_INTERCEPT_VMRUN | SVM_INTERCEPT_VMMCALL | SVM_INTERCEPT_VMLOAD |
+			SVM_INTERCEPT_VMSAVE | SVM_INTERCEPT_STGI | SVM_INTERCEPT_CLGI |
+			SVM_INTERCEPT_SKINIT;
+	c->iopm_pa = (u64)(uintptr_t)iopm;
+	c->msrpm_pa = (u64)(uintptr_t)msrpm;
+	c->asid = v->vm->id;
+	c->tlb_control = SVM_TLB_FLUSH_ALL;
+
+	// The multiboot entry state: flat 32-bit protected mode, paging off.
+	struct vmcb_save *s = &vmcb->save;
+	seg_set(&s->cs, 0x10, 0x0C9B, 0xFFFFFFFF, 0);
+	seg_set(&s->ds, 0x18, 0x0C93, 0xFFFFFFFF, 0);
+	s->es = s->ss = s->fs = s->gs = s->ds;
+	seg_set(&s->gdtr, 0, 0, 0xFFFF, 0);
+	seg_set(&s->idtr, 0, 0, 0x3FF, 0);
+	seg_set(&s->tr, 0, 0x008B, 0xFFFF, 0);
+	seg_set(&s->ldtr, 0, 0x0082, 0xFFFF, 0);
+	s->cpl = 0;
+	s->dr6 = 0xFFFF0FF0;
+	s->dr7 = 0x400;
+	s->g_pat = 0x0007040600070406ull;
+	v->paging_changed = true;
+	return 0;
+}
+
+static void svm_vcpu_destroy(struct vcpu *v)
+{
+	if (v->hw)
+		frame_put((hfn_t)((uintptr_t)v->hw >> PAGE_SHIFT));
+	v->hw = NULL;
+}
+
+static void event_from_svm(u64 info, struct event *ev)
+{
+	memset(ev, 0, sizeof(*ev));
+	if (!(info & SVM_EVT_V))
+		return;
+	ev->valid = true;
+	ev->vector = info & SVM_EVT_VECTOR_MASK;
+	ev->type = (info >> SVM_EVT_TYPE_SHIFT) & 7;
+	ev->has_ec = info & SVM_EVT_EV;
+	ev->ec = (u32)(info >> 32);
+}
+
+static void decode_exit(struct vmcb *vmcb, struct vm_exit *e)
+{
+	u64 code = vmcb->ctl.exitcode;
+	memset(e, 0, sizeof(*e));
+	e->raw = code;
+	e->info1 = vmcb->ctl.exitinfo1;
+	e->info2 = vmcb->ctl.exitinfo2;
+	event_from_svm(vmcb->ctl.exitintinfo, &e->interrupted);
+
+	if ((u32)code == SVM_EXIT_INVALID) {
+		e->reason = EXIT_INVALID;
+		return;
+	}
+	if (code < SVM_EXIT_CR0_WRITE) {
+		e->reason = EXIT_CR_READ;
+		e->cr = code - SVM_EXIT_CR0_READ;
+		return;
+	}
+	if (code < SVM_EXIT_CR0_WRITE + 16) {
+		e->reason = EXIT_CR_WRITE;
+		e->cr = code - SVM_EXIT_CR0_WRITE;
+		return;
+	}
+	switch (code) {
+	case SVM_EXIT_EXCP_BASE + VEC_PF:
+		e->reason = EXIT_PF;
+		e->pf_ec = (u32)e->info1;
+		e->pf_addr = (u32)e->info2;
+		break;
+	case SVM_EXIT_INTR:
+	case SVM_EXIT_NMI:
+		e->reason = EXIT_INTR;
+		break;
+	case SVM_EXIT_HLT:
+		e->reason = EXIT_HLT;
+		break;
+	case SVM_EXIT_INVLPG:
+		e->reason = EXIT_INVLPG;
+		break;
+	case SVM_EXIT_IOIO:
+		e->reason = EXIT_IO;
+		e->port = (u16)(e->info1 >> SVM_IOIO_PORT_SHIFT);
+		e->io_size = (e->info1 >> SVM_IOIO_SZ_SHIFT) & 7; // one-hot 1, 2, 4
+		e->io_in = e->info1 & SVM_IOIO_IN;
+		e->io_string = e->info1 & SVM_IOIO_STR;
+		e->io_rep = e->info1 & SVM_IOIO_REP;
+		e->next_rip = (u32)e->info2;
+		break;
+	case SVM_EXIT_MSR:
+		e->reason = EXIT_MSR;
+		e->msr_write = e->info1 & 1;
+		break;
+	case SVM_EXIT_SHUTDOWN:
+		e->reason = EXIT_SHUTDOWN;
+		break;
+	case SVM_EXIT_VMMCALL:
+		e->reason = EXIT_VMMCALL;
+		break;
+	case SVM_EXIT_VMRUN:
+	case SVM_EXIT_VMLOAD:
+	case SVM_EXIT_VMSAVE:
+	case SVM_EXIT_STGI:
+	case SVM_EXIT_CLGI:
+	case SVM_EXIT_SKINIT:
+	case SVM_EXIT_INVLPGA:
+		e->reason = EXIT_SVM_INSN;
+		break;
+	default:
+		e->reason = EXIT_OTHER;
+	}
+}
+
+static void svm_vcpu_run(struct vcpu *v, struct vm_exit *e)
+{
+	struct vmcb *vmcb = v->hw;
+	struct vmcb_save *s = &vmcb->save;
+
+	s->rip = v->rip;
+	s->rsp = v->gpr[GPR_RSP];
+	s->rax = v->gpr[GPR_RAX];
+	s->rflags = v->rflags;
+	s->cr2 = v->cr2;
+	s->efer = v->efer | EFER_SVME;
+	if (v->paging_changed) {
+		// WP is forced so supervisor writes obey read-only shadow PTEs,
+		// which dirty-bit tracking needs; PG is forced because the shadow
+		// stands in for the guest's paging-off identity map too.
+		s->cr0 = (v->cr0 & GUEST_CR0_PASS) | CR0_PG | CR0_WP;
+		s->cr4 = v->cr4 & GUEST_CR4_PASS;
+		v->paging_changed = false;
+	}
+	s->cr3 = shadow_root_hpa(&v->mmu);
+	if (v->mmu.tlb_flush) {
+		vmcb->ctl.tlb_control = SVM_TLB_FLUSH_ALL;
+		v->mmu.tlb_flush = false;
+	}
+	if (v->inject.valid) {
+		struct event *ev = &v->inject;
+		vmcb->ctl.eventinj = ev->vector | ((u64)ev->type << SVM_EVT_TYPE_SHIFT) |
+				     SVM_EVT_V | (ev->has_ec ? SVM_EVT_EV | ((u64)ev->ec << 32) : 0);
+		ev->valid = false;
+	}
+
+	svm_vmrun((u64)(uintptr_t)vmcb, v->gpr, (u64)(uintptr_t)host_save);
+
+	// Clear the injection after the exit, not before the entry, or the
+	// injection just programmed is lost.
+	vmcb->ctl.eventinj = 0;
+	vmcb->ctl.tlb_control = 0;
+	v->rip = (u32)s->rip;
+	v->gpr[GPR_RSP] = (u32)s->rsp;
+	v->gpr[GPR_RAX] = (u32)s->rax;
+	v->rflags = s->rflags;
+	v->cr2 = (u32)s->cr2;
+	v->cpl = s->cpl;
+	decode_exit(vmcb, e);
+}
+
+static u32 svm_seg_base(struct vcpu *v, enum seg sg)
+{
+	struct vmcb_save *s = &((struct vmcb *)v->hw)->save;
+	const struct vmcb_seg *segs[] = { &s->es, &s->cs, &s->ss, &s->ds, &s->fs, &s->gs };
+	return (u32)segs[sg]->base;
+}
+
+static bool svm_msr_read(struct vcpu *v, u32 msr, u64 *val)
+{
+	struct vmcb_save *s = &((struct vmcb *)v->hw)->save;
+	switch (msr) {
+	case MSR_SYSENTER_CS: *val = s->sysenter_cs; return true;
+	case MSR_SYSENTER_ESP: *val = s->sysenter_esp; return true;
+	case MSR_SYSENTER_EIP: *val = s->sysenter_eip; return true;
+	case MSR_PAT: *val = s->g_pat; return true;
+	}
+	return false;
+}
+
+static bool svm_msr_write(struct vcpu *v, u32 msr, u64 val)
+{
+	struct vmcb_save *s = &((struct vmcb *)v->hw)->save;
+	switch (msr) {
+	case MSR_SYSENTER_CS: s->sysenter_cs = val; return true;
+	case MSR_SYSENTER_ESP: s->sysenter_esp = val; return true;
+	case MSR_SYSENTER_EIP: s->sysenter_eip = val; return true;
+	case MSR_PAT: s->g_pat = val; return true;
+	}
+	return false;
+}
+
+static void svm_dump(struct vcpu *v)
+{
+	struct vmcb *vmcb = v->hw;
+	struct vmcb_save *s = &vmcb->save;
+	kprintf("umbra:   svm: exitcode=%lx info1=%lx info2=%lx intinfo=%lx\n",
+		vmcb->ctl.exitcode, vmcb->ctl.exitinfo1, vmcb->ctl.exitinfo2, vmcb->ctl.exitintinfo);
+	kprintf("umbra:   svm: real cr0=%lx cr3=%lx cr4=%lx efer=%lx cs=%x/%x ss=%x/%x cpl=%u\n",
+		s->cr0, s->cr3, s->cr4, s->efer, s->cs.sel, s->cs.attr, s->ss.sel, s->ss.attr, s->cpl);
+}
+
+const struct hv_ops svm_ops = {
+	.name = "svm",
+	.probe = svm_probe,
+	.cpu_init = svm_cpu_init,
+	.vcpu_create = svm_vcpu_create,
+	.vcpu_destroy = svm_vcpu_destroy,
+	.vcpu_run = svm_vcpu_run,
+	.seg_base = svm_seg_base,
+	.msr_read = svm_msr_read,
+	.msr_write = svm_msr_write,
+	.dump = svm_dump,
+};

@@ -1,0 +1,74 @@
+// The SVM world switch and nothing else: load the guest's general registers,
+// VMRUN, store them back. The VMCB holds RAX, RSP, RIP and RFLAGS; VMLOAD and
+// VMSAVE move the state VMRUN leaves alone (FS, GS, TR, LDTR, syscall MSRs).
+	.text
+	.code64
+
+// void svm_vmrun(u64 vmcb_pa, u64 *gpr, u64 host_save_pa)
+	.globl svm_vmrun
+svm_vmrun:
+	push	%rbx
+	push	%rbp
+	push	%r12
+	push	%r13
+	push	%r14
+	push	%r15
+	push	%rsi			// 16(%rsp): guest registers
+	push	%rdi			// 8(%rsp): guest VMCB
+	push	%rdx			// 0(%rsp): host save area
+
+	clgi
+	mov	%rdx, %rax
+	vmsave				// the host's hidden state
+
+	mov	16(%rsp), %rax
+	mov	8*1(%rax), %rcx
+	mov	8*2(%rax), %rdx
+	mov	8*3(%rax), %rbx
+	mov	8*5(%rax), %rbp
+	mov	8*6(%rax), %rsi
+	mov	8*7(%rax), %rdi
+	mov	8*8(%rax), %r8
+	mov	8*9(%rax), %r9
+	mov	8*10(%rax), %r10
+	mov	8*11(%rax), %r11
+	mov	8*12(%rax), %r12
+	mov	8*13(%rax), %r13
+	mov	8*14(%rax), %r14
+	mov	8*15(%rax), %r15
+	mov	8(%rsp), %rax
+	vmload
+	vmrun
+	vmsave
+
+	// RAX is the VMCB address again; every other register is the guest's.
+	xchg	16(%rsp), %rax
+	mov	%rcx, 8*1(%rax)
+	mov	%rdx, 8*2(%rax)
+	mov	%rbx, 8*3(%rax)
+	mov	%rbp, 8*5(%rax)
+	mov	%rsi, 8*6(%rax)
+	mov	%rdi, 8*7(%rax)
+	mov	%r8, 8*8(%rax)
+	mov	%r9, 8*9(%rax)
+	mov	%r10, 8*10(%rax)
+	mov	%r11, 8*11(%rax)
+	mov	%r12, 8*12(%rax)
+	mov	%r13, 8*13(%rax)
+	mov	%r14, 8*14(%rax)
+	mov	%r15, 8*15(%rax)
+
+	mov	0(%rsp), %rax
+	vmload				// the host's hidden state back
+	stgi
+
+	add	$24, %rsp
+	pop	%r15
+	pop	%r14
+	pop	%r13
+	pop	%r12
+	pop	%rbp
+	pop	%rbx
+	ret
+
+	.section .note.GNU-stack, "", @progbits

@@ -1,0 +1,27 @@
+// umbra-wide configuration and the VM table.
+#ifndef UMBRA_UMBRA_H
+#define UMBRA_UMBRA_H
+
+#include "vm.h"
+
+#define MAX_VMS 128
+
+struct umbra_config {
+	bool split;       // log=com2: COM1 carries only guest bytes, the log goes to COM2
+	bool end_exit;    // end=exit (default): leave QEMU when every VM has ended
+	u64 tsc_khz;
+};
+
+extern struct umbra_config cfg;
+extern struct vm vms[MAX_VMS];
+
+// A guest's byte for its console: raw in split mode, else "[vmN] " lines.
+void vm_console_putc(struct vm *vm, char c);
+// Create a VM from a multiboot module; on failure say why in err.
+struct vm *vm_create_from_module(const u8 *image, u32 size, const char *cmdline,
+				 char *err, size_t errlen);
+void vm_run(struct vm *vm);
+void vm_destroy(struct vm *vm);
+u64 tsc_to_us(u64 ticks);
+
+#endif

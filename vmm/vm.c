@@ -1,0 +1,146 @@
+// VM lifecycle: create from a module, run until it ends, destroy. One vCPU
+// per VM; VMs run one after another until the scheduler lands.
+#include "exit.h"
+#include "frame.h"
+#include "hv.h"
+#include "lib.h"
+#include "loader.h"
+#include "log.h"
+#include "printf.h"
+#include "umbra.h"
+#include <stdarg.h>
+
+struct vm vms[MAX_VMS];
+
+#define DEFAULT_MEM_MIB 64
+#define MAX_MEM_MIB 3072
+
+// Parse "mem=N" (MiB) out of a module command line. Returns false and says
+// why on a malformed value; other words are the guest's business.
+static bool parse_mem(const char *cmdline, u32 *mib, char *err, size_t errlen)
+{
+	*mib = DEFAULT_MEM_MIB;
+	for (const char *p = cmdline; *p;) {
+		while (*p == ' ')
+			p++;
+		const char *w = p;
+		while (*p && *p != ' ')
+			p++;
+		if (p - w < 4 || strncmp(w, "mem=", 4) != 0)
+			continue;
+		u64 n = 0;
+		const char *d = w + 4;
+		if (d == p) {
+			ksnprintf(err, errlen, "mem= needs a size in MiB");
+			return false;
+		}
+		for (; d < p; d++) {
+			if (*d < '0' || *d > '9' || n > MAX_MEM_MIB) {
+				ksnprintf(err, errlen, "mem= takes a size in MiB (2..%u)", MAX_MEM_MIB);
+				return false;
+			}
+			n = n * 10 + (u64)(*d - '0');
+		}
+		if (n < 2 || n > MAX_MEM_MIB) {
+			ksnprintf(err, errlen, "mem=%lu MiB is outside 2..%u", n, MAX_MEM_MIB);
+			return false;
+		}
+		*mib = (u32)n;
+	}
+	return true;
+}
+
+struct vm *vm_create_from_module(const u8 *image, u32 size, const char *cmdline,
+				 char *err, size_t errlen)
+{
+	struct vm *vm = NULL;
+	for (u16 i = 1; i < MAX_VMS; i++) {
+		if (vms[i].state == VM_EMPTY) {
+			vm = &vms[i];
+			vm->id = i;
+			break;
+		}
+	}
+	if (!vm) {
+		ksnprintf(err, errlen, "too many VMs (at most %u)", MAX_VMS - 1);
+		return NULL;
+	}
+	u16 id = vm->id;
+	memset(vm, 0, sizeof(*vm));
+	vm->id = id;
+	if (!parse_mem(cmdline, &vm->mem_mib, err, errlen))
+		return NULL;
+	size_t n = MIN(strlen(cmdline), sizeof(vm->cmdline) - 1);
+	memcpy(vm->cmdline, cmdline, n);
+	gpmap_init(&vm->gpmap, vm->mem_mib << (20 - PAGE_SHIFT), id);
+	vm->vcpu.vm = vm;
+	if (shadow_init(&vm->vcpu.mmu, &vm->gpmap, id) < 0) {
+		ksnprintf(err, errlen, "out of host memory");
+		return NULL;
+	}
+	int r = loader_load(vm, image, size, cmdline, err, errlen);
+	if (r == 0 && hv->vcpu_create(&vm->vcpu) < 0) {
+		ksnprintf(err, errlen, "out of host memory for the vCPU");
+		r = -ERR_NOMEM;
+	}
+	if (r < 0) {
+		vm_destroy(vm);
+		return NULL;
+	}
+	vm->state = VM_RUNNING;
+	return vm;
+}
+
+void vm_destroy(struct vm *vm)
+{
+	hv->vcpu_destroy(&vm->vcpu);
+	shadow_destroy(&vm->vcpu.mmu);
+	gpmap_destroy(&vm->gpmap);
+	vm->state = VM_EMPTY;
+}
+
+void vm_end(struct vm *vm, u32 status, bool by_umbra, const char *fmt, ...)
+{
+	if (vm->state != VM_RUNNING)
+		return;
+	va_list ap;
+	va_start(ap, fmt);
+	kvsnprintf(vm->reason, sizeof(vm->reason), fmt, ap);
+	va_end(ap);
+	vm->state = VM_ENDED;
+	vm->exit_status = status;
+	vm->stopped_by_umbra = by_umbra;
+	vm->end_tsc = __builtin_ia32_rdtsc();
+	if (vm->line_len)
+		vm_console_putc(vm, '\n');
+}
+
+void vm_console_putc(struct vm *vm, char c)
+{
+	if (cfg.split) {
+		guest_putc_raw(c);
+		return;
+	}
+	if (c != '\n' && vm->line_len < sizeof(vm->line) - 1) {
+		vm->line[vm->line_len++] = c;
+		return;
+	}
+	vm->line[vm->line_len] = '\0';
+	kprintf("[vm%u] %s\n", vm->id, vm->line);
+	vm->line_len = 0;
+	if (c != '\n')
+		vm_console_putc(vm, c);
+}
+
+void vm_run(struct vm *vm)
+{
+	struct vcpu *v = &vm->vcpu;
+	struct vm_exit e;
+	vm->start_tsc = __builtin_ia32_rdtsc();
+	while (vm->state == VM_RUNNING) {
+		hv->vcpu_run(v, &e);
+		v->exits[e.reason < EXIT_NR ? e.reason : EXIT_OTHER]++;
+		v->exits_total++;
+		handle_exit(v, &e);
+	}
+}

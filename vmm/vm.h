@@ -1,0 +1,93 @@
+// VMs and vCPUs as the vendor-neutral parts of umbra see them. Nothing here
+// knows a VMCB or a VMCS: the backend (vmm/svm, vmm/vmx) translates.
+#ifndef UMBRA_VM_H
+#define UMBRA_VM_H
+
+#include "gpmap.h"
+#include "shadow.h"
+#include "x86.h"
+
+enum gpr { GPR_RAX, GPR_RCX, GPR_RDX, GPR_RBX, GPR_RSP, GPR_RBP, GPR_RSI, GPR_RDI, GPR_NR = 16 };
+enum seg { SEG_ES, SEG_CS, SEG_SS, SEG_DS, SEG_FS, SEG_GS };
+
+enum event_type { EVENT_EXTINT = 0, EVENT_NMI = 2, EVENT_EXCEPTION = 3, EVENT_SOFTINT = 4 };
+
+struct event {
+	bool valid;
+	bool has_ec;
+	u8 vector;
+	u8 type;  // enum event_type
+	u32 ec;
+};
+
+enum exit_reason {
+	EXIT_CR_READ, EXIT_CR_WRITE, EXIT_PF, EXIT_INVLPG, EXIT_IO, EXIT_MSR,
+	EXIT_HLT, EXIT_SHUTDOWN, EXIT_VMMCALL, EXIT_SVM_INSN, EXIT_INTR,
+	EXIT_INVALID, EXIT_OTHER, EXIT_NR
+};
+
+struct vm_exit {
+	enum exit_reason reason;
+	u64 raw;              // the backend's own exit code, for logs
+	u64 info1, info2;
+	u8 cr;                // EXIT_CR_*
+	u16 port;             // EXIT_IO
+	u8 io_size;
+	bool io_in, io_string, io_rep;
+	u32 next_rip;         // EXIT_IO: the backend always knows it
+	u32 pf_ec;            // EXIT_PF
+	gva_t pf_addr;
+	bool msr_write;       // EXIT_MSR
+	struct event interrupted; // an event whose delivery the exit interrupted
+};
+
+struct vm;
+
+struct vcpu {
+	u64 gpr[GPR_NR];      // synced with the backend around every entry
+	u64 rip, rflags;
+	u32 cr0, cr3, cr4;    // the guest's view
+	u32 cr2;
+	u32 efer;             // the guest's view (no SVME)
+	u8 cpl;
+	bool paging_changed;  // guest CR0/CR4 changed: the backend recomputes real CRs
+	struct event inject;  // delivered at the next entry
+	struct shadow_mmu mmu;
+	struct vm *vm;
+	void *hw;             // backend-private
+	u64 exits[EXIT_NR];
+	u64 exits_total;
+};
+
+enum vm_state { VM_EMPTY, VM_RUNNING, VM_ENDED };
+
+#define VM_REASON_LEN 120
+
+struct vm {
+	u16 id;
+	enum vm_state state;
+	u32 exit_status;      // the value the guest wrote to the exit port, or umbra's
+	bool stopped_by_umbra;
+	char reason[VM_REASON_LEN];
+	char cmdline[128];
+	u32 mem_mib;
+	struct gpmap gpmap;
+	struct vcpu vcpu;
+	u8 uart_lcr, uart_ier, uart_mcr, uart_scr, uart_dll, uart_dlm, uart_fcr;
+	u8 warned_ports[8192]; // one bit per port: "unhandled" logged once
+	char line[160];        // console mode: guest output, one whole line at a time
+	u16 line_len;
+	u64 start_tsc, end_tsc;
+	u64 first_entry_tsc;
+};
+
+static inline struct walk_ctx vcpu_walk_ctx(struct vcpu *v)
+{
+	return (struct walk_ctx){ v->cr0, v->cr3, v->cr4, &v->vm->gpmap };
+}
+
+// End a VM: status is what QEMU's exit port would see.
+void vm_end(struct vm *vm, u32 status, bool by_umbra, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+
+#endif

@@ -13,15 +13,15 @@ KCFLAGS += -fno-stack-protector    # no TLS canary in a freestanding kernel
 KCFLAGS += -fno-omit-frame-pointer # readable stacks in gdb
 KCFLAGS += -fno-strict-aliasing    # guest memory is read through many types
 WARN := -Wall -Wextra -Werror -Wstrict-prototypes -Wmissing-prototypes -Wundef -Wpointer-arith
-KCFLAGS += $(WARN) -MD -Iinclude -Ivmm -Ivmm/svm
+KCFLAGS += $(WARN) -MD -Iinclude $(EXTRA_INC) -Ivmm -Ivmm/svm
 
 # mm/ on the host, for unit and model tests: same warnings, plus sanitizers.
 HCFLAGS := -std=c11 -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer \
 	-fno-sanitize-recover=undefined $(WARN) -MD -Iinclude -Ivmm
 
 MM_SRCS := $(wildcard mm/*.c)
-VMM_SRCS := $(wildcard vmm/*.c vmm/svm/*.c) $(MM_SRCS)
-ASM_SRCS := boot/entry.S vmm/trap.S vmm/svm/vmrun.S
+VMM_SRCS := $(wildcard vmm/*.c vmm/svm/*.c) $(MM_SRCS) $(EXTRA_SRCS)
+ASM_SRCS := boot/entry.S vmm/trapentry.S vmm/svm/vmrun.S
 KOBJS := $(VMM_SRCS:%.c=$(B)/k/%.o) $(ASM_SRCS:%.S=$(B)/k/%.o)
 
 HOST_TESTS := $(patsubst tests/host/%.c,$(B)/tests/host/%,$(wildcard tests/host/test_*.c))
@@ -64,6 +64,7 @@ $(B)/umbra.asm: $(B)/umbra64.elf
 guests:
 	@$(MAKE) -s -C guest O=$(CURDIR)/$(GUEST_DIR)
 	@$(MAKE) -s -C tests/guests O=$(CURDIR)/$(TGUEST_DIR)
+	@$(MAKE) -s -C tests/edge O=$(CURDIR)/$(B)/tests/edge
 
 $(GUEST_DIR)/hello.elf: guests
 

@@ -1,7 +1,7 @@
 // Vendor-neutral VM-exit handling: control registers, INVLPG, shadow page
 // faults, port I/O, MSRs, and event re-injection. Nothing a guest does here
 // may crash umbra: bad behaviour ends that VM with a reason.
-#include "decode.h"
+#include "insn.h"
 #include "devices.h"
 #include "exit.h"
 #include "hv.h"

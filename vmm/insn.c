@@ -1,0 +1,173 @@
+// The instruction decoder for intercepted instructions (see insn.h). Every
+// byte comes from the guest: bounds are checked before each read.
+#include "insn.h"
+#include "lib.h"
+
+#define MAX_INSN_LEN 15
+enum { SEG_ES_, SEG_CS_, SEG_SS_, SEG_DS_, SEG_FS_, SEG_GS_ };
+
+struct cursor {
+	const u8 *code;
+	unsigned n, at;
+};
+
+static bool next(struct cursor *c, u8 *b)
+{
+	if (c->at >= c->n || c->at >= MAX_INSN_LEN)
+		return false;
+	*b = c->code[c->at++];
+	return true;
+}
+
+static bool next_s32(struct cursor *c, s32 *v)
+{
+	u8 b[4];
+	for (int i = 0; i < 4; i++)
+		if (!next(c, &b[i]))
+			return false;
+	*v = (s32)((u32)b[0] | (u32)b[1] << 8 | (u32)b[2] << 16 | (u32)b[3] << 24);
+	return true;
+}
+
+// ModRM memory operand in 32-bit addressing; SS is the default segment when
+// the base is ESP or EBP.
+static bool decode_mem(struct cursor *c, u8 mod, u8 rm, struct insn *in)
+{
+	struct insn_mem *m = &in->mem;
+	m->base = -1;
+	m->index = -1;
+	m->scale = 1;
+	m->disp = 0;
+	in->seg = SEG_DS_;
+	if (rm == 4) {
+		u8 sib;
+		if (!next(c, &sib))
+			return false;
+		u8 base = sib & 7, index = (sib >> 3) & 7;
+		if (index != 4) {
+			m->index = (s8)index;
+			m->scale = (u8)(1u << (sib >> 6));
+		}
+		if (base == 5 && mod == 0) {
+			if (!next_s32(c, &m->disp))
+				return false;
+		} else {
+			m->base = (s8)base;
+			if (base == 4 || base == 5)
+				in->seg = SEG_SS_;
+		}
+	} else if (rm == 5 && mod == 0) {
+		if (!next_s32(c, &m->disp))
+			return false;
+	} else {
+		m->base = (s8)rm;
+		if (rm == 5)
+			in->seg = SEG_SS_;
+	}
+	if (mod == 1) {
+		u8 d;
+		if (!next(c, &d))
+			return false;
+		m->disp += (s8)d;
+	} else if (mod == 2) {
+		s32 d;
+		if (!next_s32(c, &d))
+			return false;
+		m->disp += d;
+	}
+	in->has_mem = true;
+	return true;
+}
+
+bool insn_decode(const u8 *code, unsigned n, struct insn *in)
+{
+	struct cursor c = { code, n, 0 };
+	int seg_override = -1;
+	bool lock = false, addr16 = false;
+	u8 b;
+
+	memset(in, 0, sizeof(*in));
+	in->kind = INSN_INVALID;
+	in->opsize = 4;
+	for (;;) {
+		if (!next(&c, &b))
+			return false;
+		switch (b) {
+		case 0x66: in->opsize = 2; continue;
+		case 0x67: addr16 = true; continue;
+		case 0xF0: lock = true; continue;
+		case 0xF2: case 0xF3: continue;
+		case 0x26: seg_override = SEG_ES_; continue;
+		case 0x2E: seg_override = SEG_CS_; continue;
+		case 0x36: seg_override = SEG_SS_; continue;
+		case 0x3E: seg_override = SEG_DS_; continue;
+		case 0x64: seg_override = SEG_FS_; continue;
+		case 0x65: seg_override = SEG_GS_; continue;
+		}
+		break;
+	}
+	if (b != 0x0F || !next(&c, &b))
+		return false;
+
+	enum insn_kind kind;
+	switch (b) {
+	case 0x06: kind = INSN_CLTS; break;
+	case 0x30: kind = INSN_WRMSR; break;
+	case 0x32: kind = INSN_RDMSR; break;
+	case 0x20: kind = INSN_MOV_FROM_CR; break;
+	case 0x22: kind = INSN_MOV_TO_CR; break;
+	case 0x01: kind = INSN_INVALID; break; // group 7: decided by ModRM.reg
+	default: return false;
+	}
+	if (kind == INSN_CLTS || kind == INSN_WRMSR || kind == INSN_RDMSR) {
+		in->kind = kind;
+		in->len = (u8)c.at;
+		return true;
+	}
+
+	u8 modrm;
+	if (!next(&c, &modrm))
+		return false;
+	u8 mod = modrm >> 6, reg = (modrm >> 3) & 7, rm = modrm & 7;
+	if (kind == INSN_MOV_FROM_CR || kind == INSN_MOV_TO_CR) {
+		// The mod field is ignored: always the register form.
+		in->kind = kind;
+		in->cr = (u8)(reg + (lock ? 8 : 0));
+		in->reg = rm;
+		in->len = (u8)c.at;
+		return true;
+	}
+	if (reg == 4)
+		kind = INSN_SMSW;
+	else if (reg == 6)
+		kind = INSN_LMSW;
+	else if (reg == 7 && mod != 3)
+		kind = INSN_INVLPG;
+	else
+		return false; // other group-7 forms (SGDT, VMMCALL, ...) are not ours
+	if (mod == 3) {
+		in->rm = rm;
+	} else {
+		if (addr16) {
+			in->kind = INSN_UNSUPPORTED;
+			return false;
+		}
+		if (!decode_mem(&c, mod, rm, in))
+			return false;
+		if (seg_override >= 0)
+			in->seg = (u8)seg_override;
+	}
+	in->kind = kind;
+	in->len = (u8)c.at;
+	return true;
+}
+
+u32 insn_mem_offset(const struct insn *in, const u32 gpr[8])
+{
+	u32 off = (u32)in->mem.disp;
+	if (in->mem.base >= 0)
+		off += gpr[in->mem.base];
+	if (in->mem.index >= 0)
+		off += gpr[in->mem.index] * in->mem.scale;
+	return off;
+}

@@ -1,0 +1,47 @@
+// Decoding the few instructions umbra intercepts, for a 32-bit code segment:
+// QEMU's SVM has no decode assists or next-RIP, so umbra reads the bytes at
+// CS:EIP itself. Pure C, no hardware access: also built into host tests.
+#ifndef UMBRA_INSN_H
+#define UMBRA_INSN_H
+
+#include "types.h"
+
+enum insn_kind {
+	INSN_INVALID,      // not decodable: truncated, too long, or not one of ours
+	INSN_UNSUPPORTED,  // decodable but not emulated (16-bit addressing)
+	INSN_MOV_FROM_CR,  // 0F 20 /r
+	INSN_MOV_TO_CR,    // 0F 22 /r
+	INSN_CLTS,         // 0F 06
+	INSN_LMSW,         // 0F 01 /6
+	INSN_SMSW,         // 0F 01 /4
+	INSN_INVLPG,       // 0F 01 /7, memory operand only
+	INSN_RDMSR,        // 0F 32
+	INSN_WRMSR,        // 0F 30
+};
+
+struct insn_mem {
+	s8 base;     // GPR number, or -1
+	s8 index;    // GPR number, or -1
+	u8 scale;    // 1, 2, 4 or 8
+	s32 disp;
+};
+
+struct insn {
+	enum insn_kind kind;
+	u8 len;       // bytes, prefixes included
+	u8 opsize;    // 2 or 4
+	u8 seg;       // segment of the memory operand: ES=0 CS SS DS FS GS=5
+	u8 reg;       // MOV CR: the GPR
+	u8 rm;        // LMSW/SMSW register form: the GPR
+	u8 cr;        // MOV CR: the control register (LOCK MOV CR0 is CR8)
+	bool has_mem; // LMSW/SMSW/INVLPG: a memory operand in mem
+	struct insn_mem mem;
+};
+
+// Decode at most n bytes at code. Never reads past n. Returns false, with
+// kind INVALID or UNSUPPORTED, for anything umbra does not emulate.
+bool insn_decode(const u8 *code, unsigned n, struct insn *out);
+// Offset of the memory operand (32-bit, wrapping), from GPRs EAX..EDI.
+u32 insn_mem_offset(const struct insn *in, const u32 gpr[8]);
+
+#endif

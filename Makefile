@@ -64,6 +64,7 @@ $(B)/umbra.asm: $(B)/umbra64.elf
 guests:
 	@$(MAKE) -s -C guest O=$(CURDIR)/$(GUEST_DIR)
 	@if [ -f tests/guests/Makefile ]; then $(MAKE) -s -C tests/guests O=$(CURDIR)/$(TGUEST_DIR); fi
+	@$(MAKE) -s -C tests/paging O=$(CURDIR)/$(B)/tests/paging
 	@$(MAKE) -s -C tests/edge O=$(CURDIR)/$(B)/tests/edge
 
 $(GUEST_DIR)/hello.elf: guests

@@ -44,7 +44,7 @@ for t in $B/tests/host/test_*; do
 done
 
 # ---- 2. paging guests: plain QEMU is the reference -----------------------
-for g in $B/tests/guests/*.elf; do
+for g in $B/tests/paging/*.elf $B/tests/guests/*.elf; do
 	[ -f "$g" ] || continue
 	n=$(basename "$g" .elf)
 	plain_qemu "$g" 64 >"$out/$n.plain" 2>"$out/$n.plain.err"; prc=$?

@@ -47,8 +47,14 @@ static void raise_exception(struct vcpu *v, const struct vm_exit *e, u8 vec, boo
 // instruction, which raises it again.
 static void reinject_interrupted(struct vcpu *v, const struct vm_exit *e)
 {
-	if (e->interrupted.valid && e->interrupted.type != EVENT_SOFTINT)
-		v->inject = e->interrupted;
+	if (!e->interrupted.valid)
+		return;
+	if (e->interrupted.type == EVENT_SOFTINT) {
+		v->soft_restarted++;
+		return;
+	}
+	v->inject = e->interrupted;
+	v->reinjected++;
 }
 
 static void inject_gp(struct vcpu *v, const struct vm_exit *e)

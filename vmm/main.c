@@ -162,6 +162,10 @@ static void report_vm(struct vm *vm)
 		vm->id, v->exits_total, us / 1000, us ? v->exits_total * 1000000 / us : 0,
 		v->mmu.stats.faults, v->mmu.stats.fills, v->mmu.stats.guest_faults,
 		v->mmu.stats.flushes, v->mmu.stats.invlpgs, vm->gpmap.populated);
+	kprintf("umbra: vm%u: exits by reason: pf %lu cr %lu invlpg %lu io %lu msr %lu intr %lu; events re-injected %lu, INT n restarted %lu\n",
+		vm->id, v->exits[EXIT_PF], v->exits[EXIT_CR_READ] + v->exits[EXIT_CR_WRITE],
+		v->exits[EXIT_INVLPG], v->exits[EXIT_IO], v->exits[EXIT_MSR], v->exits[EXIT_INTR],
+		v->reinjected, v->soft_restarted);
 }
 
 void kmain(u32 magic, u32 mbi_pa);

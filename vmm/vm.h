@@ -57,6 +57,8 @@ struct vcpu {
 	void *hw;             // backend-private
 	u64 exits[EXIT_NR];
 	u64 exits_total;
+	u64 reinjected;       // events whose delivery an exit interrupted, delivered again
+	u64 soft_restarted;   // interrupted INT n / INT3 / INTO, re-executed instead
 };
 
 enum vm_state { VM_EMPTY, VM_RUNNING, VM_ENDED };

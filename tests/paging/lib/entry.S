@@ -82,11 +82,13 @@ user_return:				// trap() jumps here, EAX = result
 
 	.bss
 	.align 4096
-	.globl kstack_top, user_stack_top
+	.globl kstack_top, user_stack_top, istack_top
 	.space 16384
 kstack_top:
 	.space 16384
 user_stack_top:
+	.space 8192			// TSS.esp0: entries from ring 3 start here
+istack_top:
 	.globl ctx_esp
 ctx_esp: .long 0
 	.section .note.GNU-stack, "", @progbits

@@ -8,7 +8,7 @@ volatile u32 recover_eip;     // a kernel access may fault: resume here
 volatile u32 user_fault_ok;   // a user access may fault: come back to the kernel
 u32 *kpd;
 
-extern char kstack_top[];
+extern char kstack_top[], istack_top[];
 void isr0(void), isr1(void), isr2(void), isr3(void), isr4(void), isr5(void), isr6(void),
 	isr7(void), isr8(void), isr9(void), isr10(void), isr11(void), isr12(void), isr13(void),
 	isr14(void), isr15(void), isr16(void), isr17(void), isr18(void), isr19(void), isr128(void);
@@ -137,9 +137,16 @@ void *memcpy(void *d, const void *s, unsigned n)
 
 // ---- descriptor tables ----
 
-static u64 gdt[6];
-static u64 idt[256];
-static u32 tss[26];
+// The IDT, and the GDT with the TSS, each own a whole page, so a test can
+// move them to fresh frames without touching anything else.
+static u64 idt[512] __attribute__((aligned(4096)));
+static struct {
+	u64 gdt[6];
+	u32 tss[26];
+	u8 pad[4096 - 6 * 8 - 26 * 4];
+} dt_page __attribute__((aligned(4096)));
+#define gdt dt_page.gdt
+#define tss dt_page.tss
 
 static u64 seg_desc(u32 base, u32 limit, u32 type_dpl)
 {
@@ -161,7 +168,7 @@ static void tables_init(void)
 	gdt[3] = seg_desc(0, 0xFFFFF, 0xFA);        // 0x18 user code
 	gdt[4] = seg_desc(0, 0xFFFFF, 0xF2);        // 0x20 user data
 	gdt[5] = seg_desc((u32)tss, sizeof(tss) - 1, 0x89) & ~(0xCull << 52); // 0x28 TSS, byte granular
-	tss[1] = (u32)kstack_top;                    // esp0
+	tss[1] = (u32)istack_top;                    // esp0: not the stack test code runs on
 	tss[2] = 0x10;                               // ss0
 	struct { u16 limit; u32 base; } __attribute__((packed)) g = { sizeof(gdt) - 1, (u32)gdt };
 	__asm__ volatile("lgdt %0; ljmp $0x08, $1f; 1: mov $0x10, %%ax; mov %%ax, %%ds; mov %%ax, %%es;"
@@ -172,7 +179,7 @@ static void tables_init(void)
 	for (int v = 0; v < 20; v++)
 		set_gate(v, stubs[v], v == 3 || v == 4 ? 3 : 0);
 	set_gate(0x80, isr128, 3);
-	struct { u16 limit; u32 base; } __attribute__((packed)) i = { sizeof(idt) - 1, (u32)idt };
+	struct { u16 limit; u32 base; } __attribute__((packed)) i = { 256 * 8 - 1, (u32)idt };
 	__asm__ volatile("lidt %0" ::"m"(i));
 }
 

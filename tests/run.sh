@@ -105,6 +105,18 @@ PY
 	expect mem-too-small 131 'rejected: .*outside the guest|rejected: mem=' -- "$good" 1
 	expect mem-garbage 131 'rejected: mem= takes' -- "$good" 64 mem=12x
 fi
+if [ -f "$good" ]; then
+	# A bad module beside a good one: one rejected, the other runs to the end.
+	timeout "$T" qemu-system-x86_64 -accel tcg -m 256 -display none -no-reboot -serial stdio \
+		-device isa-debug-exit,iobase=0xf4,iosize=0x04 -kernel $B/umbra.elf \
+		-initrd "$out/random.bin mem=16,$good mem=32" </dev/null >"$out/mixed.out" 2>&1; rc=$?
+	if grep -q 'module 0 .*rejected: not an ELF file' "$out/mixed.out" &&
+	   grep -q '^\[vm1\] hello: .*all match' "$out/mixed.out" && grep -q 'no leak' "$out/mixed.out"; then
+		ok "bad-input/bad-module-beside-good (bad one rejected, good one ran, status $rc)"
+	else
+		bad "bad-input/bad-module-beside-good" "status $rc: $(grep -E 'rejected|ended' "$out/mixed.out" | tr '\n' ' ')"
+	fi
+fi
 for g in $B/tests/edge/*.elf; do
 	[ -f "$g" ] || continue
 	n=$(basename "$g" .elf)

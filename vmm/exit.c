@@ -291,8 +291,14 @@ static void handle_pf(struct vcpu *v, const struct vm_exit *e)
 {
 	struct walk w;
 	struct walk_ctx ctx = vcpu_walk_ctx(v);
-	if (e->pf_ec & PFEC_RSVD)
-		panic("vm%u: reserved-bit fault on a shadow PTE at gva 0x%x", v->vm->id, e->pf_addr);
+	if (e->pf_ec & PFEC_RSVD) {
+		// umbra never writes reserved bits into a shadow entry: a bug of
+		// ours, so stop this VM (not the others) and say so.
+		hv->dump(v);
+		vm_end(v->vm, UMBRA_EXIT_INTERNAL, true,
+		       "umbra bug: reserved-bit fault on a shadow PTE at gva 0x%x", e->pf_addr);
+		return;
+	}
 	switch (shadow_page_fault(&v->mmu, &ctx, e->pf_addr, e->pf_ec, &w)) {
 	case SHADOW_FIXED:
 		reinject_interrupted(v, e);

@@ -235,7 +235,7 @@ void kmain(u32 magic, u32 mbi_pa)
 		vm_run(vm);
 		ran++;
 		report_vm(vm);
-		last_status = vm->stopped_by_umbra ? vm->exit_status : vm->exit_status;
+		last_status = vm->exit_status;
 		if (vm->stopped_by_umbra || vm->exit_status != 0)
 			all_ok = false;
 		vm_destroy(vm);

@@ -11,17 +11,23 @@ enum frame_type {
 	FRAME_SHADOW,       // a shadow page table or directory
 	FRAME_GPMAP,        // a leaf of a guest-physical map
 	FRAME_VMM,          // umbra's own (VMCBs, I/O bitmaps, ...)
+	FRAME_RMAP,         // reverse-map blocks
 	FRAME_NR_TYPES
 };
 
 // Invariants: count is 0 exactly when type is FRAME_FREE or FRAME_RESERVED;
-// a free frame's link holds the next free frame number (0 ends the list).
+// a free frame's link holds the next free frame number (0 ends the list);
+// a frame in use keeps in rmap the head of its reverse map (mm/rmap.c):
+// every shadow PTE that maps it, 0 when none.
 struct frame {
 	u32 count;  // references: mappings in gpmaps, or 1 for an owned frame
 	u8 type;    // enum frame_type
 	u8 flags;
 	u16 owner;  // VM id of a guest or shadow frame, 0 when none or shared
-	u64 link;   // free: next free hfn
+	union {
+		u64 link; // free: next free hfn
+		u64 rmap; // in use: reverse-map head
+	};
 };
 _Static_assert(sizeof(struct frame) == 16, "struct frame is 16 bytes");
 

@@ -71,6 +71,7 @@ void frame_put(hfn_t hfn)
 	ASSERT(f->count > 0 && f->type != FRAME_FREE && f->type != FRAME_RESERVED);
 	if (--f->count)
 		return;
+	ASSERT(f->rmap == 0); // nothing may still map a frame that is freed
 	type_count[f->type]--;
 	type_count[FRAME_FREE]++;
 	f->type = FRAME_FREE;
@@ -94,7 +95,7 @@ u64 frame_count_of_type(enum frame_type type)
 const char *frame_type_name(enum frame_type type)
 {
 	static const char *const names[FRAME_NR_TYPES] = {
-		"reserved", "free", "guest", "shadow", "gpmap", "vmm",
+		"reserved", "free", "guest", "shadow", "gpmap", "vmm", "rmap",
 	};
 	return type < FRAME_NR_TYPES ? names[type] : "?";
 }

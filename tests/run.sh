@@ -60,8 +60,20 @@ for g in $B/tests/paging/*.elf $B/tests/guests/*.elf; do
 		bad "guest/$n under umbra" "status $urc, plain QEMU $prc; $(grep -m1 'ended' "$out/$n.umbra.log")"
 	elif ! cmp -s "$out/$n.plain" "$out/$n.umbra"; then
 		bad "guest/$n under umbra" "output differs from plain QEMU: $(diff "$out/$n.plain" "$out/$n.umbra" | head -3 | tr '\n' ' ')"
+	elif ! grep -q 'audit: OK' "$out/$n.umbra.log"; then
+		bad "guest/$n under umbra" "identical, but the audit at its end: $(grep -m3 'audit' "$out/$n.umbra.log" | tr '\n' ' ')"
 	else
-		ok "guest/$n under umbra: byte-identical, status $urc"
+		ok "guest/$n under umbra: byte-identical, status $urc, audit OK"
+	fi
+	# Again with a reclaim every 3 exits: the guest must not notice.
+	UMBRA_ARGS="reclaim_every=3" UMBRA_LOG="$out/$n.reclaim.log" UMBRA_TIMEOUT=$T scripts/run-guest "$g" 64 \
+		>"$out/$n.reclaim" 2>/dev/null; rrc=$?
+	nrec=$(sed -n 's/.*reclaimed \([0-9]*\) frames.*/\1/p' "$out/$n.reclaim.log")
+	if [ $rrc -eq $prc ] && cmp -s "$out/$n.plain" "$out/$n.reclaim" && [ "${nrec:-0}" -gt 0 ] &&
+	   grep -q 'audit: OK' "$out/$n.reclaim.log"; then
+		ok "guest/$n under umbra with reclaims: byte-identical, $nrec frames reclaimed, audit OK"
+	else
+		bad "guest/$n under umbra with reclaims" "status $rrc, ${nrec:-0} reclaimed: $(diff "$out/$n.plain" "$out/$n.reclaim" | head -3 | tr '\n' ' ') $(grep -m2 -E 'audit|ended' "$out/$n.reclaim.log" | tr '\n' ' ')"
 	fi
 done
 

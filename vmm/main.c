@@ -2,6 +2,7 @@
 // loader (GRUB or QEMU) left, sets up host frames, makes a VM of every
 // module and runs them, then reports and ends.
 #include "asm.h"
+#include "audit.h"
 #include "frame.h"
 #include "hv.h"
 #include "lib.h"
@@ -70,6 +71,12 @@ static void parse_cmdline(const char *c)
 			cfg.split = true;
 		else if (word_is(w, p, "end=halt"))
 			cfg.end_exit = false;
+		else if (p - w > 14 && strncmp(w, "reclaim_every=", 14) == 0) {
+			u32 n = 0;
+			for (const char *d = w + 14; d < p && *d >= '0' && *d <= '9'; d++)
+				n = n * 10 + (u32)(*d - '0');
+			cfg.reclaim_every = n;
+		}
 	}
 }
 
@@ -152,6 +159,31 @@ u64 tsc_to_us(u64 ticks)
 	return cfg.tsc_khz ? ticks * 1000 / cfg.tsc_khz : 0;
 }
 
+static void print_violation(void *arg, const struct audit_violation *v)
+{
+	struct vm *vm = arg;
+	kprintf("umbra: vm%u: audit: %s: gva 0x%x found 0x%x expected 0x%x frame 0x%lx\n", vm->id,
+		audit_kind_name(v->kind), v->gva, v->found, v->expected, v->hfn);
+}
+
+// Run the auditor over a VM's shadow and say what it checked.
+static void audit_vm(struct vm *vm)
+{
+	struct audit_result res;
+	struct walk_ctx ctx = vcpu_walk_ctx(&vm->vcpu);
+	if (shadow_audit(&vm->vcpu.mmu, &ctx, print_violation, vm, &res) == 0)
+		kprintf("umbra: vm%u: audit: OK (%lu shadow PDEs, %lu shadow PTEs, %lu reverse-map entries, %lu guest frames)\n",
+			vm->id, res.spdes, res.sptes, res.rmap_entries, res.guest_frames);
+	else
+		kprintf("umbra: vm%u: audit: %u violation(s)\n", vm->id, res.violations);
+}
+
+static void tlb_flush_owner(u16 owner)
+{
+	if (owner < MAX_VMS && vms[owner].state == VM_RUNNING)
+		vms[owner].vcpu.mmu.tlb_flush = true;
+}
+
 static void report_vm(struct vm *vm)
 {
 	struct vcpu *v = &vm->vcpu;
@@ -166,6 +198,9 @@ static void report_vm(struct vm *vm)
 		vm->id, v->exits[EXIT_PF], v->exits[EXIT_CR_READ] + v->exits[EXIT_CR_WRITE],
 		v->exits[EXIT_INVLPG], v->exits[EXIT_IO], v->exits[EXIT_MSR], v->exits[EXIT_INTR],
 		v->reinjected, v->soft_restarted);
+	if (cfg.reclaim_every)
+		kprintf("umbra: vm%u: reclaimed %lu frames (%lu shadow entries) while it ran\n",
+			vm->id, vm->reclaims, vm->reclaimed_entries);
 }
 
 void kmain(u32 magic, u32 mbi_pa);
@@ -201,6 +236,7 @@ void kmain(u32 magic, u32 mbi_pa)
 	cfg.tsc_khz = tsc_calibrate_khz();
 	u64 free_at_boot = frame_free_count();
 
+	shadow_tlb_flush_owner = tlb_flush_owner;
 	hv = &svm_ops;
 	const char *why = hv->probe();
 	if (why)
@@ -235,6 +271,7 @@ void kmain(u32 magic, u32 mbi_pa)
 		vm_run(vm);
 		ran++;
 		report_vm(vm);
+		audit_vm(vm);
 		last_status = vm->exit_status;
 		if (vm->stopped_by_umbra || vm->exit_status != 0)
 			all_ok = false;

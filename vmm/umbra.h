@@ -10,6 +10,7 @@ struct umbra_config {
 	bool split;       // log=com2: COM1 carries only guest bytes, the log goes to COM2
 	bool end_exit;    // end=exit (default): leave QEMU when every VM has ended
 	u64 tsc_khz;
+	u32 reclaim_every; // reclaim_every=N: reclaim a mapped guest frame every N exits (testing)
 };
 
 extern struct umbra_config cfg;

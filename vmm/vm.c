@@ -132,6 +132,28 @@ void vm_console_putc(struct vm *vm, char c)
 		vm_console_putc(vm, c);
 }
 
+// reclaim_every=N (testing): reclaim the frame of some present shadow PTE,
+// chosen by a rotating cursor, so guests run with reclaims under their feet.
+static void reclaim_some(struct vm *vm)
+{
+	const u32 *pd = hfn_ptr(vm->vcpu.mmu.root);
+	for (u32 n = 0; n < PT_ENTRIES * 4; n++) {
+		u32 slot = (u32)(vm->reclaims * 7919 + n * 31) % (PT_ENTRIES * 4);
+		u32 spde = pd[(slot + vm->id) % PT_ENTRIES];
+		if (!(spde & PTE_P))
+			continue;
+		const u32 *pt = hfn_ptr(spde >> PAGE_SHIFT);
+		for (u32 j = 0; j < PT_ENTRIES; j++) {
+			u32 spte = pt[(j + slot) % PT_ENTRIES];
+			if (spte & PTE_P) {
+				vm->reclaimed_entries += shadow_reclaim(spte >> PAGE_SHIFT, NULL, NULL);
+				vm->reclaims++;
+				return;
+			}
+		}
+	}
+}
+
 void vm_run(struct vm *vm)
 {
 	struct vcpu *v = &vm->vcpu;
@@ -142,5 +164,7 @@ void vm_run(struct vm *vm)
 		v->exits[e.reason < EXIT_NR ? e.reason : EXIT_OTHER]++;
 		v->exits_total++;
 		handle_exit(v, &e);
+		if (cfg.reclaim_every && v->exits_total % cfg.reclaim_every == 0)
+			reclaim_some(vm);
 	}
 }

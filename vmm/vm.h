@@ -80,7 +80,7 @@ struct vm {
 	char line[160];        // console mode: guest output, one whole line at a time
 	u16 line_len;
 	u64 start_tsc, end_tsc;
-	u64 first_entry_tsc;
+	u64 reclaims, reclaimed_entries;
 };
 
 static inline struct walk_ctx vcpu_walk_ctx(struct vcpu *v)

@@ -1,12 +1,14 @@
 // Host tests of mm/: frames, gpmaps, the guest walker and the shadow MMU,
 // checked against a reference model of 32-bit paging written apart from
 // mm/walk.c (same SDM rules, different code).
+#include <stdlib.h>
 #include <string.h>
 #include "check.h"
 #include "frame.h"
 #include "gpmap.h"
 #include "shadow.h"
 #include "walk.h"
+#include "audit.h"
 
 void host_mem_init(u64 nframes);
 
@@ -325,8 +327,20 @@ static void test_shadow_random(void)
 		for (int t = 0; t < npte; t++)
 			*gpa_word(0x10000u + k * 0x1000u + 4 * t) = (0x400000u + rnd(1024) * 0x1000u) | 7;
 	bool wp = true, pse = true;
-	int ops = 200000, mismatches = 0;
+	int ops = getenv("UMBRA_SOAK") ? 20000000 : 1000000, mismatches = 0;
+	u64 reclaims = 0, reclaimed = 0, audits = 0;
 	for (int op = 0; op < ops && mismatches < 5; op++) {
+		// The auditor after every operation (every 16th past the first 2e5:
+		// a full audit costs a walk per shadow PTE).
+		if (op < 200000 || (op & 15) == 0) {
+			struct walk_ctx actx = { CR0_PG | CR0_PE | (wp ? CR0_WP : 0), PD_GPA, pse ? CR4_PSE : 0, &gm };
+			struct audit_result res;
+			audits++;
+			if (shadow_audit(&sm, &actx, NULL, NULL, &res)) {
+				mismatches++;
+				CHECK(0, "op %d: audit found %u violations", op, res.violations);
+			}
+		}
 		struct walk_ctx ctx = { CR0_PG | CR0_PE | (wp ? CR0_WP : 0), PD_GPA, pse ? CR4_PSE : 0, &gm };
 		int k = rnd(npde), t = rnd(npte);
 		gva_t gva = ((u32)k << 22) | ((u32)t << 12) | rnd(4096);
@@ -367,6 +381,30 @@ static void test_shadow_random(void)
 				shadow_flush(&sm);
 			}
 			break;
+		case 4: { // reclaim a data frame: exactly its mappings go, the scan finds none left
+			// Mostly a frame the shadow maps at gva, else any data frame.
+			hfn_t hfn = 0;
+			u32 spde = ((u32 *)hfn_ptr(sm.root))[k];
+			if (spde & PTE_P) {
+				u32 spte = ((u32 *)hfn_ptr(spde >> 12))[t];
+				if (spte & PTE_P)
+					hfn = spte >> 12;
+			}
+			if (!hfn)
+				hfn = gpmap_lookup(&gm, (0x400000u >> 12) + rnd(1024));
+			if (!hfn)
+				break;
+			u32 before = rmap_count(hfn);
+			u32 n = shadow_reclaim(hfn, NULL, NULL);
+			u32 left = shadow_reclaim_scan(hfn);
+			reclaims++;
+			reclaimed += n;
+			if (n != before || left != 0) {
+				mismatches++;
+				CHECK(0, "op %d: reclaim invalidated %u of %u mappings, scan found %u left", op, n, before, left);
+			}
+			break;
+		}
 		case 3: // CR3 reload or a paging-mode change
 			if (rnd(4) == 0)
 				wp = !wp;
@@ -374,6 +412,7 @@ static void test_shadow_random(void)
 				pse = !pse;
 			shadow_flush(&sm);
 			break;
+		case 5: // Dirty a few more frames through random accesses below.
 		default: { // an access
 			bool write = rnd(2), user = rnd(2);
 			u32 pde0 = *pdep, pte0 = *ptep;
@@ -400,12 +439,83 @@ static void test_shadow_random(void)
 		}
 		}
 	}
-	CHECK(sm.stats.fills > 1000 && sm.stats.guest_faults > 100, "the run exercised little: %llu fills",
-	      (unsigned long long)sm.stats.fills);
+	CHECK(sm.stats.fills > 1000 && sm.stats.guest_faults > 100 && reclaims > 1000 && reclaimed > 100,
+	      "the run exercised little: %llu fills, %llu reclaims of %llu mappings",
+	      (unsigned long long)sm.stats.fills, (unsigned long long)reclaims, (unsigned long long)reclaimed);
+	printf("  %d operations, %llu audits, %llu fills, %llu reclaims (%llu mappings)\n", ops,
+	       (unsigned long long)audits, (unsigned long long)sm.stats.fills,
+	       (unsigned long long)reclaims, (unsigned long long)reclaimed);
 	shadow_destroy(&sm);
 	gpmap_destroy(&gm);
 	CHECK(frame_free_count() == free_before, "frames leaked: %llu free, %llu before",
 	      (unsigned long long)frame_free_count(), (unsigned long long)free_before);
+}
+
+// Every audit check can fire: corrupt a healthy shadow one way at a time.
+static u32 seen_kinds;
+static void note_kind(void *arg, const struct audit_violation *v)
+{
+	(void)arg;
+	seen_kinds |= 1u << v->kind;
+}
+
+static void test_audit_detects(void)
+{
+	guest_reset();
+	CHECK(shadow_init(&sm, &gm, 1) == 0, "shadow_init");
+	*gpa_word(PD_GPA) = PT_GPA | 7;
+	*gpa_word(PT_GPA + 4) = 0x5000 | 7 | PTE_D;
+	*gpa_word(PT_GPA + 8) = 0x6000 | 5;
+	struct walk_ctx ctx = { CR0_PG | CR0_PE | CR0_WP, PD_GPA, CR4_PSE, &gm };
+	int r;
+	shadow_access(&ctx, 0x1000, true, true, &r);
+	shadow_access(&ctx, 0x2000, false, true, &r);
+	struct audit_result res;
+	CHECK(shadow_audit(&sm, &ctx, NULL, NULL, &res) == 0 && res.sptes == 2 && res.rmap_entries == 2,
+	      "healthy shadow: %u violations, %llu sptes", res.violations, (unsigned long long)res.sptes);
+	u32 *pt = hfn_ptr(((u32 *)hfn_ptr(sm.root))[0] >> 12);
+	struct { const char *what; enum audit_kind kind; } cases[] = {
+		{ "looser", AUDIT_LOOSER }, { "walk fails", AUDIT_WALK_FAILS },
+		{ "wrong frame", AUDIT_WRONG_FRAME }, { "not owned", AUDIT_NOT_OWNED },
+		{ "not in rmap", AUDIT_SPTE_NOT_IN_RMAP }, { "dangling rmap", AUDIT_RMAP_DANGLING },
+		{ "table rmap", AUDIT_TABLE_RMAP },
+	};
+	for (unsigned c = 0; c < ARRAY_SIZE(cases); c++) {
+		u32 save1 = pt[1], save2 = pt[2], gpte2 = *gpa_word(PT_GPA + 8);
+		hfn_t h2 = pt[2] >> 12, other = 0;
+		u64 rmap_save = frame_of(h2)->rmap;
+		u32 *pd = hfn_ptr(sm.root);
+		u64 table_rmap = frame_of(pd[0] >> 12)->rmap;
+		switch (cases[c].kind) {
+		case AUDIT_LOOSER: pt[2] |= PTE_W; break;
+		case AUDIT_WALK_FAILS: *gpa_word(PT_GPA + 8) = 0; break;
+		case AUDIT_WRONG_FRAME: *gpa_word(PT_GPA + 8) = 0x7000 | 5; break;
+		case AUDIT_NOT_OWNED:
+			other = frame_alloc(FRAME_VMM, 0);
+			rmap_remove(h2, (spte_ref_t)((uintptr_t)&pt[2] - mm_phys_base));
+			rmap_add(other, (spte_ref_t)((uintptr_t)&pt[2] - mm_phys_base));
+			pt[2] = (u32)(other << 12) | (pt[2] & 0xFFF);
+			break;
+		case AUDIT_SPTE_NOT_IN_RMAP: frame_of(h2)->rmap = 0; break;
+		case AUDIT_RMAP_DANGLING: frame_of(h2)->rmap = (u32)((uintptr_t)&pt[5] - mm_phys_base); break;
+		case AUDIT_TABLE_RMAP: frame_of(pd[0] >> 12)->rmap = 0x4444; break;
+		default: break;
+		}
+		seen_kinds = 0;
+		shadow_audit(&sm, &ctx, note_kind, NULL, &res);
+		CHECK(seen_kinds & (1u << cases[c].kind), "%s: not reported (kinds %x)", cases[c].what, seen_kinds);
+		if (other) {
+			rmap_remove(other, (spte_ref_t)((uintptr_t)&pt[2] - mm_phys_base));
+			frame_put(other);
+		}
+		pt[1] = save1;
+		pt[2] = save2;
+		*gpa_word(PT_GPA + 8) = gpte2;
+		frame_of(h2)->rmap = rmap_save;
+		frame_of(pd[0] >> 12)->rmap = table_rmap;
+		CHECK(shadow_audit(&sm, &ctx, NULL, NULL, &res) == 0, "%s: not restored", cases[c].what);
+	}
+	shadow_destroy(&sm);
 }
 
 int main(void)
@@ -416,5 +526,6 @@ int main(void)
 	RUN(test_walk_paging_off_and_bad_gpa);
 	RUN(test_shadow_exhaustive);
 	RUN(test_shadow_random);
+	RUN(test_audit_detects);
 	CHECK_EXIT();
 }

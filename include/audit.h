@@ -1,0 +1,45 @@
+// The auditor: checks every invariant of a VM's shadow and reports each
+// violation with what was found and what was expected.
+#ifndef UMBRA_AUDIT_H
+#define UMBRA_AUDIT_H
+
+#include "shadow.h"
+
+enum audit_kind {
+	AUDIT_TABLE_NOT_SHADOW,   // a shadow PDE points at a frame that is not this VM's shadow table
+	AUDIT_TABLE_RMAP,         // a table's reverse map does not hold exactly its PDE
+	AUDIT_WALK_FAILS,         // a present shadow PTE for an address the guest cannot translate
+	AUDIT_WRONG_FRAME,        // the shadow PTE maps another frame than the guest walk gives
+	AUDIT_NOT_OWNED,          // the shadow PTE maps a frame the VM does not own
+	AUDIT_LOOSER,             // the shadow PTE grants more than the guest entries
+	AUDIT_LARGE_MISMATCH,     // 4 MiB marking disagrees with the guest PDE
+	AUDIT_SPTE_NOT_IN_RMAP,   // a present shadow PTE missing from its frame's reverse map
+	AUDIT_RMAP_DANGLING,      // a reverse-map entry that is not a live shadow PTE mapping the frame
+	AUDIT_COUNT_MISMATCH,     // shadow PTEs and reverse-map entries differ in number
+	AUDIT_NR_KINDS
+};
+
+struct audit_violation {
+	enum audit_kind kind;
+	gva_t gva;       // where it applies (0 when none)
+	u32 found;       // the shadow entry, or a count
+	u32 expected;    // the guest entry, or a count
+	hfn_t hfn;       // the frame concerned
+};
+
+struct audit_result {
+	u64 spdes, sptes, rmap_entries, guest_frames;  // what was checked
+	u32 violations;
+};
+
+typedef void (*audit_report_fn)(void *arg, const struct audit_violation *v);
+
+// Audit s against the guest state in ctx; report each violation (if report
+// is given) and return their number. Entries the guest changed without
+// invalidating them count as violations: audit where the guest has
+// invalidated, or expect those.
+u32 shadow_audit(struct shadow_mmu *s, const struct walk_ctx *ctx, audit_report_fn report,
+		 void *arg, struct audit_result *res);
+const char *audit_kind_name(enum audit_kind k);
+
+#endif

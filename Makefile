@@ -29,7 +29,7 @@ GUEST_DIR := $(B)/guest
 TGUEST_DIR := $(B)/tests/guests
 
 .PHONY: all help deps run run-guest test soak bench guests clean
-all: $(B)/umbra.elf $(B)/umbra.iso $(B)/umbra.asm guests $(HOST_TESTS)
+all: $(B)/umbra.elf $(B)/umbra.iso $(B)/umbra.asm guests $(HOST_TESTS) $(B)/bench/bench_mm
 
 help:
 	@echo "make            build build/umbra.elf (multiboot ELF32, 64-bit inside), build/umbra.iso, guests"
@@ -81,6 +81,11 @@ HOST_SRCS := $(MM_SRCS) vmm/insn.c tests/host/host_env.c
 $(B)/tests/host/%: tests/host/%.c $(HOST_SRCS) $(B)/tests/host/insn_cases.h
 	@mkdir -p $(dir $@)
 	gcc $(HCFLAGS) -I$(B)/tests/host $< $(HOST_SRCS) -o $@
+
+# mm/ benchmarks: optimised, no sanitizers.
+$(B)/bench/bench_mm: tests/host/bench_mm.c $(MM_SRCS) tests/host/host_env.c
+	@mkdir -p $(dir $@)
+	gcc -std=c11 -O2 -g $(WARN) -Iinclude $< $(MM_SRCS) tests/host/host_env.c -o $@
 
 # Decoder test cases, encoded by GNU as from tests/host/gen_insn_cases.py.
 $(B)/tests/host/insn_cases.h: tests/host/gen_insn_cases.py

@@ -33,3 +33,12 @@ exits=$(echo "$line" | sed -n 's/.*: \([0-9]*\) exits in.*/\1/p')
 rate=$(echo "$line" | sed -n 's/.*(\([0-9]*\) exits\/s).*/\1/p')
 echo "BENCH vm_exits_per_s $rate exits/s exits=$exits accel=tcg"
 echo "BENCH exit_bench_slowdown_vs_qemu $(awk "BEGIN{printf \"%.1f\", ($t1-$t0)/($t3-$t2)}") x umbra_ms=$((t1 - t0)) plain_ms=$((t3 - t2))"
+
+# mm/ on the host: reclaim through the rmap vs a scan of >= 10^4 shadow
+# tables, reverse-map bytes, and instructions per shadow fill (callgrind
+# counts instructions, so this figure is repeatable on a noisy machine).
+$B/bench/bench_mm
+n=20000
+ir=$(valgrind --tool=callgrind --callgrind-out-file="$out/fill.cg" --toggle-collect=shadow_page_fault \
+	$B/bench/bench_mm --fill-only $n 2>&1 | sed -n 's/.*Collected : \([0-9]*\).*/\1/p')
+echo "BENCH fill_instructions $((ir / (n + 1))) instr fills=$((n + 1)) counted=shadow_page_fault+callees tool=callgrind"

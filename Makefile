@@ -13,20 +13,21 @@ KCFLAGS += -fno-stack-protector    # no TLS canary in a freestanding kernel
 KCFLAGS += -fno-omit-frame-pointer # readable stacks in gdb
 KCFLAGS += -fno-strict-aliasing    # guest memory is read through many types
 WARN := -Wall -Wextra -Werror -Wstrict-prototypes -Wmissing-prototypes -Wundef -Wpointer-arith
-KCFLAGS += $(WARN) -MD -Iinclude $(EXTRA_INC) -Ivmm -Ivmm/svm
+KCFLAGS += $(WARN) -MD -Iinclude -Ivmm -Ivmm/svm
 
 # mm/ on the host, for unit and model tests: same warnings, plus sanitizers.
 HCFLAGS := -std=c11 -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer \
 	-fno-sanitize-recover=undefined $(WARN) -MD -Iinclude -Ivmm
 
-MM_SRCS := $(wildcard mm/*.c)
-VMM_SRCS := $(wildcard vmm/*.c vmm/svm/*.c) $(MM_SRCS) $(EXTRA_SRCS)
+# Every source by name, as xv6 does: nothing joins the build by accident.
+MM_SRCS := mm/frame.c mm/gpmap.c mm/walk.c mm/shadow.c mm/rmap.c mm/audit.c
+VMM_SRCS := vmm/main.c vmm/vm.c vmm/exit.c vmm/insn.c vmm/loader.c vmm/devices.c \
+	vmm/log.c vmm/printf.c vmm/lib.c vmm/trap.c vmm/time.c vmm/svm/svm.c $(MM_SRCS)
 ASM_SRCS := boot/entry.S vmm/trapentry.S vmm/svm/vmrun.S
 KOBJS := $(VMM_SRCS:%.c=$(B)/k/%.o) $(ASM_SRCS:%.S=$(B)/k/%.o)
 
-HOST_TESTS := $(patsubst tests/host/%.c,$(B)/tests/host/%,$(wildcard tests/host/test_*.c))
+HOST_TESTS := $(B)/tests/host/test_mm $(B)/tests/host/test_rmap $(B)/tests/host/test_insn
 GUEST_DIR := $(B)/guest
-TGUEST_DIR := $(B)/tests/guests
 
 .PHONY: all help deps run run-guest test soak bench guests clean
 all: $(B)/umbra.elf $(B)/umbra.iso $(B)/umbra.asm guests $(HOST_TESTS) $(B)/bench/bench_mm
@@ -63,7 +64,6 @@ $(B)/umbra.asm: $(B)/umbra64.elf
 
 guests:
 	@$(MAKE) -s -C guest O=$(CURDIR)/$(GUEST_DIR)
-	@if [ -f tests/guests/Makefile ]; then $(MAKE) -s -C tests/guests O=$(CURDIR)/$(TGUEST_DIR); fi
 	@$(MAKE) -s -C tests/paging O=$(CURDIR)/$(B)/tests/paging
 	@$(MAKE) -s -C tests/edge O=$(CURDIR)/$(B)/tests/edge
 

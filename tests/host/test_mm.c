@@ -327,7 +327,7 @@ static void test_shadow_random(void)
 		for (int t = 0; t < npte; t++)
 			*gpa_word(0x10000u + k * 0x1000u + 4 * t) = (0x400000u + rnd(1024) * 0x1000u) | 7;
 	bool wp = true, pse = true;
-	int ops = getenv("UMBRA_SOAK") ? 20000000 : 1000000, mismatches = 0;
+	int ops = getenv("UMBRA_SOAK") ? 100000000 : 1000000, mismatches = 0;
 	u64 reclaims = 0, reclaimed = 0, audits = 0;
 	for (int op = 0; op < ops && mismatches < 5; op++) {
 		// The auditor after every operation (every 16th past the first 2e5:

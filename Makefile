@@ -37,7 +37,7 @@ help:
 	@echo "make run        boot the GRUB ISO in QEMU with the default guest (installs packages if missing)"
 	@echo "make run-guest GUEST=k.elf [MEM=64]   run one multiboot kernel under umbra (see scripts/run-guest)"
 	@echo "make test       host unit tests of mm/, paging guests on plain QEMU vs umbra, ISO smoke test"
-	@echo "make soak       the long randomized runs"
+	@echo "make soak       the model test for 10^8 operations, and the guests with longer limits"
 	@echo "make bench      print BENCH lines (figures, not pass/fail)"
 	@echo "make clean      remove build/"
 

@@ -7,7 +7,7 @@
 
 enum audit_kind {
 	AUDIT_TABLE_NOT_SHADOW,   // a shadow PDE points at a frame that is not this VM's shadow table
-	AUDIT_TABLE_RMAP,         // a table's reverse map does not hold exactly its PDE
+	AUDIT_TABLE_RMAP,         // a shadow PDE missing from its table's reverse map
 	AUDIT_WALK_FAILS,         // a present shadow PTE for an address the guest cannot translate
 	AUDIT_WRONG_FRAME,        // the shadow PTE maps another frame than the guest walk gives
 	AUDIT_NOT_OWNED,          // the shadow PTE maps a frame the VM does not own
@@ -16,6 +16,10 @@ enum audit_kind {
 	AUDIT_SPTE_NOT_IN_RMAP,   // a present shadow PTE missing from its frame's reverse map
 	AUDIT_RMAP_DANGLING,      // a reverse-map entry that is not a live shadow PTE mapping the frame
 	AUDIT_COUNT_MISMATCH,     // shadow PTEs and reverse-map entries differ in number
+	AUDIT_REFCOUNT,           // a table's count is not its parents plus root-cache holds
+	AUDIT_WRITABLE_TABLE,     // a writable shadow PTE maps a protected guest table
+	AUDIT_UNPROTECTED,        // an in-sync shadowed guest table is not write-protected
+	AUDIT_STALE_PDE,          // an in-sync root's PDE links another table than the guest PDE asks
 	AUDIT_NR_KINDS
 };
 
@@ -28,18 +32,20 @@ struct audit_violation {
 };
 
 struct audit_result {
-	u64 spdes, sptes, rmap_entries, guest_frames;  // what was checked
+	u64 tables, spdes, sptes, rmap_entries, guest_frames;  // what was checked
 	u32 violations;
 };
 
 typedef void (*audit_report_fn)(void *arg, const struct audit_violation *v);
 
-// Audit s against the guest state in ctx; report each violation (if report
-// is given) and return their number. Entries the guest changed without
-// invalidating them count as violations: audit where the guest has
-// invalidated, or expect those.
-u32 shadow_audit(struct shadow_mmu *s, const struct walk_ctx *ctx, audit_report_fn report,
-		 void *arg, struct audit_result *res);
+// Audit every shadow table of s: structure, reference counts, protection and
+// reverse maps for all of them; agreement with a fresh guest walk for those
+// reachable from a cached root through in-sync tables (an unsync table may
+// lag its guest table until the next sync: that is its point). Report each
+// violation (if report is given) and return their number. Entries the guest
+// changed without invalidating them are reported too: audit where the guest
+// has invalidated, or expect those.
+u32 shadow_audit(struct shadow_mmu *s, audit_report_fn report, void *arg, struct audit_result *res);
 const char *audit_kind_name(enum audit_kind k);
 
 #endif

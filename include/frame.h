@@ -18,17 +18,24 @@ enum frame_type {
 // Invariants: count is 0 exactly when type is FRAME_FREE or FRAME_RESERVED;
 // a free frame's link holds the next free frame number (0 ends the list);
 // a frame in use keeps in rmap the head of its reverse map (mm/rmap.c):
-// every shadow PTE that maps it, 0 when none.
+// every shadow entry that maps it, 0 when none. A shadow table's frame
+// keeps its descriptor's index in sp (mm/shadow.c). Host memory umbra
+// manages lies below 4 GiB, so frame numbers and entry addresses fit 32 bits.
 struct frame {
-	u32 count;  // references: mappings in gpmaps, or 1 for an owned frame
+	u32 count;  // references: mappings in gpmaps, parents of a shadow table, or 1
 	u8 type;    // enum frame_type
-	u8 flags;
+	u8 flags;   // FRAME_F_*
 	u16 owner;  // VM id of a guest or shadow frame, 0 when none or shared
 	union {
-		u64 link; // free: next free hfn
-		u64 rmap; // in use: reverse-map head
+		u32 link; // free: next free hfn
+		u32 rmap; // in use: reverse-map head
 	};
+	u32 sp;     // FRAME_SHADOW: index of its struct sp
 };
+
+// The guest frame holds a guest page table or directory that umbra shadows:
+// no shadow entry may let the guest write it (until its shadows go unsync).
+#define FRAME_F_PROTECTED 0x01
 _Static_assert(sizeof(struct frame) == 16, "struct frame is 16 bytes");
 
 extern struct frame *frame_table;

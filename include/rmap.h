@@ -35,7 +35,7 @@ u32 rmap_count(hfn_t hfn);
 
 // Iterate over hfn's entries; the loop body may not change hfn's rmap.
 struct rmap_iter {
-	u64 head;
+	u32 head;
 	const struct rmap_block *blk;
 	u32 i;
 };

@@ -1,37 +1,68 @@
 // Shadow page tables: the guest-virtual -> host-physical tables the CPU
-// really walks. This version is a virtual TLB: one shadow directory per vCPU,
-// filled on demand from guest walks and forgotten on CR3 load, so it caches
-// exactly what a TLB may cache.
+// really walks. They persist across CR3 loads and are shared: a guest table
+// has one shadow per role however many directories link it, reference
+// counted by the shadow directory entries (and root-cache slots) that hold
+// it, and freed when the last goes. Guest tables that are shadowed are
+// write-protected; a guest write marks their shadows out of sync, and they
+// are brought back in sync at the next CR3 load (INVLPG drops the entries it
+// names at once), which is when the architecture lets a guest rely on its
+// edits.
 #ifndef UMBRA_SHADOW_H
 #define UMBRA_SHADOW_H
 
 #include "rmap.h"
 #include "walk.h"
 
-// A software bit in a shadow PDE: its table shadows a guest 4 MiB page, so
-// INVLPG of any address in it drops the whole table.
-#define SPDE_LARGE (1u << PTE_AVL_SHIFT)
+// What besides the guest table decides a shadow table's contents.
+#define SP_ROLE_DIR (1u << 0)    // a shadow page directory (a root); else a page table
+#define SP_ROLE_DIRECT (1u << 1) // no guest table behind it: a split 4 MiB page, or paging off
+#define SP_ROLE_WP (1u << 2)     // the guest's CR0.WP
+#define SP_ROLE_PSE (1u << 3)    // roots: the guest's CR4.PSE (how PDEs read)
+#define SP_ROLE_PDE_U (1u << 4)  // tables: the parent guest PDE's U/S
+#define SP_ROLE_PDE_W (1u << 5)  // tables: the parent guest PDE's R/W
+#define SP_ROLE_PDE_D (1u << 6)  // split 4 MiB pages: the guest PDE's Dirty bit, which
+                                 // is their leaf's: a clean PDE may not share writable entries
 
-struct shadow_stats {
-	u64 faults;      // shadow page faults handled
-	u64 fills;       // shadow PTEs written
-	u64 guest_faults; // faults reflected to the guest
-	u64 flushes;     // full flushes (CR3 load, CR0/CR4 paging changes)
-	u64 invlpgs;
-	u64 tables;      // shadow tables in use now
+// One shadow table. Invariants: its frame's count is the number of shadow
+// PDEs pointing at it plus the root-cache slots holding it; its frame's
+// reverse map holds exactly those PDEs; a non-direct table's guest frame is
+// FRAME_F_PROTECTED unless some shadow of it is unsync. A present shadow
+// entry of an in-sync table stands for a guest entry whose Accessed bit is
+// set (so a guest that clears A and reloads CR3 sees it set again).
+struct sp {
+	hfn_t hfn;
+	gfn_t gfn;          // the guest table; direct: the first guest frame it maps
+	u16 role;
+	u16 owner;
+	bool unsync;        // the guest wrote its table since the last sync
+	struct sp *hash_next, *unsync_next;
 };
 
-// Invariants (checked by shadow_audit): every present shadow PTE is in the
-// reverse map of the frame it maps, and every present shadow PDE in the
-// reverse map of the table it points at; a shadow PTE maps only a frame of
-// this VM's gpmap, and grants no more than a fresh walk of the guest tables.
+struct shadow_stats {
+	u64 faults;       // shadow page faults handled
+	u64 fills;        // shadow PTEs written
+	u64 guest_faults; // faults reflected to the guest
+	u64 cr3_loads;    // root switches (CR3 loads, paging-mode changes)
+	u64 invlpgs;
+	u64 tables;       // shadow tables of this VM now
+	u64 tables_made;  // shadow tables created
+	u64 roots_reused; // CR3 loads that found their root still there
+	u64 unsyncs;      // guest writes to a protected table
+	u64 syncs;        // tables brought back in sync
+	u64 zapped;       // entries dropped by a sync
+};
+
+#define ROOT_CACHE 4
+
 struct shadow_mmu {
-	hfn_t root;            // shadow page directory, the CPU's CR3
+	struct sp *root;               // the root the CPU walks; also in cache
+	struct sp *cache[ROOT_CACHE];  // recent roots, newest first, each holding a reference
 	struct gpmap *gpmap;
 	u16 owner;
-	bool tlb_flush;        // entries were removed: flush before the next entry
+	bool tlb_flush;                // entries were removed: flush before the next entry
+	struct sp *unsync;             // this VM's unsync tables
 	struct shadow_stats stats;
-	struct shadow_mmu *next; // every live shadow, for the full-scan reclaim
+	struct shadow_mmu *next;       // every live shadow, for the full-scan reclaim
 };
 
 enum shadow_result {
@@ -43,12 +74,24 @@ enum shadow_result {
 
 int shadow_init(struct shadow_mmu *s, struct gpmap *gpmap, u16 owner);
 void shadow_destroy(struct shadow_mmu *s);
+// The guest loaded CR3, or changed CR0.PG/WP or CR4.PSE: sync what the guest
+// wrote, then switch to the root for ctx (kept, or made). 0 or -ERR_NOMEM.
+int shadow_load_cr3(struct shadow_mmu *s, const struct walk_ctx *ctx);
 // Handle a #PF the CPU took on the shadow at gva with hardware error code ec.
 enum shadow_result shadow_page_fault(struct shadow_mmu *s, const struct walk_ctx *ctx,
 				     gva_t gva, u32 ec, struct walk *w);
 void shadow_invlpg(struct shadow_mmu *s, gva_t gva);
-void shadow_flush(struct shadow_mmu *s);
+// The guest wrote guest frame gfn (the fault path calls this for writes to
+// protected frames; host tests call it for their direct writes).
+void shadow_guest_wrote(struct shadow_mmu *s, gfn_t gfn);
 hpa_t shadow_root_hpa(const struct shadow_mmu *s);
+struct sp *shadow_sp_of(hfn_t hfn);
+// The (gfn, role) of the table a guest PDE calls for under a root's role.
+void shadow_child_key(u32 gpde, u16 root_role, gfn_t *gfn, u16 *role);
+// Every live shadow table, for the auditor and the console.
+struct sp *shadow_sp_at(u32 index);
+u32 shadow_sp_limit(void); // indexes below it may hold a table
+#define SP_POOL 16384
 
 // Reclaim a frame: invalidate every shadow entry that maps it, found through
 // its reverse map (no scan), and mark the TLBs of their owners for a flush.

@@ -1,5 +1,5 @@
-// The shadow auditor (mm/, pure C): every invariant listed at struct
-// shadow_mmu, checked from both directions (shadow -> guest and rmap, and
+// The shadow auditor (mm/, pure C): every invariant listed at struct sp and
+// struct shadow_mmu, checked from both sides (shadow -> guest and rmap, and
 // rmap -> shadow).
 #include "audit.h"
 #include "frame.h"
@@ -9,6 +9,7 @@ struct auditor {
 	audit_report_fn report;
 	void *arg;
 	struct audit_result *res;
+	struct shadow_mmu *s;
 };
 
 static void violation(struct auditor *a, enum audit_kind kind, gva_t gva, u32 found, u32 expected, hfn_t hfn)
@@ -19,40 +20,83 @@ static void violation(struct auditor *a, enum audit_kind kind, gva_t gva, u32 fo
 		a->report(a->arg, &v);
 }
 
+static spte_ref_t ref_of(const u32 *e)
+{
+	return (spte_ref_t)((uintptr_t)e - mm_phys_base);
+}
+
 static bool rmap_holds(hfn_t hfn, spte_ref_t ref)
 {
 	struct rmap_iter it;
-	spte_ref_t s;
-	for_each_rmap(hfn, &it, &s)
-		if (s == ref)
+	spte_ref_t r;
+	for_each_rmap(hfn, &it, &r)
+		if (r == ref)
 			return true;
 	return false;
 }
 
-static void audit_spte(struct auditor *a, struct shadow_mmu *s, const struct walk_ctx *ctx,
-		       gva_t gva, u32 spde, u32 *sptep)
+// One table on its own: owner, count, protection, entries and their rmaps.
+static void audit_table(struct auditor *a, struct sp *sp)
 {
-	u32 spte = *sptep;
-	hfn_t hfn = spte >> PAGE_SHIFT;
+	struct shadow_mmu *s = a->s;
+	struct frame *f = frame_of(sp->hfn);
+	a->res->tables++;
+	if (f->type != FRAME_SHADOW || f->owner != s->owner || shadow_sp_of(sp->hfn) != sp)
+		violation(a, AUDIT_TABLE_NOT_SHADOW, 0, f->type, FRAME_SHADOW, sp->hfn);
+	u32 holds = 0;
+	for (int i = 0; i < ROOT_CACHE; i++)
+		holds += s->cache[i] == sp;
+	if (f->count != rmap_count(sp->hfn) + holds)
+		violation(a, AUDIT_REFCOUNT, 0, f->count, rmap_count(sp->hfn) + holds, sp->hfn);
+	if (!(sp->role & SP_ROLE_DIRECT) && !sp->unsync) {
+		hfn_t g = gpmap_lookup(s->gpmap, sp->gfn);
+		if (g && !(frame_of(g)->flags & FRAME_F_PROTECTED))
+			violation(a, AUDIT_UNPROTECTED, 0, sp->gfn, 0, g);
+	}
+	u32 *t = hfn_ptr(sp->hfn);
+	for (u32 i = 0; i < PT_ENTRIES; i++) {
+		if (!(t[i] & PTE_P))
+			continue;
+		hfn_t h = t[i] >> PAGE_SHIFT;
+		if (sp->role & SP_ROLE_DIR) {
+			a->res->spdes++;
+			struct frame *cf = frame_of(h);
+			if (cf->type != FRAME_SHADOW || cf->owner != s->owner)
+				violation(a, AUDIT_TABLE_NOT_SHADOW, i << PDE_SHIFT, t[i], 0, h);
+			else if (!rmap_holds(h, ref_of(&t[i])))
+				violation(a, AUDIT_TABLE_RMAP, i << PDE_SHIFT, t[i], ref_of(&t[i]), h);
+			continue;
+		}
+		a->res->sptes++;
+		struct frame *gf = frame_of(h);
+		if (!rmap_holds(h, ref_of(&t[i])))
+			violation(a, AUDIT_SPTE_NOT_IN_RMAP, 0, t[i], 0, h);
+		if (gf->type != FRAME_GUEST || gf->owner != s->owner)
+			violation(a, AUDIT_NOT_OWNED, 0, t[i], s->owner, h);
+		if ((t[i] & PTE_W) && (gf->flags & FRAME_F_PROTECTED))
+			violation(a, AUDIT_WRITABLE_TABLE, 0, t[i], 0, h);
+	}
+}
+
+// A shadow PTE against a fresh walk of the guest from the root it hangs under.
+static void audit_spte(struct auditor *a, const struct walk_ctx *ctx, gva_t gva, const struct sp *child, u32 spte)
+{
 	struct walk w;
-	a->res->sptes++;
-	if (!rmap_holds(hfn, (spte_ref_t)((uintptr_t)sptep - mm_phys_base)))
-		violation(a, AUDIT_SPTE_NOT_IN_RMAP, gva, spte, 0, hfn);
+	hfn_t hfn = spte >> PAGE_SHIFT;
 	if (walk_gva(ctx, gva, WALK_PEEK, &w) != WALK_OK) {
 		violation(a, AUDIT_WALK_FAILS, gva, spte, w.pde, hfn);
 		return;
 	}
-	struct frame *f = frame_of(hfn);
-	if (f->type != FRAME_GUEST || f->owner != s->owner)
-		violation(a, AUDIT_NOT_OWNED, gva, spte, s->owner, hfn);
-	hfn_t want = gpmap_lookup(s->gpmap, w.gpa >> PAGE_SHIFT);
+	hfn_t want = gpmap_lookup(a->s->gpmap, w.gpa >> PAGE_SHIFT);
 	if (hfn != want)
 		violation(a, AUDIT_WRONG_FRAME, gva, spte, (u32)(want << PAGE_SHIFT), hfn);
-	if (w.paging && !!(spde & SPDE_LARGE) != w.large)
-		violation(a, AUDIT_LARGE_MISMATCH, gva, spde, w.pde, hfn);
-	u32 guest = w.large ? w.pde : w.pte;
+	if (w.paging && !!(child->role & SP_ROLE_DIRECT) != w.large)
+		violation(a, AUDIT_LARGE_MISMATCH, gva, child->role, w.pde, hfn);
 	bool looser = false;
 	if (w.paging) {
+		// Present only while the guest entry says it was accessed.
+		if (!((w.large ? w.pde : w.pte) & PTE_A))
+			looser = true;
 		if ((spte & PTE_U) && !w.user)
 			looser = true;
 		// Writable needs a dirty guest entry, and either R/W at both levels
@@ -61,33 +105,61 @@ static void audit_spte(struct auditor *a, struct shadow_mmu *s, const struct wal
 			looser = true;
 	}
 	if (looser)
-		violation(a, AUDIT_LOOSER, gva, spte, guest, hfn);
+		violation(a, AUDIT_LOOSER, gva, spte, w.large ? w.pde : w.pte, hfn);
 }
 
-u32 shadow_audit(struct shadow_mmu *s, const struct walk_ctx *ctx, audit_report_fn report,
-		 void *arg, struct audit_result *res)
+static void audit_root(struct auditor *a, struct sp *root)
 {
-	struct auditor a = { report, arg, res };
-	memset(res, 0, sizeof(*res));
-	u32 *pd = hfn_ptr(s->root);
+	if (root->unsync)
+		return;
+	struct walk_ctx ctx = { CR0_PE, 0, 0, a->s->gpmap };
+	if (!(root->role & SP_ROLE_DIRECT)) {
+		ctx.cr0 |= CR0_PG | ((root->role & SP_ROLE_WP) ? CR0_WP : 0);
+		ctx.cr3 = root->gfn << PAGE_SHIFT;
+		ctx.cr4 = (root->role & SP_ROLE_PSE) ? CR4_PSE : 0;
+	}
+	u32 *pd = hfn_ptr(root->hfn);
 	for (u32 i = 0; i < PT_ENTRIES; i++) {
-		if (!(pd[i] & PTE_P))
+		if (!(pd[i] & PTE_P) || frame_of(pd[i] >> PAGE_SHIFT)->type != FRAME_SHADOW)
 			continue;
-		res->spdes++;
-		hfn_t pt_hfn = pd[i] >> PAGE_SHIFT;
-		struct frame *f = frame_of(pt_hfn);
-		if (f->type != FRAME_SHADOW || f->owner != s->owner) {
-			violation(&a, AUDIT_TABLE_NOT_SHADOW, i << PDE_SHIFT, pd[i], 0, pt_hfn);
-			continue;
+		struct sp *child = shadow_sp_of(pd[i] >> PAGE_SHIFT);
+		if (!(root->role & SP_ROLE_DIRECT)) {
+			u32 g = 0;
+			gpa_read(a->s->gpmap, (root->gfn << PAGE_SHIFT) + i * 4, &g, 4);
+			gfn_t gfn;
+			u16 role;
+			shadow_child_key(g, root->role, &gfn, &role);
+			// umbra's own walks set D in the guest PDE through one root
+			// only: another root may still link the clean child, whose
+			// entries are all read-only, so stricter, never looser.
+			bool clean_child = (role & SP_ROLE_PDE_D) && child->role == (role & ~SP_ROLE_PDE_D);
+			if ((g & (PTE_P | PTE_A)) != (PTE_P | PTE_A) || gfn != child->gfn ||
+			    (role != child->role && !clean_child)) {
+				violation(a, AUDIT_STALE_PDE, i << PDE_SHIFT, child->gfn << PAGE_SHIFT, g, child->hfn);
+				continue;
+			}
 		}
-		spte_ref_t ref = (spte_ref_t)((uintptr_t)&pd[i] - mm_phys_base);
-		if (f->rmap != ref) // a virtual TLB's table has exactly one parent
-			violation(&a, AUDIT_TABLE_RMAP, i << PDE_SHIFT, (u32)f->rmap, ref, pt_hfn);
-		u32 *pt = hfn_ptr(pt_hfn);
+		if (child->unsync)
+			continue;
+		u32 *pt = hfn_ptr(child->hfn);
 		for (u32 j = 0; j < PT_ENTRIES; j++)
 			if (pt[j] & PTE_P)
-				audit_spte(&a, s, ctx, (i << PDE_SHIFT) | (j << PAGE_SHIFT), pd[i], &pt[j]);
+				audit_spte(a, &ctx, (i << PDE_SHIFT) | (j << PAGE_SHIFT), child, pt[j]);
 	}
+}
+
+u32 shadow_audit(struct shadow_mmu *s, audit_report_fn report, void *arg, struct audit_result *res)
+{
+	struct auditor a = { report, arg, res, s };
+	memset(res, 0, sizeof(*res));
+	for (u32 k = 0; k < shadow_sp_limit(); k++) {
+		struct sp *sp = shadow_sp_at(k);
+		if (sp && sp->owner == s->owner)
+			audit_table(&a, sp);
+	}
+	for (int i = 0; i < ROOT_CACHE; i++)
+		if (s->cache[i])
+			audit_root(&a, s->cache[i]);
 	// The other direction: every reverse-map entry of every guest frame is a
 	// live shadow PTE that maps that frame.
 	for (u32 r = 0; r < GPMAP_ROOT_ENTRIES; r++) {
@@ -119,7 +191,7 @@ const char *audit_kind_name(enum audit_kind k)
 {
 	static const char *const names[AUDIT_NR_KINDS] = {
 		"shadow PDE points at a frame that is not this VM's shadow table",
-		"shadow table's reverse map does not hold exactly its PDE",
+		"shadow PDE missing from its table's reverse map",
 		"present shadow PTE for an address the guest cannot translate",
 		"shadow PTE maps another frame than the guest walk gives",
 		"shadow PTE maps a frame the VM does not own",
@@ -128,6 +200,10 @@ const char *audit_kind_name(enum audit_kind k)
 		"present shadow PTE missing from its frame's reverse map",
 		"reverse-map entry is not a live shadow PTE mapping the frame",
 		"shadow PTEs and reverse-map entries differ in number",
+		"table's count is not its parents plus root-cache holds",
+		"writable shadow PTE maps a protected guest table",
+		"in-sync shadowed guest table is not write-protected",
+		"in-sync root links another table than the guest PDE asks",
 	};
 	return k < AUDIT_NR_KINDS ? names[k] : "?";
 }

@@ -30,7 +30,7 @@ void frame_add_free(hfn_t start, hfn_t end)
 		struct frame *f = frame_of(hfn);
 		ASSERT(f->type == FRAME_RESERVED);
 		f->type = FRAME_FREE;
-		f->link = free_head;
+		f->link = (u32)free_head;
 		free_head = hfn;
 		free_count++;
 		type_count[FRAME_RESERVED]--;
@@ -54,6 +54,7 @@ hfn_t frame_alloc(enum frame_type type, u16 owner)
 	f->owner = owner;
 	f->flags = 0;
 	f->link = 0;
+	f->sp = 0;
 	memset(hfn_ptr(hfn), 0, PAGE_SIZE);
 	return hfn;
 }
@@ -77,7 +78,8 @@ void frame_put(hfn_t hfn)
 	f->type = FRAME_FREE;
 	f->owner = 0;
 	f->flags = 0;
-	f->link = free_head;
+	f->sp = 0;
+	f->link = (u32)free_head;
 	free_head = hfn;
 	free_count++;
 }

@@ -176,7 +176,7 @@ u32 rmap_count(hfn_t hfn)
 
 u32 rmap_bytes(hfn_t hfn)
 {
-	u64 head = frame_of(hfn)->rmap;
+	u32 head = frame_of(hfn)->rmap;
 	if (!(head & HEAD_BLOCKS))
 		return 0;
 	u32 n = 0;

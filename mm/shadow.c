@@ -1,11 +1,19 @@
-// The shadow MMU as a virtual TLB (mm/, pure C). A shadow PTE is written only
-// from a successful guest walk, never grants more than the guest entries do,
-// maps only frames of the VM's own gpmap, and is recorded in the reverse map
-// of the frame it maps; a shadow PDE likewise in its table's.
+// Persistent, shared shadow tables (mm/, pure C). See include/shadow.h for
+// the model. A shadow PTE is written only from a successful guest walk,
+// never grants more than the guest entries do, never lets the guest write a
+// protected table, maps only frames of the VM's own gpmap, and is recorded
+// in the reverse map of the frame it maps; a shadow PDE likewise in the
+// reverse map of the table it points at.
 #include "frame.h"
 #include "lib.h"
 #include "shadow.h"
 
+#define SP_HASH 4096
+
+static struct sp sp_pool[SP_POOL];
+static struct sp *sp_free;
+static u32 sp_pool_used;       // entries ever handed out (the rest are fresh)
+static struct sp *sp_hash[SP_HASH];
 static struct shadow_mmu *all_shadows;
 void (*shadow_tlb_flush_owner)(u16 owner);
 
@@ -14,27 +22,81 @@ static spte_ref_t ref_of(const u32 *entry)
 	return (spte_ref_t)((uintptr_t)entry - mm_phys_base);
 }
 
-int shadow_init(struct shadow_mmu *s, struct gpmap *gpmap, u16 owner)
+static u32 *table_of(const struct sp *sp)
 {
-	memset(s, 0, sizeof(*s));
-	s->gpmap = gpmap;
-	s->owner = owner;
-	s->root = frame_alloc(FRAME_SHADOW, owner);
-	if (!s->root)
-		return -ERR_NOMEM;
-	s->next = all_shadows;
-	all_shadows = s;
-	return 0;
+	return hfn_ptr(sp->hfn);
 }
 
-hpa_t shadow_root_hpa(const struct shadow_mmu *s)
+struct sp *shadow_sp_of(hfn_t hfn)
 {
-	return s->root << PAGE_SHIFT;
+	struct frame *f = frame_of(hfn);
+	ASSERT(f->type == FRAME_SHADOW && f->sp);
+	return &sp_pool[f->sp - 1];
 }
 
-static u32 *root_table(const struct shadow_mmu *s)
+u32 shadow_sp_limit(void)
 {
-	return hfn_ptr(s->root);
+	return sp_pool_used;
+}
+
+struct sp *shadow_sp_at(u32 index)
+{
+	if (index >= sp_pool_used || !sp_pool[index].hfn)
+		return NULL;
+	return &sp_pool[index];
+}
+
+static u32 bucket_of(u16 owner, gfn_t gfn)
+{
+	return ((gfn * 2654435761u) ^ ((u32)owner * 40503u)) & (SP_HASH - 1);
+}
+
+static struct sp *sp_lookup(u16 owner, gfn_t gfn, u16 role)
+{
+	for (struct sp *sp = sp_hash[bucket_of(owner, gfn)]; sp; sp = sp->hash_next)
+		if (sp->gfn == gfn && sp->role == role && sp->owner == owner)
+			return sp;
+	return NULL;
+}
+
+// Is gfn a guest table that some shadow of owner's stands for?
+static bool gfn_shadowed(u16 owner, gfn_t gfn)
+{
+	for (struct sp *sp = sp_hash[bucket_of(owner, gfn)]; sp; sp = sp->hash_next)
+		if (sp->gfn == gfn && sp->owner == owner && !(sp->role & SP_ROLE_DIRECT))
+			return true;
+	return false;
+}
+
+static void flush_owner(struct shadow_mmu *s, u16 owner)
+{
+	if (owner == s->owner)
+		s->tlb_flush = true;
+	else if (shadow_tlb_flush_owner)
+		shadow_tlb_flush_owner(owner);
+}
+
+// Write-protect guest frame gfn: mark it and take write permission from
+// every shadow PTE that maps it, found through its reverse map.
+static bool protect(struct shadow_mmu *s, gfn_t gfn)
+{
+	// Populate it if it was never touched: the flag lives on the frame, and
+	// the guest's first write to it must be seen too.
+	int err;
+	hfn_t hfn = gpmap_populate(s->gpmap, gfn, &err);
+	if (!hfn)
+		return false;
+	frame_of(hfn)->flags |= FRAME_F_PROTECTED;
+	struct rmap_iter it;
+	spte_ref_t ref;
+	for_each_rmap(hfn, &it, &ref) {
+		u32 *e = spte_ptr(ref);
+		if (*e & PTE_W) {
+			*e &= ~PTE_W;
+			flush_owner(s, frame_of(ref >> PAGE_SHIFT)->owner);
+		}
+	}
+	return true;
 }
 
 static void clear_spte(u32 *sptep)
@@ -43,37 +105,259 @@ static void clear_spte(u32 *sptep)
 	*sptep = 0;
 }
 
-static void drop_table(struct shadow_mmu *s, u32 *spdep)
+static void sp_put(struct shadow_mmu *s, struct sp *sp);
+
+static void unlink_child(struct shadow_mmu *s, u32 *spdep)
 {
-	hfn_t pt_hfn = *spdep >> PAGE_SHIFT;
-	u32 *pt = hfn_ptr(pt_hfn);
-	for (u32 i = 0; i < PT_ENTRIES; i++)
-		if (pt[i] & PTE_P)
-			clear_spte(&pt[i]);
-	rmap_remove(pt_hfn, ref_of(spdep));
+	hfn_t child = *spdep >> PAGE_SHIFT;
+	rmap_remove(child, ref_of(spdep));
 	*spdep = 0;
-	frame_put(pt_hfn);
-	s->stats.tables--;
 	s->tlb_flush = true;
+	sp_put(s, shadow_sp_of(child));
 }
 
-void shadow_flush(struct shadow_mmu *s)
+static void unsync_remove(struct shadow_mmu *s, struct sp *sp)
 {
-	u32 *pd = root_table(s);
-	for (u32 i = 0; i < PT_ENTRIES; i++)
-		if (pd[i] & PTE_P)
-			drop_table(s, &pd[i]);
-	s->stats.flushes++;
+	for (struct sp **pp = &s->unsync; *pp; pp = &(*pp)->unsync_next) {
+		if (*pp == sp) {
+			*pp = sp->unsync_next;
+			return;
+		}
+	}
+}
+
+// The last reference went: empty the table, forget it, free it.
+static void sp_free_now(struct shadow_mmu *s, struct sp *sp)
+{
+	u32 *t = table_of(sp);
+	for (u32 i = 0; i < PT_ENTRIES; i++) {
+		if (!(t[i] & PTE_P))
+			continue;
+		if (sp->role & SP_ROLE_DIR)
+			unlink_child(s, &t[i]);
+		else
+			clear_spte(&t[i]);
+	}
+	for (struct sp **pp = &sp_hash[bucket_of(sp->owner, sp->gfn)]; *pp; pp = &(*pp)->hash_next) {
+		if (*pp == sp) {
+			*pp = sp->hash_next;
+			break;
+		}
+	}
+	if (sp->unsync)
+		unsync_remove(s, sp);
+	if (!(sp->role & SP_ROLE_DIRECT) && !gfn_shadowed(sp->owner, sp->gfn)) {
+		hfn_t g = gpmap_lookup(s->gpmap, sp->gfn);
+		if (g)
+			frame_of(g)->flags &= ~FRAME_F_PROTECTED;
+	}
+	hfn_t hfn = sp->hfn;
+	memset(sp, 0, sizeof(*sp));
+	sp->hash_next = sp_free;
+	sp_free = sp;
+	s->stats.tables--;
+	frame_put(hfn);
+}
+
+static void sp_put(struct shadow_mmu *s, struct sp *sp)
+{
+	if (frame_of(sp->hfn)->count == 1)
+		sp_free_now(s, sp);
+	else
+		frame_put(sp->hfn);
+}
+
+// A new shadow table for (gfn, role), holding one reference for the caller.
+static struct sp *sp_new(struct shadow_mmu *s, gfn_t gfn, u16 role)
+{
+	struct sp *sp = sp_free;
+	if (sp)
+		sp_free = sp->hash_next;
+	else if (sp_pool_used < SP_POOL)
+		sp = &sp_pool[sp_pool_used++];
+	else
+		return NULL;
+	hfn_t hfn = frame_alloc(FRAME_SHADOW, s->owner);
+	if (!hfn) {
+		sp->hash_next = sp_free;
+		sp_free = sp;
+		return NULL;
+	}
+	*sp = (struct sp){ .hfn = hfn, .gfn = gfn, .role = role, .owner = s->owner };
+	frame_of(hfn)->sp = (u32)(sp - sp_pool) + 1;
+	u32 b = bucket_of(s->owner, gfn);
+	sp->hash_next = sp_hash[b];
+	sp_hash[b] = sp;
+	s->stats.tables++;
+	s->stats.tables_made++;
+	if (!(role & SP_ROLE_DIRECT) && gpmap_contains(s->gpmap, gfn << PAGE_SHIFT) && !protect(s, gfn)) {
+		sp_put(s, sp);
+		return NULL;
+	}
+	return sp;
+}
+
+// The table a guest PDE calls for, under a root of role root_role.
+void shadow_child_key(u32 gpde, u16 root_role, gfn_t *gfn, u16 *role)
+{
+	u16 r = (u16)((root_role & SP_ROLE_WP) | ((gpde & PTE_U) ? SP_ROLE_PDE_U : 0) |
+		      ((gpde & PTE_W) ? SP_ROLE_PDE_W : 0));
+	if ((root_role & SP_ROLE_PSE) && (gpde & PTE_PS)) {
+		*gfn = (gpde & PDE_LARGE_ADDR_MASK) >> PAGE_SHIFT;
+		*role = r | SP_ROLE_DIRECT | ((gpde & PTE_D) ? SP_ROLE_PDE_D : 0);
+	} else {
+		*gfn = gpde >> PAGE_SHIFT;
+		*role = r;
+	}
+}
+
+static u32 guest_entry(struct shadow_mmu *s, gfn_t table, u32 index)
+{
+	u32 e = 0;
+	if (gpa_read(s->gpmap, (table << PAGE_SHIFT) + index * 4, &e, 4) < 0)
+		return 0;
+	return e;
+}
+
+// Does a shadow PTE still stand for the guest PTE gpte under role?
+static bool spte_current(struct shadow_mmu *s, u32 spte, u32 gpte, u16 role)
+{
+	if ((gpte & (PTE_P | PTE_A)) != (PTE_P | PTE_A))
+		return false;
+	if (gpmap_lookup(s->gpmap, gpte >> PAGE_SHIFT) != (spte >> PAGE_SHIFT))
+		return false;
+	bool user = (role & SP_ROLE_PDE_U) && (gpte & PTE_U);
+	bool rw = (role & SP_ROLE_PDE_W) && (gpte & PTE_W);
+	if ((spte & PTE_U) && !user)
+		return false;
+	if ((spte & PTE_W) && (!(gpte & PTE_D) || !(rw || (!(role & SP_ROLE_WP) && !(spte & PTE_U)))))
+		return false;
+	return true;
+}
+
+// Bring an unsync table back in line with its guest table, then protect it.
+static void sync_sp(struct shadow_mmu *s, struct sp *sp)
+{
+	u32 *t = table_of(sp);
+	for (u32 i = 0; i < PT_ENTRIES; i++) {
+		if (!(t[i] & PTE_P))
+			continue;
+		u32 g = guest_entry(s, sp->gfn, i);
+		if (sp->role & SP_ROLE_DIR) {
+			gfn_t gfn;
+			u16 role;
+			shadow_child_key(g, sp->role, &gfn, &role);
+			struct sp *child = shadow_sp_of(t[i] >> PAGE_SHIFT);
+			if ((g & (PTE_P | PTE_A)) != (PTE_P | PTE_A) || child->gfn != gfn || child->role != role) {
+				unlink_child(s, &t[i]);
+				s->stats.zapped++;
+			}
+		} else if (!spte_current(s, t[i], g, sp->role)) {
+			clear_spte(&t[i]);
+			s->tlb_flush = true;
+			s->stats.zapped++;
+		}
+	}
+	sp->unsync = false;
+	s->stats.syncs++;
+	protect(s, sp->gfn); // its frame exists: the guest wrote it
+}
+
+// Sync an unsync table now, before linking it where the guest has already
+// invalidated what its stale entries say.
+static void sync_before_use(struct shadow_mmu *s, struct sp *sp)
+{
+	if (!sp->unsync)
+		return;
+	unsync_remove(s, sp);
+	sync_sp(s, sp);
+}
+
+void shadow_guest_wrote(struct shadow_mmu *s, gfn_t gfn)
+{
+	hfn_t hfn = gpmap_lookup(s->gpmap, gfn);
+	if (!hfn || !(frame_of(hfn)->flags & FRAME_F_PROTECTED))
+		return;
+	for (struct sp *sp = sp_hash[bucket_of(s->owner, gfn)]; sp; sp = sp->hash_next) {
+		if (sp->gfn != gfn || sp->owner != s->owner || (sp->role & SP_ROLE_DIRECT) || sp->unsync)
+			continue;
+		sp->unsync = true;
+		sp->unsync_next = s->unsync;
+		s->unsync = sp;
+	}
+	frame_of(hfn)->flags &= ~FRAME_F_PROTECTED;
+	s->stats.unsyncs++;
+}
+
+int shadow_init(struct shadow_mmu *s, struct gpmap *gpmap, u16 owner)
+{
+	memset(s, 0, sizeof(*s));
+	s->gpmap = gpmap;
+	s->owner = owner;
+	s->next = all_shadows;
+	all_shadows = s;
+	return 0;
+}
+
+hpa_t shadow_root_hpa(const struct shadow_mmu *s)
+{
+	ASSERT(s->root);
+	return s->root->hfn << PAGE_SHIFT;
+}
+
+int shadow_load_cr3(struct shadow_mmu *s, const struct walk_ctx *ctx)
+{
+	while (s->unsync) {
+		struct sp *sp = s->unsync;
+		s->unsync = sp->unsync_next;
+		sync_sp(s, sp);
+	}
+	gfn_t gfn = 0;
+	u16 role = SP_ROLE_DIR | SP_ROLE_DIRECT;
+	if (ctx->cr0 & CR0_PG) {
+		gfn = ctx->cr3 >> PAGE_SHIFT;
+		role = (u16)(SP_ROLE_DIR | ((ctx->cr0 & CR0_WP) ? SP_ROLE_WP : 0) |
+			     ((ctx->cr4 & CR4_PSE) ? SP_ROLE_PSE : 0));
+	}
+	s->stats.cr3_loads++;
 	s->tlb_flush = true;
+	int at = -1;
+	for (int i = 0; i < ROOT_CACHE; i++)
+		if (s->cache[i] && s->cache[i]->gfn == gfn && s->cache[i]->role == role)
+			at = i;
+	struct sp *root;
+	if (at >= 0) {
+		root = s->cache[at];
+		s->stats.roots_reused++;
+	} else {
+		root = sp_lookup(s->owner, gfn, role);
+		if (root) {
+			frame_get(root->hfn);
+			s->stats.roots_reused++;
+		} else if (!(root = sp_new(s, gfn, role))) {
+			return -ERR_NOMEM;
+		}
+		at = ROOT_CACHE - 1;
+		if (s->cache[at])
+			sp_put(s, s->cache[at]);
+	}
+	// Move to the front, newest first.
+	for (int i = at; i > 0; i--)
+		s->cache[i] = s->cache[i - 1];
+	s->cache[0] = root;
+	s->root = root;
+	return 0;
 }
 
 void shadow_destroy(struct shadow_mmu *s)
 {
-	if (!s->root)
-		return;
-	shadow_flush(s);
-	frame_put(s->root);
-	s->root = 0;
+	for (int i = 0; i < ROOT_CACHE; i++) {
+		if (s->cache[i])
+			sp_put(s, s->cache[i]);
+		s->cache[i] = NULL;
+	}
+	s->root = NULL;
+	ASSERT(s->stats.tables == 0 && !s->unsync);
 	for (struct shadow_mmu **pp = &all_shadows; *pp; pp = &(*pp)->next) {
 		if (*pp == s) {
 			*pp = s->next;
@@ -82,14 +366,31 @@ void shadow_destroy(struct shadow_mmu *s)
 	}
 }
 
+// Is the shadow PDE at index i of the root still what the guest's PDE asks?
+static bool spde_current(struct shadow_mmu *s, u32 spde, u32 i)
+{
+	const struct sp *root = s->root;
+	if (root->role & SP_ROLE_DIRECT)
+		return true; // paging off: the identity never changes
+	u32 g = guest_entry(s, root->gfn, i);
+	gfn_t gfn;
+	u16 role;
+	shadow_child_key(g, root->role, &gfn, &role);
+	const struct sp *child = shadow_sp_of(spde >> PAGE_SHIFT);
+	return (g & (PTE_P | PTE_A)) == (PTE_P | PTE_A) && child->gfn == gfn && child->role == role;
+}
+
 void shadow_invlpg(struct shadow_mmu *s, gva_t gva)
 {
-	u32 *spdep = &root_table(s)[PDE_INDEX(gva)];
+	u32 *spdep = &table_of(s->root)[PDE_INDEX(gva)];
 	s->stats.invlpgs++;
 	if (!(*spdep & PTE_P))
 		return;
-	if (*spdep & SPDE_LARGE) {
-		drop_table(s, spdep);
+	// INVLPG also drops paging-structure caches: a changed PDE takes effect,
+	// and a 4 MiB translation goes whole.
+	if (!spde_current(s, *spdep, PDE_INDEX(gva)) ||
+	    (shadow_sp_of(*spdep >> PAGE_SHIFT)->role & SP_ROLE_DIRECT)) {
+		unlink_child(s, spdep);
 		return;
 	}
 	u32 *sptep = &((u32 *)hfn_ptr(*spdep >> PAGE_SHIFT))[PTE_INDEX(gva)];
@@ -102,7 +403,7 @@ void shadow_invlpg(struct shadow_mmu *s, gva_t gva)
 // The shadow PTE for a successful walk. The CPU runs the guest with CR0.WP=1
 // and the guest's D bits must be set by umbra, so:
 //  - no write permission until the guest entry is dirty (the first write
-//    faults here and sets D);
+//    faults here and sets D), and none to a protected guest table;
 //  - a supervisor write that the guest's CR0.WP=0 allows on a read-only page
 //    gets a writable, supervisor-only entry; a later user access faults and
 //    gets the user's (read-only) view instead.
@@ -110,11 +411,12 @@ static u32 make_spte(const struct walk *w, const struct walk_ctx *ctx, u32 ec, h
 {
 	u32 leaf = w->large ? w->pde : w->pte;
 	u32 spte = (u32)(hfn << PAGE_SHIFT) | PTE_P | (leaf & (PTE_PWT | PTE_PCD));
+	bool protected_ = frame_of(hfn)->flags & FRAME_F_PROTECTED;
 	if (!w->paging)
-		return spte | PTE_W | PTE_U;
+		return spte | PTE_U | (protected_ ? 0 : PTE_W);
 	bool user = w->user;
 	bool writable = false;
-	if (w->dirty) {
+	if (w->dirty && !protected_) {
 		if (w->rw)
 			writable = true;
 		else if (!(ctx->cr0 & CR0_WP) && (ec & PFEC_W) && !(ec & PFEC_U)) {
@@ -145,24 +447,37 @@ enum shadow_result shadow_page_fault(struct shadow_mmu *s, const struct walk_ctx
 		w->bad_gpa = w->gpa;
 		return err == -ERR_FAULT ? SHADOW_BAD_GPA : SHADOW_NOMEM;
 	}
+	// A write the guest may make to a table umbra shadows: let it through
+	// and bring the shadows of that table back in sync later.
+	if ((ec & PFEC_W) && (frame_of(hfn)->flags & FRAME_F_PROTECTED))
+		shadow_guest_wrote(s, w->gpa >> PAGE_SHIFT);
 
-	u32 *spdep = &root_table(s)[PDE_INDEX(gva)];
-	u32 want_large = w->large ? SPDE_LARGE : 0;
-	// A table filled from a 4 MiB guest page and one filled from a guest page
-	// table are invalidated differently: never mix the two in one table.
-	if ((*spdep & PTE_P) && (*spdep & SPDE_LARGE) != want_large)
-		drop_table(s, spdep);
+	gfn_t cgfn = (gva >> PDE_SHIFT) << (PDE_SHIFT - PAGE_SHIFT);
+	u16 crole = SP_ROLE_DIRECT;
+	if (w->paging)
+		shadow_child_key(w->pde, s->root->role, &cgfn, &crole);
+	u32 *spdep = &table_of(s->root)[PDE_INDEX(gva)];
+	if (*spdep & PTE_P) {
+		struct sp *cur = shadow_sp_of(*spdep >> PAGE_SHIFT);
+		if (cur->gfn != cgfn || cur->role != crole)
+			unlink_child(s, spdep);
+	}
 	if (!(*spdep & PTE_P)) {
-		hfn_t pt = frame_alloc(FRAME_SHADOW, s->owner);
-		if (!pt)
+		struct sp *child = sp_lookup(s->owner, cgfn, crole);
+		if (child) {
+			sync_before_use(s, child);
+			frame_get(child->hfn);
+		}
+		else if (!(child = sp_new(s, cgfn, crole)))
 			return SHADOW_NOMEM;
-		if (!rmap_add(pt, ref_of(spdep))) { // one parent: never allocates
-			frame_put(pt);
+		if (!rmap_add(child->hfn, ref_of(spdep))) {
+			sp_put(s, child);
 			return SHADOW_NOMEM;
 		}
-		s->stats.tables++;
 		// Permissions are decided in the PTE alone; the PDE allows all.
-		*spdep = (u32)(pt << PAGE_SHIFT) | PTE_P | PTE_W | PTE_U | want_large;
+		*spdep = (u32)(child->hfn << PAGE_SHIFT) | PTE_P | PTE_W | PTE_U;
+		// sp_new may have write-protected the very frame we map below.
+		hfn = gpmap_lookup(s->gpmap, w->gpa >> PAGE_SHIFT);
 	}
 	u32 *sptep = &((u32 *)hfn_ptr(*spdep >> PAGE_SHIFT))[PTE_INDEX(gva)];
 	u32 spte = make_spte(w, ctx, ec, hfn);
@@ -183,6 +498,7 @@ u32 shadow_reclaim(hfn_t hfn, shadow_zap_fn report, void *arg)
 {
 	u32 n = 0;
 	struct frame *f = frame_of(hfn);
+	ASSERT(f->type != FRAME_SHADOW); // tables go with their last parent
 	while (f->rmap) {
 		struct rmap_iter it;
 		spte_ref_t ref;
@@ -203,18 +519,17 @@ u32 shadow_reclaim(hfn_t hfn, shadow_zap_fn report, void *arg)
 u32 shadow_reclaim_scan(hfn_t hfn)
 {
 	u32 n = 0;
-	for (struct shadow_mmu *s = all_shadows; s; s = s->next) {
-		u32 *pd = root_table(s);
-		for (u32 i = 0; i < PT_ENTRIES; i++) {
-			if (!(pd[i] & PTE_P))
-				continue;
-			u32 *pt = hfn_ptr(pd[i] >> PAGE_SHIFT);
-			for (u32 j = 0; j < PT_ENTRIES; j++) {
-				if ((pt[j] & PTE_P) && (pt[j] >> PAGE_SHIFT) == hfn) {
-					clear_spte(&pt[j]);
-					s->tlb_flush = true;
-					n++;
-				}
+	for (u32 k = 0; k < sp_pool_used; k++) {
+		struct sp *sp = &sp_pool[k];
+		if (!sp->hfn || (sp->role & SP_ROLE_DIR))
+			continue;
+		u32 *t = table_of(sp);
+		for (u32 j = 0; j < PT_ENTRIES; j++) {
+			if ((t[j] & PTE_P) && (t[j] >> PAGE_SHIFT) == hfn) {
+				clear_spte(&t[j]);
+				if (shadow_tlb_flush_owner)
+					shadow_tlb_flush_owner(sp->owner);
+				n++;
 			}
 		}
 	}

@@ -159,6 +159,15 @@ static gva_t mem_operand(struct vcpu *v, const struct insn *in)
 	return hv->seg_base(v, in->seg) + insn_mem_offset(in, gpr);
 }
 
+// A CR3 load or a paging-mode change: sync what the guest wrote, then use
+// the root for the new state (the shadows themselves persist).
+static void switch_root(struct vcpu *v)
+{
+	struct walk_ctx ctx = vcpu_walk_ctx(v);
+	if (shadow_load_cr3(&v->mmu, &ctx) < 0)
+		vm_end(v->vm, UMBRA_EXIT_GUEST_STOPPED, true, "out of host memory for shadow tables");
+}
+
 static void set_cr0(struct vcpu *v, const struct vm_exit *e, u32 val)
 {
 	val = (val & CR0_VALID) | CR0_ET;
@@ -174,10 +183,11 @@ static void set_cr0(struct vcpu *v, const struct vm_exit *e, u32 val)
 		vm_end(v->vm, UMBRA_EXIT_GUEST_STOPPED, true, "PAE paging is not supported");
 		return;
 	}
-	if ((val ^ v->cr0) & (CR0_PG | CR0_WP | CR0_PE))
-		shadow_flush(&v->mmu);
+	bool mode = (val ^ v->cr0) & (CR0_PG | CR0_WP | CR0_PE);
 	v->cr0 = val;
 	v->paging_changed = true;
+	if (mode)
+		switch_root(v);
 }
 
 static void set_cr4(struct vcpu *v, const struct vm_exit *e, u32 val)
@@ -190,18 +200,17 @@ static void set_cr4(struct vcpu *v, const struct vm_exit *e, u32 val)
 		vm_end(v->vm, UMBRA_EXIT_GUEST_STOPPED, true, "PAE paging is not supported");
 		return;
 	}
-	if ((val ^ v->cr4) & (CR4_PSE | CR4_PGE | CR4_PAE))
-		shadow_flush(&v->mmu);
+	bool mode = (val ^ v->cr4) & (CR4_PSE | CR4_PGE | CR4_PAE);
 	v->cr4 = val;
 	v->paging_changed = true;
+	if (mode)
+		switch_root(v);
 }
 
 static void set_cr3(struct vcpu *v, u32 val)
 {
 	v->cr3 = val;
-	// A virtual TLB keeps nothing across an address-space switch (global
-	// pages included: dropping TLB entries is always allowed).
-	shadow_flush(&v->mmu);
+	switch_root(v);
 }
 
 static void handle_cr(struct vcpu *v, const struct vm_exit *e)

@@ -170,10 +170,9 @@ static void print_violation(void *arg, const struct audit_violation *v)
 static void audit_vm(struct vm *vm)
 {
 	struct audit_result res;
-	struct walk_ctx ctx = vcpu_walk_ctx(&vm->vcpu);
-	if (shadow_audit(&vm->vcpu.mmu, &ctx, print_violation, vm, &res) == 0)
-		kprintf("umbra: vm%u: audit: OK (%lu shadow PDEs, %lu shadow PTEs, %lu reverse-map entries, %lu guest frames)\n",
-			vm->id, res.spdes, res.sptes, res.rmap_entries, res.guest_frames);
+	if (shadow_audit(&vm->vcpu.mmu, print_violation, vm, &res) == 0)
+		kprintf("umbra: vm%u: audit: OK (%lu shadow tables, %lu shadow PDEs, %lu shadow PTEs, %lu reverse-map entries, %lu guest frames)\n",
+			vm->id, res.tables, res.spdes, res.sptes, res.rmap_entries, res.guest_frames);
 	else
 		kprintf("umbra: vm%u: audit: %u violation(s)\n", vm->id, res.violations);
 }
@@ -190,10 +189,12 @@ static void report_vm(struct vm *vm)
 	u64 us = tsc_to_us(vm->end_tsc - vm->start_tsc);
 	kprintf("umbra: vm%u ended: status %u%s: %s\n", vm->id, vm->exit_status,
 		vm->stopped_by_umbra ? " (stopped by umbra)" : "", vm->reason);
-	kprintf("umbra: vm%u: %lu exits in %lu ms (%lu exits/s); shadow: %lu faults, %lu fills, %lu reflected, %lu flushes, %lu invlpg; %u guest frames\n",
+	const struct shadow_stats *st = &v->mmu.stats;
+	kprintf("umbra: vm%u: %lu exits in %lu ms (%lu exits/s); shadow: %lu faults, %lu fills, %lu reflected, %lu invlpg; %u guest frames\n",
 		vm->id, v->exits_total, us / 1000, us ? v->exits_total * 1000000 / us : 0,
-		v->mmu.stats.faults, v->mmu.stats.fills, v->mmu.stats.guest_faults,
-		v->mmu.stats.flushes, v->mmu.stats.invlpgs, vm->gpmap.populated);
+		st->faults, st->fills, st->guest_faults, st->invlpgs, vm->gpmap.populated);
+	kprintf("umbra: vm%u: shadow tables: %lu made, %lu CR3 loads (%lu found their root), %lu guest table writes trapped, %lu syncs dropping %lu entries\n",
+		vm->id, st->tables_made, st->cr3_loads, st->roots_reused, st->unsyncs, st->syncs, st->zapped);
 	kprintf("umbra: vm%u: exits by reason: pf %lu cr %lu invlpg %lu io %lu msr %lu intr %lu; events re-injected %lu, INT n restarted %lu\n",
 		vm->id, v->exits[EXIT_PF], v->exits[EXIT_CR_READ] + v->exits[EXIT_CR_WRITE],
 		v->exits[EXIT_INVLPG], v->exits[EXIT_IO], v->exits[EXIT_MSR], v->exits[EXIT_INTR],

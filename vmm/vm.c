@@ -79,6 +79,11 @@ struct vm *vm_create_from_module(const u8 *image, u32 size, const char *cmdline,
 		return NULL;
 	}
 	int r = loader_load(vm, image, size, cmdline, err, errlen);
+	struct walk_ctx ctx = vcpu_walk_ctx(&vm->vcpu);
+	if (r == 0 && shadow_load_cr3(&vm->vcpu.mmu, &ctx) < 0) {
+		ksnprintf(err, errlen, "out of host memory for the first shadow table");
+		r = -ERR_NOMEM;
+	}
 	if (r == 0 && hv->vcpu_create(&vm->vcpu) < 0) {
 		ksnprintf(err, errlen, "out of host memory for the vCPU");
 		r = -ERR_NOMEM;
@@ -136,7 +141,7 @@ void vm_console_putc(struct vm *vm, char c)
 // chosen by a rotating cursor, so guests run with reclaims under their feet.
 static void reclaim_some(struct vm *vm)
 {
-	const u32 *pd = hfn_ptr(vm->vcpu.mmu.root);
+	const u32 *pd = hfn_ptr(vm->vcpu.mmu.root->hfn);
 	for (u32 n = 0; n < PT_ENTRIES * 4; n++) {
 		u32 slot = (u32)(vm->reclaims * 7919 + n * 31) % (PT_ENTRIES * 4);
 		u32 spde = pd[(slot + vm->id) % PT_ENTRIES];

@@ -198,7 +198,7 @@ static struct shadow_mmu sm;
 // if the access goes through, and the host frame it reaches.
 static bool cpu_access(gva_t gva, bool write, bool user, u32 *ec, hfn_t *hfn)
 {
-	u32 *pd = hfn_ptr(sm.root);
+	u32 *pd = hfn_ptr(sm.root->hfn);
 	u32 spde = pd[PDE_INDEX(gva)];
 	*ec = (write ? 2u : 0u) | (user ? 4u : 0u);
 	if (!(spde & 1))
@@ -265,8 +265,11 @@ static void test_shadow_exhaustive(void)
 		u32 pte = 0x00005000u | flag_sets[j] | d;
 		*gpa_word(PD_GPA + 12) = pde;
 		*gpa_word(PT_GPA + 4) = pte;
-		shadow_flush(&sm);
+		// Direct writes here stand for guest writes, which umbra traps.
+		shadow_guest_wrote(&sm, PD_GPA >> 12);
+		shadow_guest_wrote(&sm, PT_GPA >> 12);
 		struct walk_ctx ctx = { CR0_PG | CR0_PE | (wp ? CR0_WP : 0), PD_GPA, CR4_PSE, &gm };
+		CHECK(shadow_load_cr3(&sm, &ctx) == 0, "load_cr3");
 		// Two accesses in a row: the second runs against whatever the first
 		// left in the shadow, which is where stale permissions would show.
 		int accs[2] = { acc, acc2 };
@@ -304,13 +307,30 @@ static u32 rnd(u32 n)
 
 // INVLPG every address that maps through entry t of the table at table_gpa,
 // as a guest must after editing a PTE of a table linked in several places.
-static void invalidate_pte(gpa_t table_gpa, int t, int npde, bool pse)
+static void invalidate_pte(gpa_t pd_gpa, gpa_t table_gpa, int t, int npde, bool pse)
 {
 	for (int k = 0; k < npde; k++) {
-		u32 pde = *gpa_word(PD_GPA + 4 * k);
+		u32 pde = *gpa_word(pd_gpa + 4 * k);
 		if ((pde & 1) && !(pse && (pde & 0x80)) && (pde & 0xFFFFF000u) == table_gpa)
 			shadow_invlpg(&sm, ((u32)k << 22) | ((u32)t << 12));
 	}
+}
+
+// Two address spaces (directories at PD_GPA and PD2_GPA) start out sharing
+// their page tables; the guest edits tables of either, loaded or not, turns
+// PDEs into 4 MiB pages and back, clears A/D, switches CR3, flips CR0.WP and
+// CR4.PSE, and accesses memory; umbra reclaims frames under it. The guest
+// always invalidates as the architecture asks, so every access must behave
+// exactly as the reference model says, A/D included, and the auditor must be
+// clean after every operation.
+#define PD2_GPA 0x3000u
+
+static void print_violation(void *arg, const struct audit_violation *v)
+{
+	int *left = arg;
+	if ((*left)-- > 0)
+		printf("  audit: %s: gva %x found %x expected %x frame %llx\n", audit_kind_name(v->kind),
+		       v->gva, v->found, v->expected, (unsigned long long)v->hfn);
 }
 
 static void test_shadow_random(void)
@@ -319,38 +339,47 @@ static void test_shadow_random(void)
 	u64 free_before = frame_free_count();
 	CHECK(shadow_init(&sm, &gm, 1) == 0, "shadow_init");
 	const int npde = 4, npte = 8;
-	// PDEs 0..3 cover 0..16 MiB; page tables at 0x10000 + k*0x1000; data
-	// frames in 4..8 MiB.
-	for (int k = 0; k < npde; k++)
+	// PDEs 0..3 cover 0..16 MiB; page tables at 0x10000 + k*0x1000, linked
+	// into both directories; data frames in 4..8 MiB.
+	for (int k = 0; k < npde; k++) {
 		*gpa_word(PD_GPA + 4 * k) = (0x10000u + k * 0x1000u) | 7;
+		*gpa_word(PD2_GPA + 4 * k) = (0x10000u + k * 0x1000u) | 7;
+	}
 	for (int k = 0; k < npde; k++)
 		for (int t = 0; t < npte; t++)
 			*gpa_word(0x10000u + k * 0x1000u + 4 * t) = (0x400000u + rnd(1024) * 0x1000u) | 7;
 	bool wp = true, pse = true;
+	gpa_t cur = PD_GPA, other = PD2_GPA;
+#define CTX ((struct walk_ctx){ CR0_PG | CR0_PE | (wp ? CR0_WP : 0), cur, pse ? CR4_PSE : 0, &gm })
+#define RELOAD() do { struct walk_ctx c_ = CTX; CHECK(shadow_load_cr3(&sm, &c_) == 0, "load_cr3"); } while (0)
+#define WROTE(gpa) shadow_guest_wrote(&sm, (gpa) >> 12)
+	RELOAD();
 	int ops = getenv("UMBRA_SOAK") ? 100000000 : 1000000, mismatches = 0;
-	u64 reclaims = 0, reclaimed = 0, audits = 0;
+	u64 reclaims = 0, reclaimed = 0, audits = 0, switches = 0, remote = 0;
 	for (int op = 0; op < ops && mismatches < 5; op++) {
-		// The auditor after every operation (every 16th past the first 2e5:
+		// The auditor after every operation (every 64th past the first 5e4:
 		// a full audit costs a walk per shadow PTE).
-		if (op < 200000 || (op & 15) == 0) {
-			struct walk_ctx actx = { CR0_PG | CR0_PE | (wp ? CR0_WP : 0), PD_GPA, pse ? CR4_PSE : 0, &gm };
+		if (op < 50000 || (op & 63) == 0) {
 			struct audit_result res;
 			audits++;
-			if (shadow_audit(&sm, &actx, NULL, NULL, &res)) {
+			int left = 3;
+			if (shadow_audit(&sm, print_violation, &left, &res)) {
 				mismatches++;
 				CHECK(0, "op %d: audit found %u violations", op, res.violations);
 			}
 		}
-		struct walk_ctx ctx = { CR0_PG | CR0_PE | (wp ? CR0_WP : 0), PD_GPA, pse ? CR4_PSE : 0, &gm };
+		struct walk_ctx ctx = CTX;
 		int k = rnd(npde), t = rnd(npte);
 		gva_t gva = ((u32)k << 22) | ((u32)t << 12) | rnd(4096);
-		u32 *pdep = gpa_word(PD_GPA + 4 * k);
-		u32 *ptep = gpa_word((*pdep & 0xFFFFF000u) + 4 * t);
-		switch (rnd(10)) {
-		case 0: // rewrite a PTE, then INVLPG it
+		u32 *pdep = gpa_word(cur + 4 * k);
+		gpa_t pt_gpa = *pdep & 0xFFFFF000u;
+		u32 *ptep = gpa_word(pt_gpa + 4 * t);
+		switch (rnd(12)) {
+		case 0: // rewrite a PTE, then INVLPG it wherever it is linked
 			if (!(*pdep & 0x80) || !pse) {
 				*ptep = (0x400000u + rnd(1024) * 0x1000u) | flag_sets[rnd(5)] | (rnd(2) ? PTE_D : 0);
-				invalidate_pte(*pdep & 0xFFFFF000u, t, npde, pse);
+				WROTE(pt_gpa);
+				invalidate_pte(cur, pt_gpa, t, npde, pse);
 			}
 			break;
 		case 1: { // turn a PDE into a 4 MiB page or back
@@ -362,29 +391,40 @@ static void test_shadow_random(void)
 				*pdep = (0x10000u + k * 0x1000u) | flag_sets[1 + rnd(4)];
 			else
 				*pdep = 0x400000u | 0x80 | flag_sets[rnd(5)];
+			WROTE(cur);
 			if (was_large)
 				shadow_invlpg(&sm, gva);
 			else
-				shadow_flush(&sm);
+				RELOAD();
 			break;
 		}
-		case 2: // clear A/D of the leaf, INVLPG; of a PDE above a table, flush
+		case 2: // clear A/D of the leaf, INVLPG; of a PDE above a table, reload
 			// (other pages cached through that PDE would not set its A again)
 			if (pse && (*pdep & 0x80)) {
 				*pdep &= ~(PTE_A | PTE_D);
+				WROTE(cur);
 				shadow_invlpg(&sm, gva);
 			} else if (rnd(4)) {
 				*ptep &= ~(PTE_A | PTE_D);
-				invalidate_pte(*pdep & 0xFFFFF000u, t, npde, pse);
+				WROTE(pt_gpa);
+				invalidate_pte(cur, pt_gpa, t, npde, pse);
 			} else {
 				*pdep &= ~PTE_A;
-				shadow_flush(&sm);
+				WROTE(cur);
+				RELOAD();
 			}
+			break;
+		case 3: // CR3 reload or a paging-mode change
+			if (rnd(4) == 0)
+				wp = !wp;
+			else if (rnd(8) == 0)
+				pse = !pse;
+			RELOAD();
 			break;
 		case 4: { // reclaim a data frame: exactly its mappings go, the scan finds none left
 			// Mostly a frame the shadow maps at gva, else any data frame.
 			hfn_t hfn = 0;
-			u32 spde = ((u32 *)hfn_ptr(sm.root))[k];
+			u32 spde = ((u32 *)hfn_ptr(sm.root->hfn))[k];
 			if (spde & PTE_P) {
 				u32 spte = ((u32 *)hfn_ptr(spde >> 12))[t];
 				if (spte & PTE_P)
@@ -392,7 +432,7 @@ static void test_shadow_random(void)
 			}
 			if (!hfn)
 				hfn = gpmap_lookup(&gm, (0x400000u >> 12) + rnd(1024));
-			if (!hfn)
+			if (!hfn || frame_of(hfn)->type != FRAME_GUEST)
 				break;
 			u32 before = rmap_count(hfn);
 			u32 n = shadow_reclaim(hfn, NULL, NULL);
@@ -405,14 +445,24 @@ static void test_shadow_random(void)
 			}
 			break;
 		}
-		case 3: // CR3 reload or a paging-mode change
-			if (rnd(4) == 0)
-				wp = !wp;
-			else if (rnd(8) == 0)
-				pse = !pse;
-			shadow_flush(&sm);
+		case 5: { // switch to the other address space
+			gpa_t x = cur;
+			cur = other;
+			other = x;
+			switches++;
+			RELOAD();
 			break;
-		case 5: // Dirty a few more frames through random accesses below.
+		}
+		case 6: { // edit the directory that is not loaded: no invalidation due
+			u32 *opde = gpa_word(other + 4 * k);
+			if (rnd(2))
+				*opde = (0x10000u + rnd(npde) * 0x1000u) | flag_sets[1 + rnd(4)];
+			else
+				*opde = 0x400000u | 0x80 | flag_sets[rnd(5)];
+			WROTE(other);
+			remote++;
+			break;
+		}
 		default: { // an access
 			bool write = rnd(2), user = rnd(2);
 			u32 pde0 = *pdep, pte0 = *ptep;
@@ -439,16 +489,24 @@ static void test_shadow_random(void)
 		}
 		}
 	}
-	CHECK(sm.stats.fills > 1000 && sm.stats.guest_faults > 100 && reclaims > 1000 && reclaimed > 100,
-	      "the run exercised little: %llu fills, %llu reclaims of %llu mappings",
-	      (unsigned long long)sm.stats.fills, (unsigned long long)reclaims, (unsigned long long)reclaimed);
-	printf("  %d operations, %llu audits, %llu fills, %llu reclaims (%llu mappings)\n", ops,
+	CHECK(sm.stats.fills > 1000 && sm.stats.guest_faults > 100 && reclaims > 1000 && reclaimed > 100 &&
+	      sm.stats.roots_reused > 1000 && sm.stats.syncs > 1000 && switches > 1000 && remote > 1000,
+	      "the run exercised little: %llu fills, %llu reclaims of %llu mappings, %llu roots reused, %llu syncs",
+	      (unsigned long long)sm.stats.fills, (unsigned long long)reclaims, (unsigned long long)reclaimed,
+	      (unsigned long long)sm.stats.roots_reused, (unsigned long long)sm.stats.syncs);
+	printf("  %d operations, %llu audits, %llu fills, %llu reclaims (%llu mappings), %llu CR3 switches, "
+	       "%llu roots reused, %llu tables made, %llu syncs dropping %llu entries\n", ops,
 	       (unsigned long long)audits, (unsigned long long)sm.stats.fills,
-	       (unsigned long long)reclaims, (unsigned long long)reclaimed);
+	       (unsigned long long)reclaims, (unsigned long long)reclaimed, (unsigned long long)switches,
+	       (unsigned long long)sm.stats.roots_reused, (unsigned long long)sm.stats.tables_made,
+	       (unsigned long long)sm.stats.syncs, (unsigned long long)sm.stats.zapped);
 	shadow_destroy(&sm);
 	gpmap_destroy(&gm);
 	CHECK(frame_free_count() == free_before, "frames leaked: %llu free, %llu before",
 	      (unsigned long long)frame_free_count(), (unsigned long long)free_before);
+#undef CTX
+#undef RELOAD
+#undef WROTE
 }
 
 // Every audit check can fire: corrupt a healthy shadow one way at a time.
@@ -467,24 +525,30 @@ static void test_audit_detects(void)
 	*gpa_word(PT_GPA + 4) = 0x5000 | 7 | PTE_D;
 	*gpa_word(PT_GPA + 8) = 0x6000 | 5;
 	struct walk_ctx ctx = { CR0_PG | CR0_PE | CR0_WP, PD_GPA, CR4_PSE, &gm };
+	CHECK(shadow_load_cr3(&sm, &ctx) == 0, "load_cr3");
 	int r;
 	shadow_access(&ctx, 0x1000, true, true, &r);
 	shadow_access(&ctx, 0x2000, false, true, &r);
 	struct audit_result res;
-	CHECK(shadow_audit(&sm, &ctx, NULL, NULL, &res) == 0 && res.sptes == 2 && res.rmap_entries == 2,
+	CHECK(shadow_audit(&sm, NULL, NULL, &res) == 0 && res.sptes == 2 && res.rmap_entries == 2,
 	      "healthy shadow: %u violations, %llu sptes", res.violations, (unsigned long long)res.sptes);
-	u32 *pt = hfn_ptr(((u32 *)hfn_ptr(sm.root))[0] >> 12);
+	u32 *pt = hfn_ptr(((u32 *)hfn_ptr(sm.root->hfn))[0] >> 12);
 	struct { const char *what; enum audit_kind kind; } cases[] = {
 		{ "looser", AUDIT_LOOSER }, { "walk fails", AUDIT_WALK_FAILS },
 		{ "wrong frame", AUDIT_WRONG_FRAME }, { "not owned", AUDIT_NOT_OWNED },
 		{ "not in rmap", AUDIT_SPTE_NOT_IN_RMAP }, { "dangling rmap", AUDIT_RMAP_DANGLING },
-		{ "table rmap", AUDIT_TABLE_RMAP },
+		{ "table rmap", AUDIT_TABLE_RMAP }, { "refcount", AUDIT_REFCOUNT },
+		{ "writable table", AUDIT_WRITABLE_TABLE }, { "unprotected", AUDIT_UNPROTECTED },
+		{ "stale pde", AUDIT_STALE_PDE },
 	};
+	hfn_t pd0_hfn = ((u32 *)hfn_ptr(sm.root->hfn))[0] >> 12;
 	for (unsigned c = 0; c < ARRAY_SIZE(cases); c++) {
-		u32 save1 = pt[1], save2 = pt[2], gpte2 = *gpa_word(PT_GPA + 8);
+		u32 save1 = pt[1], save2 = pt[2], gpte2 = *gpa_word(PT_GPA + 8), gpde0 = *gpa_word(PD_GPA);
+		u32 tcount = frame_of(pd0_hfn)->count;
+		u8 fl1 = frame_of(pt[1] >> 12)->flags, flpt = frame_of(gpmap_lookup(&gm, PT_GPA >> 12))->flags;
 		hfn_t h2 = pt[2] >> 12, other = 0;
 		u64 rmap_save = frame_of(h2)->rmap;
-		u32 *pd = hfn_ptr(sm.root);
+		u32 *pd = hfn_ptr(sm.root->hfn);
 		u64 table_rmap = frame_of(pd[0] >> 12)->rmap;
 		switch (cases[c].kind) {
 		case AUDIT_LOOSER: pt[2] |= PTE_W; break;
@@ -499,10 +563,14 @@ static void test_audit_detects(void)
 		case AUDIT_SPTE_NOT_IN_RMAP: frame_of(h2)->rmap = 0; break;
 		case AUDIT_RMAP_DANGLING: frame_of(h2)->rmap = (u32)((uintptr_t)&pt[5] - mm_phys_base); break;
 		case AUDIT_TABLE_RMAP: frame_of(pd[0] >> 12)->rmap = 0x4444; break;
+		case AUDIT_REFCOUNT: frame_of(pd[0] >> 12)->count++; break;
+		case AUDIT_WRITABLE_TABLE: frame_of(pt[1] >> 12)->flags |= FRAME_F_PROTECTED; break;
+		case AUDIT_UNPROTECTED: frame_of(gpmap_lookup(&gm, PT_GPA >> 12))->flags &= ~FRAME_F_PROTECTED; break;
+		case AUDIT_STALE_PDE: *gpa_word(PD_GPA) = (PT_GPA + 0x1000) | 7; break;
 		default: break;
 		}
 		seen_kinds = 0;
-		shadow_audit(&sm, &ctx, note_kind, NULL, &res);
+		shadow_audit(&sm, note_kind, NULL, &res);
 		CHECK(seen_kinds & (1u << cases[c].kind), "%s: not reported (kinds %x)", cases[c].what, seen_kinds);
 		if (other) {
 			rmap_remove(other, (spte_ref_t)((uintptr_t)&pt[2] - mm_phys_base));
@@ -511,9 +579,13 @@ static void test_audit_detects(void)
 		pt[1] = save1;
 		pt[2] = save2;
 		*gpa_word(PT_GPA + 8) = gpte2;
+		*gpa_word(PD_GPA) = gpde0;
+		frame_of(pd0_hfn)->count = tcount;
+		frame_of(save1 >> 12)->flags = fl1;
+		frame_of(gpmap_lookup(&gm, PT_GPA >> 12))->flags = flpt;
 		frame_of(h2)->rmap = rmap_save;
 		frame_of(pd[0] >> 12)->rmap = table_rmap;
-		CHECK(shadow_audit(&sm, &ctx, NULL, NULL, &res) == 0, "%s: not restored", cases[c].what);
+		CHECK(shadow_audit(&sm, NULL, NULL, &res) == 0, "%s: not restored", cases[c].what);
 	}
 	shadow_destroy(&sm);
 }

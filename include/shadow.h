@@ -35,8 +35,14 @@ struct sp {
 	u16 role;
 	u16 owner;
 	bool unsync;        // the guest wrote its table since the last sync
+	u8 writes;          // trapped guest writes since the last fill through it
 	struct sp *hash_next, *unsync_next;
 };
+
+// A table whose guest frame is written this many times in a row (each write
+// trapped after a sync) with no fill through it in between is taken for a
+// frame that is no longer a page table: it is unshadowed.
+#define SP_FLOOD_WRITES 4
 
 struct shadow_stats {
 	u64 faults;       // shadow page faults handled
@@ -50,6 +56,7 @@ struct shadow_stats {
 	u64 unsyncs;      // guest writes to a protected table
 	u64 syncs;        // tables brought back in sync
 	u64 zapped;       // entries dropped by a sync
+	u64 unshadowed;   // tables dropped because their frame became data
 };
 
 #define ROOT_CACHE 4

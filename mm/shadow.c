@@ -273,20 +273,45 @@ static void sync_before_use(struct shadow_mmu *s, struct sp *sp)
 	sync_sp(s, sp);
 }
 
+// Unlink a page table from every shadow PDE that points at it (found
+// through its own reverse map); the last unlink frees it.
+static void unshadow(struct shadow_mmu *s, struct sp *sp)
+{
+	hfn_t hfn = sp->hfn;
+	s->stats.unshadowed++;
+	// A page table's references are exactly its parents: the last unlink
+	// frees it, so count them first.
+	for (u32 n = rmap_count(hfn); n > 0; n--) {
+		struct rmap_iter it;
+		spte_ref_t parent;
+		rmap_first(hfn, &it, &parent);
+		flush_owner(s, frame_of(parent >> PAGE_SHIFT)->owner);
+		unlink_child(s, spte_ptr(parent));
+	}
+}
+
 void shadow_guest_wrote(struct shadow_mmu *s, gfn_t gfn)
 {
 	hfn_t hfn = gpmap_lookup(s->gpmap, gfn);
 	if (!hfn || !(frame_of(hfn)->flags & FRAME_F_PROTECTED))
 		return;
+	struct sp *flooded = NULL;
 	for (struct sp *sp = sp_hash[bucket_of(s->owner, gfn)]; sp; sp = sp->hash_next) {
 		if (sp->gfn != gfn || sp->owner != s->owner || (sp->role & SP_ROLE_DIRECT) || sp->unsync)
 			continue;
 		sp->unsync = true;
 		sp->unsync_next = s->unsync;
 		s->unsync = sp;
+		if (++sp->writes >= SP_FLOOD_WRITES && !(sp->role & SP_ROLE_DIR))
+			flooded = sp;
 	}
 	frame_of(hfn)->flags &= ~FRAME_F_PROTECTED;
 	s->stats.unsyncs++;
+	// Written again and again, used never: a frame that stopped being a page
+	// table must not pay for its shadow forever. (One table a write; the
+	// others of the frame follow on their own writes.)
+	if (flooded)
+		unshadow(s, flooded);
 }
 
 int shadow_init(struct shadow_mmu *s, struct gpmap *gpmap, u16 owner)
@@ -479,6 +504,7 @@ enum shadow_result shadow_page_fault(struct shadow_mmu *s, const struct walk_ctx
 		// sp_new may have write-protected the very frame we map below.
 		hfn = gpmap_lookup(s->gpmap, w->gpa >> PAGE_SHIFT);
 	}
+	shadow_sp_of(*spdep >> PAGE_SHIFT)->writes = 0; // in use as a table
 	u32 *sptep = &((u32 *)hfn_ptr(*spdep >> PAGE_SHIFT))[PTE_INDEX(gva)];
 	u32 spte = make_spte(w, ctx, ec, hfn);
 	if ((*sptep & PTE_P) && (*sptep >> PAGE_SHIFT) == hfn) {

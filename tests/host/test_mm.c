@@ -51,6 +51,7 @@ static struct ref ref_access(u32 pde, u32 pte, bool pse, bool wp, gva_t gva, boo
 #define PD_GPA 0x1000u
 #define PT_GPA 0x2000u
 #define DATA_GPA 0x400000u
+#define PD2_GPA 0x3000u
 
 static struct gpmap gm;
 
@@ -355,7 +356,7 @@ static void test_shadow_random(void)
 #define WROTE(gpa) shadow_guest_wrote(&sm, (gpa) >> 12)
 	RELOAD();
 	int ops = getenv("UMBRA_SOAK") ? 100000000 : 1000000, mismatches = 0;
-	u64 reclaims = 0, reclaimed = 0, audits = 0, switches = 0, remote = 0;
+	u64 reclaims = 0, reclaimed = 0, audits = 0, switches = 0, remote = 0, freed = 0;
 	for (int op = 0; op < ops && mismatches < 5; op++) {
 		// The auditor after every operation (every 64th past the first 5e4:
 		// a full audit costs a walk per shadow PTE).
@@ -374,7 +375,7 @@ static void test_shadow_random(void)
 		u32 *pdep = gpa_word(cur + 4 * k);
 		gpa_t pt_gpa = *pdep & 0xFFFFF000u;
 		u32 *ptep = gpa_word(pt_gpa + 4 * t);
-		switch (rnd(12)) {
+		switch (rnd(13)) {
 		case 0: // rewrite a PTE, then INVLPG it wherever it is linked
 			if (!(*pdep & 0x80) || !pse) {
 				*ptep = (0x400000u + rnd(1024) * 0x1000u) | flag_sets[rnd(5)] | (rnd(2) ? PTE_D : 0);
@@ -387,8 +388,8 @@ static void test_shadow_random(void)
 			// in it suffices; a page table's 4 KiB entries each need their
 			// own, so the model then reloads CR3 instead.
 			bool was_large = pse && (*pdep & 0x80) && (*pdep & 1);
-			if (*pdep & 0x80)
-				*pdep = (0x10000u + k * 0x1000u) | flag_sets[1 + rnd(4)];
+			if (*pdep & 0x80) // a table: its own, or another slot's (linked twice)
+				*pdep = (0x10000u + (rnd(2) ? (u32)k : rnd(npde)) * 0x1000u) | flag_sets[1 + rnd(4)];
 			else
 				*pdep = 0x400000u | 0x80 | flag_sets[rnd(5)];
 			WROTE(cur);
@@ -453,6 +454,16 @@ static void test_shadow_random(void)
 			RELOAD();
 			break;
 		}
+		case 7: // free the address space not loaded; a fresh one takes its place
+			if (rnd(8) == 0) {
+				other = (other == PD2_GPA || other == PD_GPA) && cur != 0x4000u ? 0x4000u :
+					(cur != PD2_GPA ? PD2_GPA : PD_GPA);
+				for (int q = 0; q < npde; q++)
+					*gpa_word(other + 4 * q) = (0x10000u + rnd(npde) * 0x1000u) | 7;
+				WROTE(other);
+				freed++;
+			}
+			break;
 		case 6: { // edit the directory that is not loaded: no invalidation due
 			u32 *opde = gpa_word(other + 4 * k);
 			if (rnd(2))
@@ -495,11 +506,13 @@ static void test_shadow_random(void)
 	      (unsigned long long)sm.stats.fills, (unsigned long long)reclaims, (unsigned long long)reclaimed,
 	      (unsigned long long)sm.stats.roots_reused, (unsigned long long)sm.stats.syncs);
 	printf("  %d operations, %llu audits, %llu fills, %llu reclaims (%llu mappings), %llu CR3 switches, "
-	       "%llu roots reused, %llu tables made, %llu syncs dropping %llu entries\n", ops,
+	       "%llu roots reused, %llu tables made, %llu syncs dropping %llu entries, %llu address spaces freed, "
+	       "%llu tables unshadowed\n", ops,
 	       (unsigned long long)audits, (unsigned long long)sm.stats.fills,
 	       (unsigned long long)reclaims, (unsigned long long)reclaimed, (unsigned long long)switches,
 	       (unsigned long long)sm.stats.roots_reused, (unsigned long long)sm.stats.tables_made,
-	       (unsigned long long)sm.stats.syncs, (unsigned long long)sm.stats.zapped);
+	       (unsigned long long)sm.stats.syncs, (unsigned long long)sm.stats.zapped,
+	       (unsigned long long)freed, (unsigned long long)sm.stats.unshadowed);
 	shadow_destroy(&sm);
 	gpmap_destroy(&gm);
 	CHECK(frame_free_count() == free_before, "frames leaked: %llu free, %llu before",
@@ -507,6 +520,89 @@ static void test_shadow_random(void)
 #undef CTX
 #undef RELOAD
 #undef WROTE
+}
+
+// A guest page table linked into two directories has one shadow table,
+// counted by both shadow PDEs; it outlives the first directory's shadow and
+// goes with the second. Its guest frame is protected while it is shadowed.
+static void test_shadow_sharing(void)
+{
+	guest_reset();
+	u64 free0 = frame_free_count();
+	CHECK(shadow_init(&sm, &gm, 1) == 0, "shadow_init");
+	*gpa_word(PD_GPA + 4) = PT_GPA | 7;   // gva 0x400000.. in directory 1
+	*gpa_word(PD2_GPA + 8) = PT_GPA | 7;  // gva 0x800000.. in directory 2
+	*gpa_word(PT_GPA + 4) = 0x5000 | 7;
+	struct walk_ctx c1 = { CR0_PG | CR0_PE | CR0_WP, PD_GPA, 0, &gm };
+	struct walk_ctx c2 = { CR0_PG | CR0_PE | CR0_WP, PD2_GPA, 0, &gm };
+	int r;
+	CHECK(shadow_load_cr3(&sm, &c1) == 0, "load 1");
+	struct ref a = shadow_access(&c1, 0x401000, false, false, &r);
+	CHECK(shadow_load_cr3(&sm, &c2) == 0, "load 2");
+	struct ref b = shadow_access(&c2, 0x801000, false, false, &r);
+	CHECK(!a.fault && !b.fault && a.gpa == b.gpa, "both reach the frame");
+	hfn_t pt_shadow = ((u32 *)hfn_ptr(sm.root->hfn))[2] >> 12;
+	hfn_t pt_shadow1 = ((u32 *)hfn_ptr(sm.cache[1]->hfn))[1] >> 12;
+	CHECK(pt_shadow == pt_shadow1, "two shadow tables for one guest table");
+	CHECK(frame_of(pt_shadow)->count == 2 && rmap_count(pt_shadow) == 2, "count %u, parents %u",
+	      frame_of(pt_shadow)->count, rmap_count(pt_shadow));
+	CHECK(sm.stats.tables == 3 && sm.stats.tables_made == 3, "tables %llu", (unsigned long long)sm.stats.tables);
+	hfn_t pt_guest = gpmap_lookup(&gm, PT_GPA >> 12);
+	CHECK(frame_of(pt_guest)->flags & FRAME_F_PROTECTED, "shadowed guest table not protected");
+	// Back to directory 1: its root is found again, nothing rebuilt.
+	CHECK(shadow_load_cr3(&sm, &c1) == 0 && sm.stats.tables_made == 3 && sm.stats.roots_reused == 1,
+	      "root not kept: made %llu", (unsigned long long)sm.stats.tables_made);
+	// Push directory 2's root out of the cache (directory 1's is newest):
+	// the table stays, counted once.
+	for (u32 i = 0; i < ROOT_CACHE - 1; i++) {
+		struct walk_ctx c = { CR0_PG | CR0_PE | CR0_WP, 0x20000u + i * 0x1000u, 0, &gm };
+		shadow_load_cr3(&sm, &c);
+	}
+	CHECK(shadow_sp_of(pt_shadow)->gfn == PT_GPA >> 12 && frame_of(pt_shadow)->count == 1,
+	      "after one directory went: count %u", frame_of(pt_shadow)->count);
+	for (u32 i = 0; i < ROOT_CACHE; i++) {
+		struct walk_ctx c = { CR0_PG | CR0_PE | CR0_WP, 0x30000u + i * 0x1000u, 0, &gm };
+		shadow_load_cr3(&sm, &c);
+	}
+	CHECK(frame_of(pt_shadow)->type != FRAME_SHADOW || shadow_sp_of(pt_shadow)->gfn != PT_GPA >> 12,
+	      "the table outlived its last reference");
+	CHECK(!(frame_of(pt_guest)->flags & FRAME_F_PROTECTED), "unshadowed table still protected");
+	struct audit_result res;
+	CHECK(shadow_audit(&sm, NULL, NULL, &res) == 0, "audit: %u", res.violations);
+	shadow_destroy(&sm);
+	gpmap_destroy(&gm);
+	CHECK(frame_free_count() == free0, "leak");
+}
+
+// A page-table frame the guest turns into data: its writes stop being
+// trapped after a few rounds instead of paying on every sync forever.
+static void test_shadow_flood(void)
+{
+	guest_reset();
+	CHECK(shadow_init(&sm, &gm, 1) == 0, "shadow_init");
+	*gpa_word(PD_GPA + 4) = PT_GPA | 7;
+	*gpa_word(PT_GPA + 4) = 0x5000 | 7;
+	struct walk_ctx c = { CR0_PG | CR0_PE | CR0_WP, PD_GPA, 0, &gm };
+	int r;
+	shadow_load_cr3(&sm, &c);
+	shadow_access(&c, 0x401000, false, false, &r);
+	hfn_t pt_guest = gpmap_lookup(&gm, PT_GPA >> 12);
+	int rounds = 0;
+	while ((frame_of(pt_guest)->flags & FRAME_F_PROTECTED) && rounds < 20) {
+		*gpa_word(PT_GPA + 8) = rounds; // data now, never used as a table
+		shadow_guest_wrote(&sm, PT_GPA >> 12);
+		shadow_load_cr3(&sm, &c);
+		rounds++;
+	}
+	CHECK(rounds == SP_FLOOD_WRITES && sm.stats.unshadowed == 1, "unshadowed after %d rounds (%llu)", rounds,
+	      (unsigned long long)sm.stats.unshadowed);
+	struct audit_result res;
+	CHECK(shadow_audit(&sm, NULL, NULL, &res) == 0, "audit: %u", res.violations);
+	// Used as a table again: shadowed and protected again.
+	*gpa_word(PT_GPA + 4) = 0x5000 | 7;
+	shadow_access(&c, 0x401000, false, false, &r);
+	CHECK(frame_of(pt_guest)->flags & FRAME_F_PROTECTED, "not protected when used again");
+	shadow_destroy(&sm);
 }
 
 // Every audit check can fire: corrupt a healthy shadow one way at a time.
@@ -598,6 +694,8 @@ int main(void)
 	RUN(test_walk_paging_off_and_bad_gpa);
 	RUN(test_shadow_exhaustive);
 	RUN(test_shadow_random);
+	RUN(test_shadow_sharing);
+	RUN(test_shadow_flood);
 	RUN(test_audit_detects);
 	CHECK_EXIT();
 }

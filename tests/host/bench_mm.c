@@ -45,7 +45,7 @@ static void guest_build(struct guest *g, u16 id)
 		*gword(&g->gm, pts + i * 4096) = (data + i * 4096) | 7 | 0x60;
 	}
 	g->ctx = (struct walk_ctx){ CR0_PG | CR0_PE | CR0_WP, pd, 0, &g->gm };
-	if (shadow_init(&g->sm, &g->gm, id)) {
+	if (shadow_init(&g->sm, &g->gm, id) || shadow_load_cr3(&g->sm, &g->ctx)) {
 		fprintf(stderr, "bench: shadow_init\n");
 		exit(1);
 	}

@@ -501,8 +501,6 @@ enum shadow_result shadow_page_fault(struct shadow_mmu *s, const struct walk_ctx
 		}
 		// Permissions are decided in the PTE alone; the PDE allows all.
 		*spdep = (u32)(child->hfn << PAGE_SHIFT) | PTE_P | PTE_W | PTE_U;
-		// sp_new may have write-protected the very frame we map below.
-		hfn = gpmap_lookup(s->gpmap, w->gpa >> PAGE_SHIFT);
 	}
 	shadow_sp_of(*spdep >> PAGE_SHIFT)->writes = 0; // in use as a table
 	u32 *sptep = &((u32 *)hfn_ptr(*spdep >> PAGE_SHIFT))[PTE_INDEX(gva)];

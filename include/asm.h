@@ -38,6 +38,11 @@ static inline u64 read_cr0(void) { u64 v; __asm__ volatile("mov %%cr0, %0" : "=r
 static inline u64 read_cr2(void) { u64 v; __asm__ volatile("mov %%cr2, %0" : "=r"(v)); return v; }
 static inline u64 read_cr3(void) { u64 v; __asm__ volatile("mov %%cr3, %0" : "=r"(v)); return v; }
 static inline void write_cr2(u64 v) { __asm__ volatile("mov %0, %%cr2" ::"r"(v)); }
+static inline void write_cr0(u64 v) { __asm__ volatile("mov %0, %%cr0" ::"r"(v)); }
+static inline u64 read_cr4(void) { u64 v; __asm__ volatile("mov %%cr4, %0" : "=r"(v)); return v; }
+static inline void write_cr4(u64 v) { __asm__ volatile("mov %0, %%cr4" ::"r"(v)); }
+static inline void fxsave(void *area) { __asm__ volatile("fxsave %0" : "=m"(*(u8 (*)[512])area)); }
+static inline void fxrstor(const void *area) { __asm__ volatile("fxrstor %0" ::"m"(*(const u8 (*)[512])area)); }
 static inline void cli(void) { __asm__ volatile("cli"); }
 static inline void sti(void) { __asm__ volatile("sti"); }
 static inline void hlt(void) { __asm__ volatile("hlt"); }

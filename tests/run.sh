@@ -135,8 +135,44 @@ for g in $B/tests/edge/*.elf; do
 	n=$(basename "$g" .elf)
 	want=$(sed -n 's/^\/\/ expect-status: //p' "tests/edge/$n.c")
 	re=$(sed -n 's/^\/\/ expect-log: //p' "tests/edge/$n.c")
-	expect "$n" "$want" "$re" -- "$g"
+	UMBRA_ARGS=$(sed -n 's/^\/\/ umbra-args: //p' "tests/edge/$n.c") expect "$n" "$want" "$re" -- "$g"
 done
+
+# ---- 3b. several VMs at once ---------------------------------------------
+# Every paging guest, the default guest and a spinner in one boot: they run
+# round-robin, preempted by the host timer; each VM's lines (prefix [vmN]
+# stripped) must equal that guest's own output on plain QEMU, and the
+# spinner, which never exits by itself, must not hold the others up.
+mods=""; names=()
+for g in $B/tests/paging/*.elf $good $B/tests/edge/spin.elf; do
+	[ -f "$g" ] || continue
+	mods="$mods${mods:+,}$g"; names+=("$(basename "$g" .elf)")
+done
+timeout "$T" qemu-system-x86_64 -accel tcg -m 512 -display none -no-reboot -serial stdio \
+	-device isa-debug-exit,iobase=0xf4,iosize=0x04 -kernel $B/umbra.elf -append "deadline=8" \
+	-initrd "$mods" </dev/null 2>&1 | tr -d '\r' >"$out/multi.out"
+multi_ok=1; why=""
+for i in "${!names[@]}"; do
+	id=$((i + 1)); n=${names[$i]}
+	sed -n "s/^\[vm$id\] //p" "$out/multi.out" >"$out/multi.vm$id"
+	if [ "$n" = spin ]; then
+		grep -q "vm$id ended .*deadline=8 s passed" "$out/multi.out" || { multi_ok=0; why="$why spin not stopped by the deadline;"; }
+		continue
+	fi
+	[ -f "$out/$n.plain" ] || plain_qemu "$(ls $B/tests/paging/$n.elf $B/guest/$n.elf 2>/dev/null | head -1)" 64 >"$out/$n.plain" 2>/dev/null
+	cmp -s "$out/$n.plain" "$out/multi.vm$id" || { multi_ok=0; why="$why vm$id ($n) output differs;"; }
+	grep -q "vm$id ended after [0-9]* slices: status 0:" "$out/multi.out" || { multi_ok=0; why="$why vm$id ($n) did not end with status 0;"; }
+done
+switched=$(grep -c '^\[vm' "$out/multi.out")
+first_end=$(grep -n 'ended after' "$out/multi.out" | head -1 | cut -d: -f1)
+late_lines=$(tail -n +"${first_end:-1}" "$out/multi.out" | grep -c '^\[vm')
+grep -q 'no leak' "$out/multi.out" || { multi_ok=0; why="$why leak check missing;"; }
+grep -q 'audit: [0-9]* violation' "$out/multi.out" && { multi_ok=0; why="$why audit violations;"; }
+if [ $multi_ok = 1 ] && [ "$late_lines" -gt 0 ]; then
+	ok "multi-vm/${#names[@]} VMs at once: each VM's output identical to plain QEMU, spinner preempted and stopped, audits OK, no leak"
+else
+	bad "multi-vm/${#names[@]} VMs at once" "${why:-the VMs did not overlap in time ($switched lines, $late_lines after the first end)}"
+fi
 
 # ---- 4. the GRUB ISO -----------------------------------------------------
 if [ -f $B/umbra.iso ]; then

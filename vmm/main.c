@@ -5,6 +5,7 @@
 #include "audit.h"
 #include "frame.h"
 #include "hv.h"
+#include "irq.h"
 #include "lib.h"
 #include "log.h"
 #include "umbra.h"
@@ -71,7 +72,12 @@ static void parse_cmdline(const char *c)
 			cfg.split = true;
 		else if (word_is(w, p, "end=halt"))
 			cfg.end_exit = false;
-		else if (p - w > 14 && strncmp(w, "reclaim_every=", 14) == 0) {
+		else if (p - w > 9 && strncmp(w, "deadline=", 9) == 0) {
+			u32 n = 0;
+			for (const char *d = w + 9; d < p && *d >= '0' && *d <= '9'; d++)
+				n = n * 10 + (u32)(*d - '0');
+			cfg.deadline_s = n;
+		} else if (p - w > 14 && strncmp(w, "reclaim_every=", 14) == 0) {
 			u32 n = 0;
 			for (const char *d = w + 14; d < p && *d >= '0' && *d <= '9'; d++)
 				n = n * 10 + (u32)(*d - '0');
@@ -187,7 +193,7 @@ static void report_vm(struct vm *vm)
 {
 	struct vcpu *v = &vm->vcpu;
 	u64 us = tsc_to_us(vm->end_tsc - vm->start_tsc);
-	kprintf("umbra: vm%u ended: status %u%s: %s\n", vm->id, vm->exit_status,
+	kprintf("umbra: vm%u ended after %lu slices: status %u%s: %s\n", vm->id, vm->slices, vm->exit_status,
 		vm->stopped_by_umbra ? " (stopped by umbra)" : "", vm->reason);
 	const struct shadow_stats *st = &v->mmu.stats;
 	kprintf("umbra: vm%u: %lu exits in %lu ms (%lu exits/s); shadow: %lu faults, %lu fills, %lu reflected, %lu invlpg; %u guest frames\n",
@@ -202,6 +208,20 @@ static void report_vm(struct vm *vm)
 	if (cfg.reclaim_every)
 		kprintf("umbra: vm%u: reclaimed %lu frames (%lu shadow entries) while it ran\n",
 			vm->id, vm->reclaims, vm->reclaimed_entries);
+}
+
+static u32 last_status = UMBRA_EXIT_LOAD_FAILED;
+static bool all_ok = true;
+
+// A VM ended: say how, audit its shadow, give its frames back.
+static void vm_finish(struct vm *vm)
+{
+	report_vm(vm);
+	audit_vm(vm);
+	last_status = vm->exit_status;
+	if (vm->stopped_by_umbra || vm->exit_status != 0)
+		all_ok = false;
+	vm_destroy(vm);
 }
 
 void kmain(u32 magic, u32 mbi_pa);
@@ -243,11 +263,12 @@ void kmain(u32 magic, u32 mbi_pa)
 	if (why)
 		panic("cannot run guests: %s", why);
 	hv->cpu_init();
+	// umbra keeps guests' FPU/SSE state with FXSAVE/FXRSTOR: allow both.
+	write_cr0((read_cr0() & ~(u64)(CR0_EM | CR0_TS)) | CR0_MP | CR0_NE);
+	write_cr4(read_cr4() | CR4_OSFXSR | CR4_OSXMMEXCPT);
 	kprintf("umbra: backend %s, %u module(s), TSC %lu kHz\n", hv->name, nmods, cfg.tsc_khz);
 
-	int created = 0, ran = 0;
-	u32 last_status = UMBRA_EXIT_LOAD_FAILED;
-	bool all_ok = true;
+	int created = 0;
 	for (u32 i = 0; i < nmods; i++) {
 		const char *cmd = mods[i].cmdline ? (const char *)(uintptr_t)mods[i].cmdline : "";
 		char err[120];
@@ -264,20 +285,14 @@ void kmain(u32 magic, u32 mbi_pa)
 			continue;
 		}
 		created++;
-		kprintf("umbra: vm%u: %u MiB, entry 0x%x, from module %u (%s)\n",
-			vm->id, vm->mem_mib, (u32)vm->vcpu.rip, i, cmd);
-		if (ran == 0)
-			kprintf("umbra: boot to first guest entry: %lu us of umbra's own time\n",
-				tsc_to_us(rdtsc() - boot_tsc));
-		vm_run(vm);
-		ran++;
-		report_vm(vm);
-		audit_vm(vm);
-		last_status = vm->exit_status;
-		if (vm->stopped_by_umbra || vm->exit_status != 0)
-			all_ok = false;
-		vm_destroy(vm);
+		kprintf("umbra: vm%u: %u MiB, entry 0x%x, ASID %u, from module %u (%s)\n",
+			vm->id, vm->mem_mib, (u32)vm->vcpu.rip, vm->id, i, cmd);
 	}
+	if (created)
+		kprintf("umbra: boot to first guest entry: %lu us of umbra's own time\n",
+			tsc_to_us(rdtsc() - boot_tsc));
+	irq_init();
+	sched_run(vm_finish);
 	u64 free_at_end = frame_free_count();
 	kprintf("umbra: all VMs ended: %d created, %d rejected; free frames at boot %lu, at end %lu: %s\n",
 		created, (int)nmods - created, free_at_boot, free_at_end,

@@ -47,6 +47,48 @@ trap_stub_\vec:
 	STUB 30, 1
 	STUB 31, 0
 
+// Host interrupts (vectors 32-47, the remapped 8259s): a short handler that
+// returns. They arrive only where umbra runs with IF set: between VM exits.
+.macro IRQ vec
+	.align 16
+irq_stub_\vec:
+	pushq	$0
+	pushq	$\vec
+	jmp	irq_common
+.endm
+	.irp v, 32,33,34,35,36,37,38,39,40,41,42,43,44,45,46,47
+	IRQ \v
+	.endr
+
+irq_common:
+	push	%rax
+	push	%rcx
+	push	%rdx
+	push	%rsi
+	push	%rdi
+	push	%r8
+	push	%r9
+	push	%r10
+	push	%r11
+	push	%rbp
+	mov	80(%rsp), %rdi		// the vector
+	mov	%rsp, %rbp		// the interrupted stack may be unaligned
+	and	$-16, %rsp
+	call	irq_dispatch
+	mov	%rbp, %rsp
+	pop	%rbp
+	pop	%r11
+	pop	%r10
+	pop	%r9
+	pop	%r8
+	pop	%rdi
+	pop	%rsi
+	pop	%rdx
+	pop	%rcx
+	pop	%rax
+	add	$16, %rsp
+	iretq
+
 trap_common:
 	push	%rax
 	push	%rcx
@@ -76,6 +118,9 @@ trap_common:
 trap_stubs:
 	.irp v, 0,1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17,18,19,20,21,22,23,24,25,26,27,28,29,30,31
 	.quad trap_stub_\v
+	.endr
+	.irp v, 32,33,34,35,36,37,38,39,40,41,42,43,44,45,46,47
+	.quad irq_stub_\v
 	.endr
 
 	.section .note.GNU-stack, "", @progbits

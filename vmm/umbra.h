@@ -11,6 +11,7 @@ struct umbra_config {
 	bool end_exit;    // end=exit (default): leave QEMU when every VM has ended
 	u64 tsc_khz;
 	u32 reclaim_every; // reclaim_every=N: reclaim a mapped guest frame every N exits (testing)
+	u32 deadline_s;    // deadline=S: stop the VMs still running after S seconds (testing)
 };
 
 extern struct umbra_config cfg;
@@ -21,7 +22,11 @@ void vm_console_putc(struct vm *vm, char c);
 // Create a VM from a multiboot module; on failure say why in err.
 struct vm *vm_create_from_module(const u8 *image, u32 size, const char *cmdline,
 				 char *err, size_t errlen);
-void vm_run(struct vm *vm);
+// Run vm until it ends or the tick count reaches until.
+void vm_run_slice(struct vm *vm, u64 until);
+// Run every VM to its end, round-robin, preempted by the host timer;
+// finish(vm) is called as each one ends.
+void sched_run(void (*finish)(struct vm *vm));
 void vm_destroy(struct vm *vm);
 u64 tsc_to_us(u64 ticks);
 

@@ -7,6 +7,7 @@
 #include "loader.h"
 #include "log.h"
 #include "printf.h"
+#include "irq.h"
 #include "umbra.h"
 #include <stdarg.h>
 
@@ -74,6 +75,11 @@ struct vm *vm_create_from_module(const u8 *image, u32 size, const char *cmdline,
 	memcpy(vm->cmdline, cmdline, n);
 	gpmap_init(&vm->gpmap, vm->mem_mib << (20 - PAGE_SHIFT), id);
 	vm->vcpu.vm = vm;
+	// The FPU as FNINIT leaves it, plus SSE's default MXCSR.
+	vm->vcpu.fpu[0] = 0x7F;
+	vm->vcpu.fpu[1] = 0x03;
+	vm->vcpu.fpu[24] = 0x80;
+	vm->vcpu.fpu[25] = 0x1F;
 	if (shadow_init(&vm->vcpu.mmu, &vm->gpmap, id) < 0) {
 		ksnprintf(err, errlen, "out of host memory");
 		return NULL;
@@ -159,12 +165,14 @@ static void reclaim_some(struct vm *vm)
 	}
 }
 
-void vm_run(struct vm *vm)
+void vm_run_slice(struct vm *vm, u64 until)
 {
 	struct vcpu *v = &vm->vcpu;
 	struct vm_exit e;
-	vm->start_tsc = __builtin_ia32_rdtsc();
-	while (vm->state == VM_RUNNING) {
+	if (!vm->start_tsc)
+		vm->start_tsc = __builtin_ia32_rdtsc();
+	vm->slices++;
+	while (vm->state == VM_RUNNING && ticks < until) {
 		hv->vcpu_run(v, &e);
 		v->exits[e.reason < EXIT_NR ? e.reason : EXIT_OTHER]++;
 		v->exits_total++;

@@ -55,6 +55,7 @@ struct vcpu {
 	struct shadow_mmu mmu;
 	struct vm *vm;
 	void *hw;             // backend-private
+	u8 fpu[512] __attribute__((aligned(16))); // FXSAVE image while another VM has the FPU
 	u64 exits[EXIT_NR];
 	u64 exits_total;
 	u64 reinjected;       // events whose delivery an exit interrupted, delivered again
@@ -81,6 +82,7 @@ struct vm {
 	u16 line_len;
 	u64 start_tsc, end_tsc;
 	u64 reclaims, reclaimed_entries;
+	u64 slices;           // times the scheduler ran it
 };
 
 static inline struct walk_ctx vcpu_walk_ctx(struct vcpu *v)

@@ -1,6 +1,6 @@
 // A guest that triple-faults: an empty IDT, then an exception.
 // expect-status: 129
-// expect-log: ended: status 64 \(stopped by umbra\): triple fault
+// expect-log: ended after [0-9]+ slices: status 64 \(stopped by umbra\): triple fault
 #include "edge.h"
 void main(u32 magic, u32 mbi)
 {

@@ -72,6 +72,9 @@ static int svm_vcpu_create(struct vcpu *v)
 	c->msrpm_pa = (u64)(uintptr_t)msrpm;
 	c->asid = v->vm->id;
 	c->tlb_control = SVM_TLB_FLUSH_ALL;
+	// Physical interrupts follow the host's IF, not the guest's: a guest
+	// running with interrupts off is still preempted by umbra's timer.
+	c->vintr = SVM_VINTR_MASKING;
 
 	// The multiboot entry state: flat 32-bit protected mode, paging off.
 	struct vmcb_save *s = &vmcb->save;

@@ -160,5 +160,6 @@ _Static_assert(sizeof(struct vmcb) == 4096, "vmcb is one page");
 #define SVM_EVT_V (1u << 31)
 
 #define SVM_TLB_FLUSH_ALL 1
+#define SVM_VINTR_MASKING (1ull << 24)
 
 #endif

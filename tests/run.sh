@@ -139,12 +139,13 @@ for g in $B/tests/edge/*.elf; do
 done
 
 # ---- 3b. several VMs at once ---------------------------------------------
-# Every paging guest, the default guest and a spinner in one boot: they run
+# Every paging guest, the default guest, a second FPU guest (two VMs with
+# different values in their FPU registers) and a spinner in one boot: they run
 # round-robin, preempted by the host timer; each VM's lines (prefix [vmN]
 # stripped) must equal that guest's own output on plain QEMU, and the
 # spinner, which never exits by itself, must not hold the others up.
 mods=""; names=()
-for g in $B/tests/paging/*.elf $good $B/tests/edge/spin.elf; do
+for g in $B/tests/paging/*.elf $good $B/tests/paging/pg_fpu.elf $B/tests/edge/spin.elf; do
 	[ -f "$g" ] || continue
 	mods="$mods${mods:+,}$g"; names+=("$(basename "$g" .elf)")
 done

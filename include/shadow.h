@@ -59,7 +59,7 @@ struct shadow_stats {
 	u64 unshadowed;   // tables dropped because their frame became data
 };
 
-#define ROOT_CACHE 4
+#define ROOT_CACHE 8
 
 struct shadow_mmu {
 	struct sp *root;               // the root the CPU walks; also in cache

@@ -88,6 +88,9 @@ int shadow_load_cr3(struct shadow_mmu *s, const struct walk_ctx *ctx);
 enum shadow_result shadow_page_fault(struct shadow_mmu *s, const struct walk_ctx *ctx,
 				     gva_t gva, u32 ec, struct walk *w);
 void shadow_invlpg(struct shadow_mmu *s, gva_t gva);
+// Out of memory: let go of every cached root but the current one (their
+// tables go with their last reference). Returns how many tables went.
+u64 shadow_shrink(struct shadow_mmu *s);
 // The guest wrote guest frame gfn (the fault path calls this for writes to
 // protected frames; host tests call it for their direct writes).
 void shadow_guest_wrote(struct shadow_mmu *s, gfn_t gfn);

@@ -374,6 +374,17 @@ int shadow_load_cr3(struct shadow_mmu *s, const struct walk_ctx *ctx)
 	return 0;
 }
 
+u64 shadow_shrink(struct shadow_mmu *s)
+{
+	u64 before = s->stats.tables;
+	for (int i = 1; i < ROOT_CACHE; i++) {
+		if (s->cache[i])
+			sp_put(s, s->cache[i]);
+		s->cache[i] = NULL;
+	}
+	return before - s->stats.tables;
+}
+
 void shadow_destroy(struct shadow_mmu *s)
 {
 	for (int i = 0; i < ROOT_CACHE; i++) {

@@ -4,6 +4,7 @@
 #include "insn.h"
 #include "devices.h"
 #include "exit.h"
+#include "frame.h"
 #include "hv.h"
 #include "lib.h"
 #include "log.h"
@@ -164,8 +165,10 @@ static gva_t mem_operand(struct vcpu *v, const struct insn *in)
 static void switch_root(struct vcpu *v)
 {
 	struct walk_ctx ctx = vcpu_walk_ctx(v);
-	if (shadow_load_cr3(&v->mmu, &ctx) < 0)
-		vm_end(v->vm, UMBRA_EXIT_GUEST_STOPPED, true, "out of host memory for shadow tables");
+	if (shadow_load_cr3(&v->mmu, &ctx) < 0 &&
+	    (!shadow_shrink(&v->mmu) || shadow_load_cr3(&v->mmu, &ctx) < 0))
+		vm_end(v->vm, UMBRA_EXIT_GUEST_STOPPED, true,
+		       "out of host memory for shadow tables (%lu frames free)", frame_free_count());
 }
 
 static void set_cr0(struct vcpu *v, const struct vm_exit *e, u32 val)
@@ -308,7 +311,11 @@ static void handle_pf(struct vcpu *v, const struct vm_exit *e)
 		       "umbra bug: reserved-bit fault on a shadow PTE at gva 0x%x", e->pf_addr);
 		return;
 	}
-	switch (shadow_page_fault(&v->mmu, &ctx, e->pf_addr, e->pf_ec, &w)) {
+	enum shadow_result r = shadow_page_fault(&v->mmu, &ctx, e->pf_addr, e->pf_ec, &w);
+	// Out of memory: drop the shadows of address spaces not loaded, once.
+	if (r == SHADOW_NOMEM && shadow_shrink(&v->mmu))
+		r = shadow_page_fault(&v->mmu, &ctx, e->pf_addr, e->pf_ec, &w);
+	switch (r) {
 	case SHADOW_FIXED:
 		reinject_interrupted(v, e);
 		break;
@@ -322,7 +329,9 @@ static void handle_pf(struct vcpu *v, const struct vm_exit *e)
 		       w.bad_gpa, v->vm->mem_mib, e->pf_addr, (u32)v->rip);
 		break;
 	case SHADOW_NOMEM:
-		vm_end(v->vm, UMBRA_EXIT_GUEST_STOPPED, true, "out of host memory");
+		vm_end(v->vm, UMBRA_EXIT_GUEST_STOPPED, true,
+		       "out of host memory at gva 0x%x (%lu frames free, %lu shadow tables held)",
+		       e->pf_addr, frame_free_count(), v->mmu.stats.tables);
 		break;
 	}
 }

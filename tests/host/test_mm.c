@@ -605,6 +605,42 @@ static void test_shadow_flood(void)
 	shadow_destroy(&sm);
 }
 
+// Out of host frames: a fault fails cleanly (no partial state, audit OK),
+// and shrinking the root cache gives back enough for it to succeed.
+static void test_shadow_nomem(void)
+{
+	guest_reset();
+	CHECK(shadow_init(&sm, &gm, 1) == 0, "shadow_init");
+	*gpa_word(PT_GPA + 4) = 0x5000 | 7;
+	*gpa_word(0x5000) = 1; // the data frame exists
+	for (u32 i = 0; i < ROOT_CACHE; i++) {
+		gpa_t pd = 0x20000u + i * 0x1000u;
+		*gpa_word(pd + 4) = PT_GPA | 7;
+		struct walk_ctx c = { CR0_PG | CR0_PE | CR0_WP, pd, 0, &gm };
+		int r;
+		shadow_load_cr3(&sm, &c);
+		shadow_access(&c, 0x401000, false, false, &r);
+	}
+	// A new page table under the current root needs a frame: take them all.
+	*gpa_word(0x20000u + (ROOT_CACHE - 1) * 0x1000u + 8) = (PT_GPA + 0x1000) | 7;
+	*gpa_word(PT_GPA + 0x1000 + 4) = 0x5000 | 7;
+	u64 grabbed = 0;
+	while (frame_alloc(FRAME_VMM, 0))
+		grabbed++;
+	struct walk_ctx cur = { CR0_PG | CR0_PE | CR0_WP, 0x20000u + (ROOT_CACHE - 1) * 0x1000u, 0, &gm };
+	struct walk w;
+	enum shadow_result r = shadow_page_fault(&sm, &cur, 0x801000, 0, &w);
+	struct audit_result res;
+	CHECK(r == SHADOW_NOMEM, "fault with no frame left: %d", r);
+	CHECK(shadow_audit(&sm, NULL, NULL, &res) == 0, "audit after a failed fault: %u", res.violations);
+	u64 freed = shadow_shrink(&sm);
+	r = shadow_page_fault(&sm, &cur, 0x801000, 0, &w);
+	CHECK(freed >= 1 && r == SHADOW_FIXED, "after shrinking %llu tables: %d", (unsigned long long)freed, r);
+	CHECK(shadow_audit(&sm, NULL, NULL, &res) == 0, "audit after shrink: %u", res.violations);
+	CHECK(grabbed > 0, "nothing to grab");
+	shadow_destroy(&sm);
+}
+
 // Every audit check can fire: corrupt a healthy shadow one way at a time.
 static u32 seen_kinds;
 static void note_kind(void *arg, const struct audit_violation *v)
@@ -696,6 +732,7 @@ int main(void)
 	RUN(test_shadow_random);
 	RUN(test_shadow_sharing);
 	RUN(test_shadow_flood);
+	RUN(test_shadow_nomem);
 	RUN(test_audit_detects);
 	CHECK_EXIT();
 }

@@ -72,7 +72,8 @@ $(GUEST_DIR)/hello.elf: guests
 $(B)/umbra.iso: $(B)/umbra.elf guests boot/grub.cfg
 	@command -v grub-mkrescue >/dev/null || scripts/deps.sh
 	@rm -rf $(B)/iso && mkdir -p $(B)/iso/boot/grub
-	cp $(B)/umbra.elf $(GUEST_DIR)/hello.elf $(B)/iso/boot/
+	cp $(B)/umbra.elf $(GUEST_DIR)/hello.elf $(B)/tests/paging/pg_spaces.elf \
+		$(B)/tests/paging/pg_tlb.elf $(B)/iso/boot/
 	cp boot/grub.cfg $(B)/iso/boot/grub/grub.cfg
 	grub-mkrescue -o $@ $(B)/iso 2>/dev/null
 

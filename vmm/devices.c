@@ -59,6 +59,8 @@ static void uart_out(struct vm *vm, u16 reg, u8 val)
 
 u32 dev_in(struct vm *vm, u16 port, u8 size)
 {
+	if (vpic_port(port) && size == 1)
+		return vpic_in(vm, port);
 	if (port >= COM1_BASE && port < COM1_BASE + 8 && size == 1)
 		return uart_in(vm, port - COM1_BASE);
 	warn_port(vm, port, true);
@@ -74,6 +76,10 @@ void dev_out(struct vm *vm, u16 port, u8 size, u32 val)
 	}
 	if (port >= COM1_BASE && port < COM1_BASE + 8 && size == 1) {
 		uart_out(vm, port - COM1_BASE, (u8)val);
+		return;
+	}
+	if (vpic_port(port) && size == 1) {
+		vpic_out(vm, port, (u8)val);
 		return;
 	}
 	warn_port(vm, port, false);

@@ -37,9 +37,14 @@ static void raise_exception(struct vcpu *v, const struct vm_exit *e, u8 vec, boo
 			ec = 0;
 		}
 	}
-	if (prev->valid && prev->type == EVENT_EXTINT)
-		kprintf("umbra: vm%u: external interrupt %u lost in a faulting delivery\n",
-			v->vm->id, prev->vector);
+	if (prev->valid && prev->type == EVENT_EXTINT) {
+		// The interrupt was taken from the PIC: put it back as pending.
+		struct pic8259 *pic = &v->vm->irq.pic[prev->vector >= v->vm->irq.pic[1].base &&
+						      prev->vector < v->vm->irq.pic[1].base + 8];
+		u8 bit = (u8)(1u << (prev->vector & 7));
+		pic->isr &= (u8)~bit;
+		pic->irr |= bit;
+	}
 	v->inject = (struct event){ true, has_ec, vec, EVENT_EXCEPTION, ec };
 }
 
@@ -57,6 +62,8 @@ static void reinject_interrupted(struct vcpu *v, const struct vm_exit *e)
 	v->inject = e->interrupted;
 	v->reinjected++;
 }
+
+static void handle_one(struct vcpu *v, const struct vm_exit *e, struct vm *vm);
 
 static void inject_gp(struct vcpu *v, const struct vm_exit *e)
 {
@@ -399,6 +406,16 @@ static void handle_msr(struct vcpu *v, const struct vm_exit *e)
 void handle_exit(struct vcpu *v, const struct vm_exit *e)
 {
 	struct vm *vm = v->vm;
+	u64 rip = v->rip;
+	handle_one(v, e, vm);
+	// An interrupt shadow (after STI or MOV SS) covers one instruction: if
+	// umbra completed it for the guest (an `sti; hlt` HLT), the shadow is over.
+	if (v->rip != rip)
+		v->int_shadow = false;
+}
+
+static void handle_one(struct vcpu *v, const struct vm_exit *e, struct vm *vm)
+{
 	switch (e->reason) {
 	case EXIT_PF:
 		handle_pf(v, e);
@@ -423,10 +440,16 @@ void handle_exit(struct vcpu *v, const struct vm_exit *e)
 		if (!(v->rflags & EFLAGS_IF))
 			vm_end(vm, UMBRA_EXIT_GUEST_STOPPED, true,
 			       "halted with interrupts disabled at eip 0x%x", (u32)v->rip);
-		else
+		else if (!vm->irq.pit.armed || (vm->irq.pic[0].imr & 1))
 			vm_end(vm, UMBRA_EXIT_GUEST_STOPPED, true,
-			       "halted waiting for an interrupt, and umbra offers no interrupt source yet");
+			       "halted waiting for an interrupt with no timer armed at eip 0x%x", (u32)v->rip);
+		else {
+			v->rip += 1; // HLT is one byte; the wait is the scheduler's
+			v->halted = true;
+		}
 		break;
+	case EXIT_IRQ_WINDOW:
+		break; // the next entry injects what is pending
 	case EXIT_SHUTDOWN:
 		vm_end(vm, UMBRA_EXIT_TRIPLE_FAULT, true, "triple fault (shutdown) at eip 0x%x", (u32)v->rip);
 		break;

@@ -205,6 +205,8 @@ static void report_vm(struct vm *vm)
 		vm->id, v->exits[EXIT_PF], v->exits[EXIT_CR_READ] + v->exits[EXIT_CR_WRITE],
 		v->exits[EXIT_INVLPG], v->exits[EXIT_IO], v->exits[EXIT_MSR], v->exits[EXIT_INTR],
 		v->reinjected, v->soft_restarted);
+	if (v->irqs_injected)
+		kprintf("umbra: vm%u: %lu interrupts injected from its PIC\n", vm->id, v->irqs_injected);
 	if (cfg.reclaim_every)
 		kprintf("umbra: vm%u: reclaimed %lu frames (%lu shadow entries) while it ran\n",
 			vm->id, vm->reclaims, vm->reclaimed_entries);

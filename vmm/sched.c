@@ -26,7 +26,7 @@ void sched_run(void (*finish)(struct vm *vm))
 	u64 deadline = cfg.deadline_s ? ticks + (u64)cfg.deadline_s * TICK_HZ : 0;
 	sti();
 	for (;;) {
-		bool any = false;
+		bool any = false, ran = false;
 		for (u32 i = 1; i < MAX_VMS; i++) {
 			struct vm *vm = &vms[i];
 			if (vm->state != VM_RUNNING)
@@ -38,6 +38,7 @@ void sched_run(void (*finish)(struct vm *vm))
 			else {
 				give_fpu(vm);
 				vm_run_slice(vm, ticks + SLICE_TICKS);
+				ran |= !vm->vcpu.halted;
 			}
 			if (vm->state == VM_ENDED) {
 				if (fpu_owner == vm)
@@ -47,6 +48,8 @@ void sched_run(void (*finish)(struct vm *vm))
 		}
 		if (!any)
 			break;
+		if (!ran)
+			hlt(); // every VM waits for an interrupt: so does umbra, until the next tick
 	}
 	cli();
 }

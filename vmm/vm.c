@@ -165,6 +165,27 @@ static void reclaim_some(struct vm *vm)
 	}
 }
 
+// Before an entry: raise the PIT's IRQ 0 if a period passed, and hand the
+// guest the best pending interrupt if it can take one now; if it cannot,
+// ask the backend to exit as soon as it can (the interrupt window).
+static void deliver_interrupts(struct vcpu *v)
+{
+	struct vm *vm = v->vm;
+	vpit_update(vm);
+	int vec = vpic_pending(vm);
+	v->want_irq_window = false;
+	if (vec < 0)
+		return;
+	if (!v->inject.valid && (v->rflags & EFLAGS_IF) && !v->int_shadow) {
+		v->inject = (struct event){ true, false, (u8)vec, EVENT_EXTINT, 0 };
+		vpic_ack(vm);
+		v->halted = false;
+		v->irqs_injected++;
+	} else {
+		v->want_irq_window = true;
+	}
+}
+
 void vm_run_slice(struct vm *vm, u64 until)
 {
 	struct vcpu *v = &vm->vcpu;
@@ -173,6 +194,9 @@ void vm_run_slice(struct vm *vm, u64 until)
 		vm->start_tsc = __builtin_ia32_rdtsc();
 	vm->slices++;
 	while (vm->state == VM_RUNNING && ticks < until) {
+		deliver_interrupts(v);
+		if (v->halted)
+			return; // waiting for an interrupt: give up the slice
 		hv->vcpu_run(v, &e);
 		v->exits[e.reason < EXIT_NR ? e.reason : EXIT_OTHER]++;
 		v->exits_total++;

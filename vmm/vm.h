@@ -5,6 +5,7 @@
 
 #include "gpmap.h"
 #include "shadow.h"
+#include "vpic.h"
 #include "x86.h"
 
 enum gpr { GPR_RAX, GPR_RCX, GPR_RDX, GPR_RBX, GPR_RSP, GPR_RBP, GPR_RSI, GPR_RDI, GPR_NR = 16 };
@@ -22,7 +23,7 @@ struct event {
 
 enum exit_reason {
 	EXIT_CR_READ, EXIT_CR_WRITE, EXIT_PF, EXIT_INVLPG, EXIT_IO, EXIT_MSR,
-	EXIT_HLT, EXIT_SHUTDOWN, EXIT_VMMCALL, EXIT_SVM_INSN, EXIT_INTR,
+	EXIT_HLT, EXIT_SHUTDOWN, EXIT_VMMCALL, EXIT_SVM_INSN, EXIT_INTR, EXIT_IRQ_WINDOW,
 	EXIT_INVALID, EXIT_OTHER, EXIT_NR
 };
 
@@ -51,6 +52,9 @@ struct vcpu {
 	u32 efer;             // the guest's view (no SVME)
 	u8 cpl;
 	bool paging_changed;  // guest CR0/CR4 changed: the backend recomputes real CRs
+	bool int_shadow;      // the guest is in an STI/MOV SS interrupt shadow (from the backend)
+	bool want_irq_window; // an interrupt waits for the guest to take it: exit when it can
+	bool halted;          // HLT with interrupts on: runs again when an interrupt is pending
 	struct event inject;  // delivered at the next entry
 	struct shadow_mmu mmu;
 	struct vm *vm;
@@ -59,6 +63,7 @@ struct vcpu {
 	u64 exits[EXIT_NR];
 	u64 exits_total;
 	u64 reinjected;       // events whose delivery an exit interrupted, delivered again
+	u64 irqs_injected;    // interrupts from the emulated PIC
 	u64 soft_restarted;   // interrupted INT n / INT3 / INTO, re-executed instead
 };
 
@@ -78,6 +83,7 @@ struct vm {
 	struct vcpu vcpu;
 	u8 uart_lcr, uart_ier, uart_mcr, uart_scr, uart_dll, uart_dlm, uart_fcr;
 	u8 warned_ports[8192]; // one bit per port: "unhandled" logged once
+	struct vdev_irq irq;   // the guest's PICs and PIT
 	char line[160];        // console mode: guest output, one whole line at a time
 	u16 line_len;
 	u64 start_tsc, end_tsc;

@@ -145,6 +145,9 @@ static void decode_exit(struct vmcb *vmcb, struct vm_exit *e)
 	case SVM_EXIT_NMI:
 		e->reason = EXIT_INTR;
 		break;
+	case SVM_EXIT_VINTR:
+		e->reason = EXIT_IRQ_WINDOW;
+		break;
 	case SVM_EXIT_HLT:
 		e->reason = EXIT_HLT;
 		break;
@@ -208,6 +211,16 @@ static void svm_vcpu_run(struct vcpu *v, struct vm_exit *e)
 		vmcb->ctl.tlb_control = SVM_TLB_FLUSH_ALL;
 		v->mmu.tlb_flush = false;
 	}
+	vmcb->ctl.int_shadow = v->int_shadow ? 1 : 0;
+	if (v->want_irq_window) {
+		// A virtual interrupt request makes the CPU exit (VINTR) the moment
+		// the guest can take an interrupt.
+		vmcb->ctl.vintr |= SVM_VINTR_IRQ | SVM_VINTR_IGN_TPR;
+		vmcb->ctl.intercept1 |= SVM_INTERCEPT_VINTR;
+	} else {
+		vmcb->ctl.vintr &= ~(SVM_VINTR_IRQ | SVM_VINTR_IGN_TPR);
+		vmcb->ctl.intercept1 &= ~SVM_INTERCEPT_VINTR;
+	}
 	if (v->inject.valid) {
 		struct event *ev = &v->inject;
 		vmcb->ctl.eventinj = ev->vector | ((u64)ev->type << SVM_EVT_TYPE_SHIFT) |
@@ -227,6 +240,7 @@ static void svm_vcpu_run(struct vcpu *v, struct vm_exit *e)
 	v->rflags = s->rflags;
 	v->cr2 = (u32)s->cr2;
 	v->cpl = s->cpl;
+	v->int_shadow = vmcb->ctl.int_shadow & 1;
 	decode_exit(vmcb, e);
 }
 

@@ -161,5 +161,7 @@ _Static_assert(sizeof(struct vmcb) == 4096, "vmcb is one page");
 
 #define SVM_TLB_FLUSH_ALL 1
 #define SVM_VINTR_MASKING (1ull << 24)
+#define SVM_VINTR_IRQ (1ull << 8)
+#define SVM_VINTR_IGN_TPR (1ull << 20)
 
 #endif

@@ -66,6 +66,7 @@ guests:
 	@$(MAKE) -s -C guest O=$(CURDIR)/$(GUEST_DIR)
 	@$(MAKE) -s -C tests/paging O=$(CURDIR)/$(B)/tests/paging
 	@$(MAKE) -s -C tests/edge O=$(CURDIR)/$(B)/tests/edge
+	@$(MAKE) -s -C tests/clone O=$(CURDIR)/$(B)/tests/clone
 
 $(GUEST_DIR)/hello.elf: guests
 

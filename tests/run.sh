@@ -175,6 +175,35 @@ else
 	bad "multi-vm/${#names[@]} VMs at once" "${why:-the VMs did not overlap in time ($switched lines, $late_lines after the first end)}"
 fi
 
+# ---- 3c. clone ----------------------------------------------------------
+clone_run() { # NAME QEMU_MIB MODULE_ARGS -> $out/clone-NAME.out
+	timeout "$T" qemu-system-x86_64 -accel tcg -m "$2" -display none -no-reboot -serial stdio \
+		-device isa-debug-exit,iobase=0xf4,iosize=0x04 -kernel $B/umbra.elf \
+		-initrd "$B/tests/clone/$1.elf${3:+ $3}" </dev/null 2>&1 | tr -d '\r' >"$out/clone-$1.out"
+}
+if [ -f $B/tests/clone/clone_basic.elf ]; then
+	plain_qemu $B/tests/clone/clone_basic.elf 64 >"$out/clone-plain.out" 2>/dev/null; prc=$?
+	clone_run clone_basic 256
+	o="$out/clone-clone_basic.out"
+	if [ $prc -eq 1 ] && grep -q 'not under umbra' "$out/clone-plain.out" &&
+	   grep -q '^\[vm2\] clone: child: inherited pages intact, own writes kept' "$o" &&
+	   grep -q '^\[vm1\] clone: parent: pages intact, clone is vm2' "$o" &&
+	   grep -q 'vm1 cloned into vm2' "$o" && [ "$(grep -c 'status 0: wrote 0' "$o")" = 2 ] &&
+	   [ "$(grep -c 'audit: OK' "$o")" = 2 ] && grep -q 'no leak' "$o"; then
+		ok "clone/basic (the clone inherits, neither sees the other's writes, audits OK, no leak; plain QEMU: no clone)"
+	else
+		bad "clone/basic" "$(grep -E 'clone|ended|audit|leak' "$o" | tr '\n' ' ' | cut -c1-300)"
+	fi
+	clone_run clone_oom 192 mem=160
+	o="$out/clone-clone_oom.out"
+	if grep -q 'clone refused: out of host memory' "$o" && grep -q 'refused as expected, memory intact' "$o" &&
+	   grep -q 'vm1 ended .*status 0: wrote 0' "$o" && grep -q 'no leak' "$o"; then
+		ok "clone/out-of-memory (refused with 0xFFFFFFFE, the partial copy freed, no leak)"
+	else
+		bad "clone/out-of-memory" "$(grep -E 'clone|ended|leak' "$o" | tr '\n' ' ' | cut -c1-300)"
+	fi
+fi
+
 # ---- 4. the GRUB ISO -----------------------------------------------------
 if [ -f $B/umbra.iso ]; then
 	timeout "$T" qemu-system-x86_64 -accel tcg -m 256 -display none -no-reboot -serial stdio \

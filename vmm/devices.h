@@ -8,6 +8,9 @@
 
 #define EXIT_PORT 0xF4
 #define COM1_BASE 0x3F8
+// Hypercalls: a 32-bit IN from this port clones the VM (see exit.c).
+#define HC_CLONE_PORT 0x6C0
+#define HC_FAILED 0xFFFFFFFEu  // plain QEMU reads 0xFFFFFFFF
 
 u32 dev_in(struct vm *vm, u16 port, u8 size);
 void dev_out(struct vm *vm, u16 port, u8 size, u32 val);

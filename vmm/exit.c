@@ -8,6 +8,7 @@
 #include "hv.h"
 #include "lib.h"
 #include "log.h"
+#include "umbra.h"
 
 #define CR0_VALID (CR0_PE | CR0_MP | CR0_EM | CR0_TS | CR0_ET | CR0_NE | CR0_WP | CR0_AM | CR0_NW | CR0_CD | CR0_PG)
 #define CR4_VALID (CR4_VME | CR4_PVI | CR4_TSD | CR4_DE | CR4_PSE | CR4_PAE | CR4_MCE | CR4_PGE | CR4_PCE | CR4_OSFXSR | CR4_OSXMMEXCPT)
@@ -343,8 +344,34 @@ static void handle_pf(struct vcpu *v, const struct vm_exit *e)
 	}
 }
 
+// The clone hypercall: a 32-bit IN from HC_CLONE_PORT. Like fork, the
+// parent gets the new VM's id and the clone 0; HC_FAILED when no clone
+// could be made. On plain QEMU the port reads all-ones.
+static void hypercall_clone(struct vcpu *v, const struct vm_exit *e)
+{
+	struct vm *vm = v->vm;
+	char err[100];
+	v->rip = e->next_rip; // both resume after the IN
+	u64 t0 = __builtin_ia32_rdtsc();
+	struct vm *child = vm_clone(vm, err, sizeof(err));
+	u64 us = tsc_to_us(__builtin_ia32_rdtsc() - t0);
+	if (!child) {
+		kprintf("umbra: vm%u: clone refused: %s\n", vm->id, err);
+		v->gpr[GPR_RAX] = HC_FAILED;
+		return;
+	}
+	v->gpr[GPR_RAX] = child->id;
+	child->vcpu.gpr[GPR_RAX] = 0;
+	kprintf("umbra: vm%u cloned into vm%u (deep copy of %u frames in %lu us)\n", vm->id, child->id,
+		child->gpmap.populated, us);
+}
+
 static void handle_io(struct vcpu *v, const struct vm_exit *e)
 {
+	if (e->port == HC_CLONE_PORT && e->io_in && e->io_size == 4 && !e->io_string) {
+		hypercall_clone(v, e);
+		return;
+	}
 	if (e->io_string) {
 		vm_end(v->vm, UMBRA_EXIT_GUEST_STOPPED, true,
 		       "string I/O (INS/OUTS) on port 0x%x is not supported", e->port);

@@ -13,6 +13,9 @@ struct hv_ops {
 	// Prepare a vCPU in the multiboot entry state (vcpu fields already set).
 	int (*vcpu_create)(struct vcpu *v);
 	void (*vcpu_destroy)(struct vcpu *v);
+	// Give dst (already created) the guest state of src: segments,
+	// descriptor tables, the MSRs the control block holds.
+	void (*vcpu_clone)(struct vcpu *dst, const struct vcpu *src);
 	// Enter the guest until the next exit; vcpu fields are synced both ways.
 	void (*vcpu_run)(struct vcpu *v, struct vm_exit *exit);
 	u32 (*seg_base)(struct vcpu *v, enum seg s);

@@ -21,6 +21,12 @@ static void give_fpu(struct vm *vm)
 	fpu_owner = vm;
 }
 
+void sched_save_fpu(struct vm *vm)
+{
+	if (fpu_owner == vm)
+		fxsave(vm->vcpu.fpu);
+}
+
 void sched_run(void (*finish)(struct vm *vm))
 {
 	u64 deadline = cfg.deadline_s ? ticks + (u64)cfg.deadline_s * TICK_HZ : 0;

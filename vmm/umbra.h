@@ -27,6 +27,11 @@ void vm_run_slice(struct vm *vm, u64 until);
 // Run every VM to its end, round-robin, preempted by the host timer;
 // finish(vm) is called as each one ends.
 void sched_run(void (*finish)(struct vm *vm));
+// Bring vm's FPU/SSE state into its save area if it is live in the CPU.
+void sched_save_fpu(struct vm *vm);
+// Clone a running VM (the hypercall): a new VM with a copy of its memory,
+// vCPU and devices. NULL, with a reason in err, when it cannot be made.
+struct vm *vm_clone(struct vm *parent, char *err, size_t errlen);
 void vm_destroy(struct vm *vm);
 u64 tsc_to_us(u64 ticks);
 

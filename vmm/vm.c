@@ -51,24 +51,29 @@ static bool parse_mem(const char *cmdline, u32 *mib, char *err, size_t errlen)
 	return true;
 }
 
+// A free VM slot, zeroed, with its id; NULL when all are taken.
+static struct vm *vm_slot(char *err, size_t errlen)
+{
+	for (u16 i = 1; i < MAX_VMS; i++) {
+		if (vms[i].state == VM_EMPTY) {
+			struct vm *vm = &vms[i];
+			memset(vm, 0, sizeof(*vm));
+			vm->id = i;
+			vm->vcpu.vm = vm;
+			return vm;
+		}
+	}
+	ksnprintf(err, errlen, "too many VMs (at most %u)", MAX_VMS - 1);
+	return NULL;
+}
+
 struct vm *vm_create_from_module(const u8 *image, u32 size, const char *cmdline,
 				 char *err, size_t errlen)
 {
-	struct vm *vm = NULL;
-	for (u16 i = 1; i < MAX_VMS; i++) {
-		if (vms[i].state == VM_EMPTY) {
-			vm = &vms[i];
-			vm->id = i;
-			break;
-		}
-	}
-	if (!vm) {
-		ksnprintf(err, errlen, "too many VMs (at most %u)", MAX_VMS - 1);
+	struct vm *vm = vm_slot(err, errlen);
+	if (!vm)
 		return NULL;
-	}
 	u16 id = vm->id;
-	memset(vm, 0, sizeof(*vm));
-	vm->id = id;
 	if (!parse_mem(cmdline, &vm->mem_mib, err, errlen))
 		return NULL;
 	size_t n = MIN(strlen(cmdline), sizeof(vm->cmdline) - 1);
@@ -99,6 +104,60 @@ struct vm *vm_create_from_module(const u8 *image, u32 size, const char *cmdline,
 		return NULL;
 	}
 	vm->state = VM_RUNNING;
+	return vm;
+}
+
+struct vm *vm_clone(struct vm *parent, char *err, size_t errlen)
+{
+	struct vm *vm = vm_slot(err, errlen);
+	if (!vm)
+		return NULL;
+	vm->mem_mib = parent->mem_mib;
+	vm->parent = parent->id;
+	memcpy(vm->cmdline, parent->cmdline, sizeof(vm->cmdline));
+	vm->uart_lcr = parent->uart_lcr, vm->uart_ier = parent->uart_ier;
+	vm->uart_mcr = parent->uart_mcr, vm->uart_scr = parent->uart_scr;
+	vm->uart_dll = parent->uart_dll, vm->uart_dlm = parent->uart_dlm;
+	vm->uart_fcr = parent->uart_fcr;
+	vm->irq = parent->irq;
+	gpmap_init(&vm->gpmap, parent->gpmap.nr_frames, vm->id);
+	int r = shadow_init(&vm->vcpu.mmu, &vm->gpmap, vm->id);
+	// The deep copy: every guest frame the parent has, copied now.
+	for (u32 i = 0; r == 0 && i < GPMAP_ROOT_ENTRIES; i++) {
+		if (!parent->gpmap.leaf[i])
+			continue;
+		const u32 *leaf = hfn_ptr(parent->gpmap.leaf[i]);
+		for (u32 j = 0; r == 0 && j < GPMAP_LEAF_ENTRIES; j++) {
+			if (!leaf[j])
+				continue;
+			hfn_t h = gpmap_populate(&vm->gpmap, i * GPMAP_LEAF_ENTRIES + j, &r);
+			if (h)
+				memcpy(hfn_ptr(h), hfn_ptr(leaf[j]), PAGE_SIZE);
+		}
+	}
+	struct vcpu *v = &vm->vcpu, *pv = &parent->vcpu;
+	if (r == 0 && hv->vcpu_create(v) < 0)
+		r = -ERR_NOMEM;
+	if (r == 0) {
+		hv->vcpu_clone(v, pv);
+		memcpy(v->gpr, pv->gpr, sizeof(v->gpr));
+		v->rip = pv->rip;
+		v->rflags = pv->rflags;
+		v->cr0 = pv->cr0, v->cr3 = pv->cr3, v->cr4 = pv->cr4, v->cr2 = pv->cr2;
+		v->efer = pv->efer;
+		v->cpl = pv->cpl;
+		sched_save_fpu(parent);
+		memcpy(v->fpu, pv->fpu, sizeof(v->fpu));
+		struct walk_ctx ctx = vcpu_walk_ctx(v);
+		r = shadow_load_cr3(&v->mmu, &ctx);
+	}
+	if (r < 0) {
+		ksnprintf(err, errlen, "out of host memory (%lu frames free)", frame_free_count());
+		vm_destroy(vm);
+		return NULL;
+	}
+	vm->state = VM_RUNNING;
+	parent->clones++;
 	return vm;
 }
 

@@ -89,6 +89,8 @@ struct vm {
 	u64 start_tsc, end_tsc;
 	u64 reclaims, reclaimed_entries;
 	u64 slices;           // times the scheduler ran it
+	u16 parent;           // the VM it was cloned from, 0 for none
+	u64 clones;           // clones made of it
 };
 
 static inline struct walk_ctx vcpu_walk_ctx(struct vcpu *v)

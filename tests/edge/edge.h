@@ -3,6 +3,7 @@
 #ifndef EDGE_H
 #define EDGE_H
 typedef unsigned int u32;
+typedef unsigned long long u64;
 static inline void outb(unsigned short p, unsigned char v) { __asm__ volatile("outb %0, %1" ::"a"(v), "Nd"(p)); }
 static inline void outw(unsigned short p, unsigned short v) { __asm__ volatile("outw %0, %1" ::"a"(v), "Nd"(p)); }
 static inline void outl(unsigned short p, u32 v) { __asm__ volatile("outl %0, %1" ::"a"(v), "Nd"(p)); }

@@ -100,6 +100,15 @@ static void svm_vcpu_destroy(struct vcpu *v)
 	v->hw = NULL;
 }
 
+static void svm_vcpu_clone(struct vcpu *dst, const struct vcpu *src)
+{
+	struct vmcb *d = dst->hw;
+	const struct vmcb *s = src->hw;
+	memcpy(&d->save, &s->save, sizeof(d->save));
+	d->ctl.tlb_control = SVM_TLB_FLUSH_ALL;
+	dst->paging_changed = true;
+}
+
 static void event_from_svm(u64 info, struct event *ev)
 {
 	memset(ev, 0, sizeof(*ev));
@@ -291,6 +300,7 @@ const struct hv_ops svm_ops = {
 	.cpu_init = svm_cpu_init,
 	.vcpu_create = svm_vcpu_create,
 	.vcpu_destroy = svm_vcpu_destroy,
+	.vcpu_clone = svm_vcpu_clone,
 	.vcpu_run = svm_vcpu_run,
 	.seg_base = svm_seg_base,
 	.msr_read = svm_msr_read,

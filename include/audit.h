@@ -20,6 +20,7 @@ enum audit_kind {
 	AUDIT_WRITABLE_TABLE,     // a writable shadow PTE maps a protected guest table
 	AUDIT_UNPROTECTED,        // an in-sync shadowed guest table is not write-protected
 	AUDIT_STALE_PDE,          // an in-sync root's PDE links another table than the guest PDE asks
+	AUDIT_COW_WRITABLE,       // a write allowed to a frame shared with a clone, or through a shared table
 	AUDIT_NR_KINDS
 };
 

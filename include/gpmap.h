@@ -1,5 +1,7 @@
 // A VM's guest-physical map: guest frame number -> host frame, two levels
 // (a root of 1024 leaf frames, each mapping 4 MiB), filled on first touch.
+// Clones share leaves and frames copy-on-write: a leaf or a guest frame is
+// the map's own only while its count is 1.
 #ifndef UMBRA_GPMAP_H
 #define UMBRA_GPMAP_H
 
@@ -8,19 +10,41 @@
 #define GPMAP_LEAF_ENTRIES 1024
 #define GPMAP_ROOT_ENTRIES 1024  // 4 GiB of guest-physical space
 
+// A write gave the map its own copy of a shared frame: the shadow repoints
+// this VM's entries from old to new (mm/shadow.c). It cannot fail.
+typedef void (*gpmap_moved_fn)(void *arg, gfn_t gfn, hfn_t old, hfn_t new_);
+
 struct gpmap {
 	u32 nr_frames;                  // guest memory size; gfns >= this do not exist
 	u16 owner;                      // VM id stamped on the frames
-	u32 populated;                  // guest frames allocated so far
+	u32 populated;                  // guest frames this map allocated or copied
+	gpmap_moved_fn moved;
+	void *moved_arg;
 	u32 leaf[GPMAP_ROOT_ENTRIES];   // hfn of each leaf, 0 when none yet
 };
 
+struct gpmap_stats {
+	u64 cow_frames;  // guest frames copied on a write
+	u64 cow_leaves;  // leaves copied on a change
+	u64 shares;      // maps made by sharing another
+};
+extern struct gpmap_stats gpmap_stats;
+
 void gpmap_init(struct gpmap *m, u32 nr_frames, u16 owner);
 // The host frame backing gfn, or 0 when it was never touched (reads as zeros).
+// It may be shared with clones: read it, do not write it.
 hfn_t gpmap_lookup(const struct gpmap *m, gfn_t gfn);
 // The host frame backing gfn, allocated and zeroed on first use; 0 with *err
-// set to -ERR_FAULT (outside guest memory) or -ERR_NOMEM.
+// set to -ERR_FAULT (outside guest memory) or -ERR_NOMEM. Possibly shared.
 hfn_t gpmap_populate(struct gpmap *m, gfn_t gfn, int *err);
+// The same, but the map's own: a shared frame is copied first (and moved is
+// called). Everything that writes guest memory goes through here.
+hfn_t gpmap_writable(struct gpmap *m, gfn_t gfn, int *err);
+// Is gfn backed by a frame this map alone holds?
+bool gpmap_exclusive(const struct gpmap *m, gfn_t gfn);
+// Make the empty map m share every leaf of src (and so every guest frame):
+// the clone's memory, at a cost that does not depend on what src holds.
+void gpmap_share(struct gpmap *m, const struct gpmap *src);
 void gpmap_destroy(struct gpmap *m);
 
 static inline bool gpmap_contains(const struct gpmap *m, gpa_t gpa)

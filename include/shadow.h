@@ -29,13 +29,26 @@
 // FRAME_F_PROTECTED unless some shadow of it is unsync. A present shadow
 // entry of an in-sync table stands for a guest entry whose Accessed bit is
 // set (so a guest that clears A and reloads CR3 sees it set again).
+//
+// Sharing between clones: a table is either its owner VM's (owner = the
+// VM's id) or shared (owner = SP_SHARED) by the VMs whose roots link it;
+// roots are never shared. A shared table is in sync and right for every VM
+// that links it, and nobody changes it: a VM that must (a fill, a sync, a
+// copy-on-write break of a frame it maps, its guest table written) first
+// takes its own copy, or takes the table itself if no other VM links it.
+// A shadow PDE that links a shared table is read-only; one that is writable
+// links a table whose writable entries all map frames its VM alone holds.
+#define SP_SHARED 0
 struct sp {
 	hfn_t hfn;
 	gfn_t gfn;          // the guest table; direct: the first guest frame it maps
 	u16 role;
-	u16 owner;
+	u16 owner;          // VM id, or SP_SHARED
 	bool unsync;        // the guest wrote its table since the last sync
 	u8 writes;          // trapped guest writes since the last fill through it
+	u32 wgen;           // its writable entries were checked at owner's clone
+	                    // generation wgen: if that is not the current one,
+	                    // link it read-only and check again on the first write
 	struct sp *hash_next, *unsync_next;
 };
 
@@ -57,7 +70,18 @@ struct shadow_stats {
 	u64 syncs;        // tables brought back in sync
 	u64 zapped;       // entries dropped by a sync
 	u64 unshadowed;   // tables dropped because their frame became data
+	u64 cow_breaks;   // guest frames copied on this VM's write
+	u64 sp_copies;    // shared tables copied for this VM
+	u64 sp_taken;     // shared tables this VM took over uncopied (last user)
+	u64 w_checks;     // tables checked before a first write through them
 };
+
+// Shadow state no one VM owns.
+struct shadow_global {
+	u64 shared_tables;  // tables shared by clones now
+	u64 clones;         // shadow_clone calls that succeeded
+};
+extern struct shadow_global shadow_global;
 
 #define ROOT_CACHE 8
 
@@ -70,6 +94,7 @@ struct shadow_mmu {
 	struct sp *unsync;             // this VM's unsync tables
 	struct shadow_stats stats;
 	struct shadow_mmu *next;       // every live shadow, for the full-scan reclaim
+	u32 wgen;                      // clone generation: bumped when this VM is cloned
 };
 
 enum shadow_result {
@@ -84,6 +109,16 @@ void shadow_destroy(struct shadow_mmu *s);
 // The guest loaded CR3, or changed CR0.PG/WP or CR4.PSE: sync what the guest
 // wrote, then switch to the root for ctx (kept, or made). 0 or -ERR_NOMEM.
 int shadow_load_cr3(struct shadow_mmu *s, const struct walk_ctx *ctx);
+// s is a fresh shadow for a clone of parent whose gpmap already shares the
+// parent's (gpmap_share): give it a copy of parent's current root linking
+// the same tables, now shared, and take write permission from every shadow
+// PDE of parent's roots. Costs O(1024) whatever the guest's size.
+// 0 or -ERR_NOMEM (s is then left empty).
+int shadow_clone(struct shadow_mmu *s, struct shadow_mmu *parent);
+// Bring every unsync table of s back in sync (as at a CR3 load).
+void shadow_sync_all(struct shadow_mmu *s);
+// How many roots of distinct VMs link sp, and through how many shadow PDEs.
+void shadow_sp_users(const struct sp *sp, u32 *vms, u32 *spdes);
 // Handle a #PF the CPU took on the shadow at gva with hardware error code ec.
 enum shadow_result shadow_page_fault(struct shadow_mmu *s, const struct walk_ctx *ctx,
 				     gva_t gva, u32 ec, struct walk *w);

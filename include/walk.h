@@ -22,6 +22,7 @@ enum walk_status {
 	WALK_OK,       // translated; the guest's A/D bits were updated
 	WALK_FAULT,    // the guest must see #PF with error_code
 	WALK_BAD_GPA,  // a paging structure lies outside guest memory
+	WALK_NOMEM,    // no host frame to copy a shared table into for A/D
 };
 
 struct walk {
@@ -40,7 +41,9 @@ struct walk {
 enum walk_status walk_gva(const struct walk_ctx *ctx, gva_t gva, u32 access, struct walk *w);
 
 // Read or write guest-physical memory (within one page). Untouched memory
-// reads as zeros; a write allocates it. Return 0 or a negative error.
+// reads as zeros; a write allocates it, or copies it if shared with a clone.
+// Return 0 or a negative error. A write does not tell the shadow: the caller
+// does (shadow_guest_wrote).
 int gpa_read(struct gpmap *m, gpa_t gpa, void *buf, u32 len);
 int gpa_write(struct gpmap *m, gpa_t gpa, const void *buf, u32 len);
 

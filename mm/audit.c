@@ -25,6 +25,17 @@ static spte_ref_t ref_of(const u32 *e)
 	return (spte_ref_t)((uintptr_t)e - mm_phys_base);
 }
 
+// Does a root of owner link the shared table sp?
+static bool sp_linked_by(const struct sp *sp, u16 owner)
+{
+	struct rmap_iter it;
+	spte_ref_t parent;
+	for_each_rmap(sp->hfn, &it, &parent)
+		if (frame_of(parent >> PAGE_SHIFT)->owner == owner)
+			return true;
+	return false;
+}
+
 static bool rmap_holds(hfn_t hfn, spte_ref_t ref)
 {
 	struct rmap_iter it;
@@ -41,11 +52,12 @@ static void audit_table(struct auditor *a, struct sp *sp)
 	struct shadow_mmu *s = a->s;
 	struct frame *f = frame_of(sp->hfn);
 	a->res->tables++;
-	if (f->type != FRAME_SHADOW || f->owner != s->owner || shadow_sp_of(sp->hfn) != sp)
+	if (f->type != FRAME_SHADOW || f->owner != sp->owner || shadow_sp_of(sp->hfn) != sp ||
+	    (sp->owner == SP_SHARED && ((sp->role & SP_ROLE_DIR) || sp->unsync)))
 		violation(a, AUDIT_TABLE_NOT_SHADOW, 0, f->type, FRAME_SHADOW, sp->hfn);
 	u32 holds = 0;
 	for (int i = 0; i < ROOT_CACHE; i++)
-		holds += s->cache[i] == sp;
+		holds += s->cache[i] == sp && sp->owner == s->owner;
 	if (f->count != rmap_count(sp->hfn) + holds)
 		violation(a, AUDIT_REFCOUNT, 0, f->count, rmap_count(sp->hfn) + holds, sp->hfn);
 	if (!(sp->role & SP_ROLE_DIRECT) && !sp->unsync) {
@@ -61,17 +73,21 @@ static void audit_table(struct auditor *a, struct sp *sp)
 		if (sp->role & SP_ROLE_DIR) {
 			a->res->spdes++;
 			struct frame *cf = frame_of(h);
-			if (cf->type != FRAME_SHADOW || cf->owner != s->owner)
+			if (cf->type != FRAME_SHADOW || (cf->owner != s->owner && cf->owner != SP_SHARED))
 				violation(a, AUDIT_TABLE_NOT_SHADOW, i << PDE_SHIFT, t[i], 0, h);
 			else if (!rmap_holds(h, ref_of(&t[i])))
 				violation(a, AUDIT_TABLE_RMAP, i << PDE_SHIFT, t[i], ref_of(&t[i]), h);
+			else if ((t[i] & PTE_W) && cf->owner == SP_SHARED)
+				violation(a, AUDIT_COW_WRITABLE, i << PDE_SHIFT, t[i], 0, h);
 			continue;
 		}
 		a->res->sptes++;
 		struct frame *gf = frame_of(h);
 		if (!rmap_holds(h, ref_of(&t[i])))
 			violation(a, AUDIT_SPTE_NOT_IN_RMAP, 0, t[i], 0, h);
-		if (gf->type != FRAME_GUEST || gf->owner != s->owner)
+		// Whose frame it is, the walk from the root decides (audit_spte):
+		// frames of clones are shared.
+		if (gf->type != FRAME_GUEST)
 			violation(a, AUDIT_NOT_OWNED, 0, t[i], s->owner, h);
 		if ((t[i] & PTE_W) && (gf->flags & FRAME_F_PROTECTED))
 			violation(a, AUDIT_WRITABLE_TABLE, 0, t[i], 0, h);
@@ -79,7 +95,8 @@ static void audit_table(struct auditor *a, struct sp *sp)
 }
 
 // A shadow PTE against a fresh walk of the guest from the root it hangs under.
-static void audit_spte(struct auditor *a, const struct walk_ctx *ctx, gva_t gva, const struct sp *child, u32 spte)
+static void audit_spte(struct auditor *a, const struct walk_ctx *ctx, gva_t gva, const struct sp *child,
+		       u32 spde, u32 spte)
 {
 	struct walk w;
 	hfn_t hfn = spte >> PAGE_SHIFT;
@@ -90,6 +107,8 @@ static void audit_spte(struct auditor *a, const struct walk_ctx *ctx, gva_t gva,
 	hfn_t want = gpmap_lookup(a->s->gpmap, w.gpa >> PAGE_SHIFT);
 	if (hfn != want)
 		violation(a, AUDIT_WRONG_FRAME, gva, spte, (u32)(want << PAGE_SHIFT), hfn);
+	else if ((spde & spte & PTE_W) && !gpmap_exclusive(a->s->gpmap, w.gpa >> PAGE_SHIFT))
+		violation(a, AUDIT_COW_WRITABLE, gva, spte, spde, hfn);
 	if (w.paging && !!(child->role & SP_ROLE_DIRECT) != w.large)
 		violation(a, AUDIT_LARGE_MISMATCH, gva, child->role, w.pde, hfn);
 	bool looser = false;
@@ -144,7 +163,7 @@ static void audit_root(struct auditor *a, struct sp *root)
 		u32 *pt = hfn_ptr(child->hfn);
 		for (u32 j = 0; j < PT_ENTRIES; j++)
 			if (pt[j] & PTE_P)
-				audit_spte(a, &ctx, (i << PDE_SHIFT) | (j << PAGE_SHIFT), child, pt[j]);
+				audit_spte(a, &ctx, (i << PDE_SHIFT) | (j << PAGE_SHIFT), child, pd[i], pt[j]);
 	}
 }
 
@@ -154,7 +173,7 @@ u32 shadow_audit(struct shadow_mmu *s, audit_report_fn report, void *arg, struct
 	memset(res, 0, sizeof(*res));
 	for (u32 k = 0; k < shadow_sp_limit(); k++) {
 		struct sp *sp = shadow_sp_at(k);
-		if (sp && sp->owner == s->owner)
+		if (sp && (sp->owner == s->owner || (sp->owner == SP_SHARED && sp_linked_by(sp, s->owner))))
 			audit_table(&a, sp);
 	}
 	for (int i = 0; i < ROOT_CACHE; i++)
@@ -174,11 +193,17 @@ u32 shadow_audit(struct shadow_mmu *s, audit_report_fn report, void *arg, struct
 			struct rmap_iter it;
 			spte_ref_t ref;
 			for_each_rmap(hfn, &it, &ref) {
-				res->rmap_entries++;
 				struct frame *tf = frame_of(ref >> PAGE_SHIFT);
 				u32 e = *spte_ptr(ref);
-				if (tf->type != FRAME_SHADOW || !(e & PTE_P) || (e >> PAGE_SHIFT) != hfn)
+				if (tf->type != FRAME_SHADOW || !(e & PTE_P) || (e >> PAGE_SHIFT) != hfn) {
 					violation(&a, AUDIT_RMAP_DANGLING, 0, e, ref, hfn);
+					continue;
+				}
+				// A frame shared with clones is also mapped by their
+				// tables: count the entries of tables this VM uses.
+				struct sp *sp = shadow_sp_of(ref >> PAGE_SHIFT);
+				if (sp->owner == s->owner || (sp->owner == SP_SHARED && sp_linked_by(sp, s->owner)))
+					res->rmap_entries++;
 			}
 		}
 	}
@@ -204,6 +229,7 @@ const char *audit_kind_name(enum audit_kind k)
 		"writable shadow PTE maps a protected guest table",
 		"in-sync shadowed guest table is not write-protected",
 		"in-sync root links another table than the guest PDE asks",
+		"write allowed to a frame shared with a clone, or through a shared table",
 	};
 	return k < AUDIT_NR_KINDS ? names[k] : "?";
 }

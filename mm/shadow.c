@@ -16,6 +16,7 @@ static u32 sp_pool_used;       // entries ever handed out (the rest are fresh)
 static struct sp *sp_hash[SP_HASH];
 static struct shadow_mmu *all_shadows;
 void (*shadow_tlb_flush_owner)(u16 owner);
+struct shadow_global shadow_global;
 
 static spte_ref_t ref_of(const u32 *entry)
 {
@@ -70,10 +71,82 @@ static bool gfn_shadowed(u16 owner, gfn_t gfn)
 
 static void flush_owner(struct shadow_mmu *s, u16 owner)
 {
-	if (owner == s->owner)
+	if (s && owner == s->owner)
 		s->tlb_flush = true;
 	else if (shadow_tlb_flush_owner)
 		shadow_tlb_flush_owner(owner);
+}
+
+// The VM whose root holds the shadow PDE at parent (roots are never shared).
+static u16 owner_of_spde(spte_ref_t parent)
+{
+	return frame_of(parent >> PAGE_SHIFT)->owner;
+}
+
+// An entry of the table in frame table changed: flush every VM that may
+// cache it (its owner, or each VM linking it when shared).
+static void flush_table_users(struct shadow_mmu *s, hfn_t table)
+{
+	u16 owner = frame_of(table)->owner;
+	if (owner != SP_SHARED) {
+		flush_owner(s, owner);
+		return;
+	}
+	struct rmap_iter it;
+	spte_ref_t parent;
+	for_each_rmap(table, &it, &parent)
+		flush_owner(s, owner_of_spde(parent));
+}
+
+static bool sp_used_by(const struct sp *sp, u16 owner)
+{
+	if (sp->owner != SP_SHARED)
+		return sp->owner == owner;
+	struct rmap_iter it;
+	spte_ref_t parent;
+	for_each_rmap(sp->hfn, &it, &parent)
+		if (owner_of_spde(parent) == owner)
+			return true;
+	return false;
+}
+
+void shadow_sp_users(const struct sp *sp, u32 *vms, u32 *spdes)
+{
+	u16 seen[64];
+	u32 nseen = 0;
+	*vms = *spdes = 0;
+	struct rmap_iter it;
+	spte_ref_t parent;
+	for_each_rmap(sp->hfn, &it, &parent) {
+		u16 o = owner_of_spde(parent);
+		(*spdes)++;
+		bool known = false;
+		for (u32 i = 0; i < nseen && !known; i++)
+			known = seen[i] == o;
+		if (known)
+			continue;
+		(*vms)++;
+		if (nseen < 64)
+			seen[nseen++] = o;
+	}
+	if ((sp->role & SP_ROLE_DIR) && !*vms)
+		*vms = 1; // a cached root nothing links
+}
+
+// Move sp to another owner (SP_SHARED or a VM), keeping the hash right.
+static void sp_set_owner(struct sp *sp, u16 owner)
+{
+	for (struct sp **pp = &sp_hash[bucket_of(sp->owner, sp->gfn)]; *pp; pp = &(*pp)->hash_next) {
+		if (*pp == sp) {
+			*pp = sp->hash_next;
+			break;
+		}
+	}
+	sp->owner = owner;
+	frame_of(sp->hfn)->owner = owner;
+	u32 b = bucket_of(owner, sp->gfn);
+	sp->hash_next = sp_hash[b];
+	sp_hash[b] = sp;
 }
 
 // Write-protect guest frame gfn: mark it and take write permission from
@@ -92,8 +165,9 @@ static bool protect(struct shadow_mmu *s, gfn_t gfn)
 	for_each_rmap(hfn, &it, &ref) {
 		u32 *e = spte_ptr(ref);
 		if (*e & PTE_W) {
+			// Stricter is right for every VM: shared tables too.
 			*e &= ~PTE_W;
-			flush_owner(s, frame_of(ref >> PAGE_SHIFT)->owner);
+			flush_table_users(s, ref >> PAGE_SHIFT);
 		}
 	}
 	return true;
@@ -146,16 +220,19 @@ static void sp_free_now(struct shadow_mmu *s, struct sp *sp)
 	}
 	if (sp->unsync)
 		unsync_remove(s, sp);
-	if (!(sp->role & SP_ROLE_DIRECT) && !gfn_shadowed(sp->owner, sp->gfn)) {
-		hfn_t g = gpmap_lookup(s->gpmap, sp->gfn);
-		if (g)
-			frame_of(g)->flags &= ~FRAME_F_PROTECTED;
-	}
+	// A frame shared with clones may be a table other VMs shadow: it stays
+	// protected (at worst one needless write fault, which drops the flag).
+	if (!(sp->role & SP_ROLE_DIRECT) && sp->owner != SP_SHARED && gpmap_exclusive(s->gpmap, sp->gfn) &&
+	    !gfn_shadowed(sp->owner, sp->gfn) && !gfn_shadowed(SP_SHARED, sp->gfn))
+		frame_of(gpmap_lookup(s->gpmap, sp->gfn))->flags &= ~FRAME_F_PROTECTED;
+	if (sp->owner == SP_SHARED)
+		shadow_global.shared_tables--;
+	else
+		s->stats.tables--;
 	hfn_t hfn = sp->hfn;
 	memset(sp, 0, sizeof(*sp));
 	sp->hash_next = sp_free;
 	sp_free = sp;
-	s->stats.tables--;
 	frame_put(hfn);
 }
 
@@ -183,7 +260,7 @@ static struct sp *sp_new(struct shadow_mmu *s, gfn_t gfn, u16 role)
 		sp_free = sp;
 		return NULL;
 	}
-	*sp = (struct sp){ .hfn = hfn, .gfn = gfn, .role = role, .owner = s->owner };
+	*sp = (struct sp){ .hfn = hfn, .gfn = gfn, .role = role, .owner = s->owner, .wgen = s->wgen };
 	frame_of(hfn)->sp = (u32)(sp - sp_pool) + 1;
 	u32 b = bucket_of(s->owner, gfn);
 	sp->hash_next = sp_hash[b];
@@ -195,6 +272,67 @@ static struct sp *sp_new(struct shadow_mmu *s, gfn_t gfn, u16 role)
 		return NULL;
 	}
 	return sp;
+}
+
+// s must change the shared table sp: return s's own table for it. If no
+// other VM links sp, s takes it as it is; else s gets a copy (read-only
+// entries: the frames they map are shared) and its shadow PDEs move to the
+// copy. Out of memory, s's links to sp are dropped instead and NULL is
+// returned: s refaults and builds its own table later.
+static struct sp *sp_unshare(struct shadow_mmu *s, struct sp *sp)
+{
+	if (sp->owner == s->owner)
+		return sp;
+	ASSERT(sp->owner == SP_SHARED && !(sp->role & SP_ROLE_DIR) && !sp->unsync);
+	struct rmap_iter it;
+	spte_ref_t parent;
+	bool others = false;
+	for_each_rmap(sp->hfn, &it, &parent)
+		others |= owner_of_spde(parent) != s->owner;
+	if (!others) {
+		shadow_global.shared_tables--;
+		s->stats.tables++;
+		s->stats.sp_taken++;
+		sp_set_owner(sp, s->owner);
+		sp->wgen = 0; // its entries may be writable from before the clone
+		return sp;
+	}
+	struct sp *copy = sp_new(s, sp->gfn, sp->role);
+	const u32 *from = table_of(sp);
+	u32 *to = copy ? table_of(copy) : NULL;
+	for (u32 i = 0; copy && i < PT_ENTRIES; i++) {
+		if (!(from[i] & PTE_P))
+			continue;
+		if (!rmap_add(from[i] >> PAGE_SHIFT, ref_of(&to[i])))
+			break; // the rest stays empty: s refaults on it
+		to[i] = from[i] & ~PTE_W;
+	}
+	// Move s's links, one at a time: each changes sp's reverse map.
+	for (bool moved = true; moved;) {
+		moved = false;
+		for_each_rmap(sp->hfn, &it, &parent) {
+			if (owner_of_spde(parent) != s->owner)
+				continue;
+			u32 *spdep = spte_ptr(parent);
+			if (copy && rmap_add(copy->hfn, parent)) {
+				rmap_remove(sp->hfn, parent);
+				frame_get(copy->hfn);
+				frame_put(sp->hfn); // others still link it
+				*spdep = (u32)(copy->hfn << PAGE_SHIFT) | PTE_P | PTE_W | PTE_U;
+				s->tlb_flush = true;
+			} else {
+				unlink_child(s, spdep);
+			}
+			moved = true;
+			break;
+		}
+	}
+	if (!copy)
+		return NULL;
+	s->stats.sp_copies++;
+	bool linked = frame_of(copy->hfn)->count > 1;
+	sp_put(s, copy); // sp_new's reference: the links hold it now
+	return linked ? copy : NULL;
 }
 
 // The table a guest PDE calls for, under a root of role root_role.
@@ -238,6 +376,7 @@ static bool spte_current(struct shadow_mmu *s, u32 spte, u32 gpte, u16 role)
 // Bring an unsync table back in line with its guest table, then protect it.
 static void sync_sp(struct shadow_mmu *s, struct sp *sp)
 {
+	ASSERT(sp->owner == s->owner);
 	u32 *t = table_of(sp);
 	for (u32 i = 0; i < PT_ENTRIES; i++) {
 		if (!(t[i] & PTE_P))
@@ -290,11 +429,26 @@ static void unshadow(struct shadow_mmu *s, struct sp *sp)
 	}
 }
 
+// A shared table of gfn that s links, or NULL.
+static struct sp *shared_sp_of(struct shadow_mmu *s, gfn_t gfn)
+{
+	for (struct sp *sp = sp_hash[bucket_of(SP_SHARED, gfn)]; sp; sp = sp->hash_next)
+		if (sp->gfn == gfn && sp->owner == SP_SHARED && !(sp->role & SP_ROLE_DIRECT) &&
+		    sp_used_by(sp, s->owner))
+			return sp;
+	return NULL;
+}
+
 void shadow_guest_wrote(struct shadow_mmu *s, gfn_t gfn)
 {
 	hfn_t hfn = gpmap_lookup(s->gpmap, gfn);
 	if (!hfn || !(frame_of(hfn)->flags & FRAME_F_PROTECTED))
 		return;
+	// The write is s's alone (the frame was copied for it if shared): the
+	// shared shadows of that table stay right for the others, and s goes
+	// on with its own copies, marked unsync below.
+	for (struct sp *sp; (sp = shared_sp_of(s, gfn));)
+		sp_unshare(s, sp);
 	struct sp *flooded = NULL;
 	for (struct sp *sp = sp_hash[bucket_of(s->owner, gfn)]; sp; sp = sp->hash_next) {
 		if (sp->gfn != gfn || sp->owner != s->owner || (sp->role & SP_ROLE_DIRECT) || sp->unsync)
@@ -314,11 +468,105 @@ void shadow_guest_wrote(struct shadow_mmu *s, gfn_t gfn)
 		unshadow(s, flooded);
 }
 
+// A write gave s its own copy (new) of the shared guest frame old: every
+// entry s's shadow has for old must now name new. Those in s's tables are
+// repointed (read-only; a write refaults and gets the right rights); a
+// shared table s links is first copied for s. Entries of other VMs stay.
+static void cow_moved(void *arg, gfn_t gfn, hfn_t old, hfn_t new_)
+{
+	struct shadow_mmu *s = arg;
+	(void)gfn;
+	s->stats.cow_breaks++;
+	for (;;) {
+		struct rmap_iter it;
+		spte_ref_t ref, mine = 0;
+		for_each_rmap(old, &it, &ref) {
+			if (sp_used_by(shadow_sp_of(ref >> PAGE_SHIFT), s->owner)) {
+				mine = ref;
+				break;
+			}
+		}
+		if (!mine)
+			return;
+		struct sp *sp = shadow_sp_of(mine >> PAGE_SHIFT);
+		if (sp->owner == SP_SHARED) {
+			sp_unshare(s, sp); // its copy's entry is found next round
+			continue;
+		}
+		u32 *sptep = spte_ptr(mine);
+		rmap_remove(old, mine);
+		if (rmap_add(new_, mine))
+			*sptep = (u32)(new_ << PAGE_SHIFT) | (*sptep & (PAGE_SIZE - 1) & ~PTE_W);
+		else
+			*sptep = 0;
+		s->tlb_flush = true;
+	}
+}
+
+void shadow_sync_all(struct shadow_mmu *s)
+{
+	while (s->unsync) {
+		struct sp *sp = s->unsync;
+		s->unsync = sp->unsync_next;
+		sync_sp(s, sp);
+	}
+}
+
+int shadow_clone(struct shadow_mmu *s, struct shadow_mmu *parent)
+{
+	ASSERT(!s->root && parent->root && s->gpmap->nr_frames == parent->gpmap->nr_frames);
+	// Shared tables are in sync for all: the parent syncs first.
+	shadow_sync_all(parent);
+	// Every guest frame is now shared, so no entry may let the parent write
+	// one: take W from the shadow PDEs of its roots (the tables below are
+	// checked at the first write through each; wgen says which).
+	parent->wgen++;
+	for (int i = 0; i < ROOT_CACHE; i++) {
+		if (!parent->cache[i])
+			continue;
+		u32 *pd = table_of(parent->cache[i]);
+		for (u32 j = 0; j < PT_ENTRIES; j++)
+			pd[j] &= ~PTE_W;
+	}
+	parent->tlb_flush = true;
+	s->wgen = 1;
+	struct sp *proot = parent->root;
+	struct sp *root = sp_new(s, proot->gfn, proot->role);
+	if (!root)
+		return -ERR_NOMEM;
+	const u32 *from = table_of(proot);
+	u32 *to = table_of(root);
+	for (u32 i = 0; i < PT_ENTRIES; i++) {
+		if (!(from[i] & PTE_P))
+			continue;
+		hfn_t h = from[i] >> PAGE_SHIFT;
+		if (!rmap_add(h, ref_of(&to[i]))) {
+			sp_put(s, root); // unlinks what was linked
+			return -ERR_NOMEM;
+		}
+		frame_get(h);
+		to[i] = from[i];
+		struct sp *child = shadow_sp_of(h);
+		if (child->owner != SP_SHARED) {
+			parent->stats.tables--;
+			shadow_global.shared_tables++;
+			sp_set_owner(child, SP_SHARED);
+		}
+	}
+	s->cache[0] = s->root = root;
+	s->tlb_flush = true;
+	shadow_global.clones++;
+	return 0;
+}
+
 int shadow_init(struct shadow_mmu *s, struct gpmap *gpmap, u16 owner)
 {
 	memset(s, 0, sizeof(*s));
 	s->gpmap = gpmap;
 	s->owner = owner;
+	s->wgen = 1;
+	gpmap->moved = cow_moved;
+	gpmap->moved_arg = s;
 	s->next = all_shadows;
 	all_shadows = s;
 	return 0;
@@ -332,11 +580,7 @@ hpa_t shadow_root_hpa(const struct shadow_mmu *s)
 
 int shadow_load_cr3(struct shadow_mmu *s, const struct walk_ctx *ctx)
 {
-	while (s->unsync) {
-		struct sp *sp = s->unsync;
-		s->unsync = sp->unsync_next;
-		sync_sp(s, sp);
-	}
+	shadow_sync_all(s);
 	gfn_t gfn = 0;
 	u16 role = SP_ROLE_DIR | SP_ROLE_DIRECT;
 	if (ctx->cr0 & CR0_PG) {
@@ -430,10 +674,21 @@ void shadow_invlpg(struct shadow_mmu *s, gva_t gva)
 		return;
 	}
 	u32 *sptep = &((u32 *)hfn_ptr(*spdep >> PAGE_SHIFT))[PTE_INDEX(gva)];
-	if (*sptep & PTE_P) {
-		clear_spte(sptep);
-		s->tlb_flush = true;
+	if (!(*sptep & PTE_P))
+		return;
+	struct sp *sp = shadow_sp_of(*spdep >> PAGE_SHIFT);
+	if (sp->owner == SP_SHARED) {
+		// A shared table is in sync: an entry still current stays, for
+		// everyone; else this VM takes its own copy to drop it from.
+		u32 g = guest_entry(s, sp->gfn, PTE_INDEX(gva));
+		if (spte_current(s, *sptep, g, sp->role) || !(sp = sp_unshare(s, sp)))
+			return;
+		sptep = &table_of(sp)[PTE_INDEX(gva)];
+		if (!(*sptep & PTE_P))
+			return;
 	}
+	clear_spte(sptep);
+	s->tlb_flush = true;
 }
 
 // The shadow PTE for a successful walk. The CPU runs the guest with CR0.WP=1
@@ -443,11 +698,12 @@ void shadow_invlpg(struct shadow_mmu *s, gva_t gva)
 //  - a supervisor write that the guest's CR0.WP=0 allows on a read-only page
 //    gets a writable, supervisor-only entry; a later user access faults and
 //    gets the user's (read-only) view instead.
-static u32 make_spte(const struct walk *w, const struct walk_ctx *ctx, u32 ec, hfn_t hfn)
+//  - none to a frame shared with a clone (the first write copies it).
+static u32 make_spte(const struct walk *w, const struct walk_ctx *ctx, u32 ec, hfn_t hfn, bool exclusive)
 {
 	u32 leaf = w->large ? w->pde : w->pte;
 	u32 spte = (u32)(hfn << PAGE_SHIFT) | PTE_P | (leaf & (PTE_PWT | PTE_PCD));
-	bool protected_ = frame_of(hfn)->flags & FRAME_F_PROTECTED;
+	bool protected_ = (frame_of(hfn)->flags & FRAME_F_PROTECTED) || !exclusive;
 	if (!w->paging)
 		return spte | PTE_U | (protected_ ? 0 : PTE_W);
 	bool user = w->user;
@@ -475,10 +731,15 @@ enum shadow_result shadow_page_fault(struct shadow_mmu *s, const struct walk_ctx
 		return SHADOW_GUEST_FAULT;
 	case WALK_BAD_GPA:
 		return SHADOW_BAD_GPA;
+	case WALK_NOMEM:
+		w->bad_gpa = w->pte_gpa ? w->pte_gpa : w->pde_gpa;
+		return SHADOW_NOMEM;
 	}
 
 	int err = 0;
-	hfn_t hfn = gpmap_populate(s->gpmap, w->gpa >> PAGE_SHIFT, &err);
+	gfn_t gfn = w->gpa >> PAGE_SHIFT;
+	// A write gets a frame of this VM's own (copied if shared with a clone).
+	hfn_t hfn = (ec & PFEC_W) ? gpmap_writable(s->gpmap, gfn, &err) : gpmap_populate(s->gpmap, gfn, &err);
 	if (!hfn) {
 		w->bad_gpa = w->gpa;
 		return err == -ERR_FAULT ? SHADOW_BAD_GPA : SHADOW_NOMEM;
@@ -510,12 +771,28 @@ enum shadow_result shadow_page_fault(struct shadow_mmu *s, const struct walk_ctx
 			sp_put(s, child);
 			return SHADOW_NOMEM;
 		}
-		// Permissions are decided in the PTE alone; the PDE allows all.
-		*spdep = (u32)(child->hfn << PAGE_SHIFT) | PTE_P | PTE_W | PTE_U;
+		// Permissions are decided in the PTE alone; the PDE allows all,
+		// but writes only once the table is known not to let this VM write
+		// a frame it shares with a clone.
+		*spdep = (u32)(child->hfn << PAGE_SHIFT) | PTE_P | PTE_U | (child->wgen == s->wgen ? PTE_W : 0);
 	}
-	shadow_sp_of(*spdep >> PAGE_SHIFT)->writes = 0; // in use as a table
-	u32 *sptep = &((u32 *)hfn_ptr(*spdep >> PAGE_SHIFT))[PTE_INDEX(gva)];
-	u32 spte = make_spte(w, ctx, ec, hfn);
+	struct sp *child = shadow_sp_of(*spdep >> PAGE_SHIFT);
+	if (child->owner != s->owner && !(child = sp_unshare(s, child)))
+		return SHADOW_FIXED; // dropped for want of memory: refault and rebuild
+	if ((ec & PFEC_W) && !(*spdep & PTE_W)) {
+		if (child->wgen != s->wgen) {
+			u32 *t = table_of(child);
+			for (u32 i = 0; i < PT_ENTRIES; i++)
+				t[i] &= ~PTE_W;
+			child->wgen = s->wgen;
+			s->stats.w_checks++;
+		}
+		*spdep |= PTE_W;
+		s->tlb_flush = true;
+	}
+	child->writes = 0; // in use as a table
+	u32 *sptep = &table_of(child)[PTE_INDEX(gva)];
+	u32 spte = make_spte(w, ctx, ec, hfn, gpmap_exclusive(s->gpmap, gfn));
 	if ((*sptep & PTE_P) && (*sptep >> PAGE_SHIFT) == hfn) {
 		*sptep = spte; // same frame, new rights: the rmap entry stands
 	} else {
@@ -543,9 +820,9 @@ u32 shadow_reclaim(hfn_t hfn, shadow_zap_fn report, void *arg)
 		if (report)
 			report(arg, owner, ref, *sptep);
 		ASSERT((*sptep >> PAGE_SHIFT) == hfn);
+		// Dropping an entry is right for every VM a shared table serves.
 		clear_spte(sptep);
-		if (shadow_tlb_flush_owner)
-			shadow_tlb_flush_owner(owner);
+		flush_table_users(NULL, ref >> PAGE_SHIFT);
 		n++;
 	}
 	return n;
@@ -562,8 +839,7 @@ u32 shadow_reclaim_scan(hfn_t hfn)
 		for (u32 j = 0; j < PT_ENTRIES; j++) {
 			if ((t[j] & PTE_P) && (t[j] >> PAGE_SHIFT) == hfn) {
 				clear_spte(&t[j]);
-				if (shadow_tlb_flush_owner)
-					shadow_tlb_flush_owner(sp->owner);
+				flush_table_users(NULL, sp->hfn);
 				n++;
 			}
 		}

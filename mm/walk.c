@@ -20,11 +20,20 @@ static u32 *entry_ptr(struct gpmap *m, gpa_t gpa, bool *bad)
 	return (u32 *)((u8 *)hfn_ptr(hfn) + (gpa & (PAGE_SIZE - 1)));
 }
 
-// Set bits in a guest entry that is known present (so its frame exists).
-static void entry_set(u32 *e, u32 bits)
+// Set bits in the guest entry at gpa, known present (so its frame exists).
+// The frame may be shared with a clone: the write makes it this VM's own
+// first, so *e may move. False when no frame was left for that copy.
+static bool entry_set(struct gpmap *m, gpa_t gpa, u32 **e, u32 bits)
 {
-	if ((*e & bits) != bits)
-		*e |= bits;
+	if ((**e & bits) == bits)
+		return true;
+	int err = 0;
+	hfn_t hfn = gpmap_writable(m, gpa >> PAGE_SHIFT, &err);
+	if (!hfn)
+		return false;
+	*e = (u32 *)((u8 *)hfn_ptr(hfn) + (gpa & (PAGE_SIZE - 1)));
+	**e |= bits;
+	return true;
 }
 
 // Does an access with these effective rights fault? Non-PAE, no SMEP/SMAP.
@@ -89,7 +98,8 @@ enum walk_status walk_gva(const struct walk_ctx *ctx, gva_t gva, u32 access, str
 				w->error_code = ec | PFEC_P;
 				return WALK_FAULT;
 			}
-			entry_set(pdep, PTE_A | ((access & WALK_WRITE) ? PTE_D : 0));
+			if (!entry_set(ctx->gpmap, w->pde_gpa, &pdep, PTE_A | ((access & WALK_WRITE) ? PTE_D : 0)))
+				return WALK_NOMEM;
 		}
 		w->pde = *pdep;
 		w->dirty = w->pde & PTE_D;
@@ -116,8 +126,9 @@ enum walk_status walk_gva(const struct walk_ctx *ctx, gva_t gva, u32 access, str
 			w->error_code = ec | PFEC_P;
 			return WALK_FAULT;
 		}
-		entry_set(pdep, PTE_A);
-		entry_set(ptep, PTE_A | ((access & WALK_WRITE) ? PTE_D : 0));
+		if (!entry_set(ctx->gpmap, w->pde_gpa, &pdep, PTE_A) ||
+		    !entry_set(ctx->gpmap, w->pte_gpa, &ptep, PTE_A | ((access & WALK_WRITE) ? PTE_D : 0)))
+			return WALK_NOMEM;
 	}
 	w->pde = *pdep;
 	w->pte = *ptep;
@@ -142,7 +153,7 @@ int gpa_write(struct gpmap *m, gpa_t gpa, const void *buf, u32 len)
 {
 	ASSERT((gpa & (PAGE_SIZE - 1)) + len <= PAGE_SIZE);
 	int err = 0;
-	hfn_t hfn = gpmap_populate(m, gpa >> PAGE_SHIFT, &err);
+	hfn_t hfn = gpmap_writable(m, gpa >> PAGE_SHIFT, &err);
 	if (!hfn)
 		return err;
 	memcpy((u8 *)hfn_ptr(hfn) + (gpa & (PAGE_SIZE - 1)), buf, len);

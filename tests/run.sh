@@ -176,10 +176,10 @@ else
 fi
 
 # ---- 3c. clone ----------------------------------------------------------
-clone_run() { # NAME QEMU_MIB MODULE_ARGS -> $out/clone-NAME.out
+clone_run() { # NAME QEMU_MIB MODULE_ARGS [UMBRA_ARGS [TAG]] -> $out/clone-NAME[TAG].out
 	timeout "$T" qemu-system-x86_64 -accel tcg -m "$2" -display none -no-reboot -serial stdio \
-		-device isa-debug-exit,iobase=0xf4,iosize=0x04 -kernel $B/umbra.elf \
-		-initrd "$B/tests/clone/$1.elf${3:+ $3}" </dev/null 2>&1 | tr -d '\r' >"$out/clone-$1.out"
+		-device isa-debug-exit,iobase=0xf4,iosize=0x04 -kernel $B/umbra.elf -append "${4:-}" \
+		-initrd "$B/tests/clone/$1.elf${3:+ $3}" </dev/null 2>&1 | tr -d '\r' >"$out/clone-$1${5:-}.out"
 }
 if [ -f $B/tests/clone/clone_basic.elf ]; then
 	plain_qemu $B/tests/clone/clone_basic.elf 64 >"$out/clone-plain.out" 2>/dev/null; prc=$?
@@ -194,14 +194,55 @@ if [ -f $B/tests/clone/clone_basic.elf ]; then
 	else
 		bad "clone/basic" "$(grep -E 'clone|ended|audit|leak' "$o" | tr '\n' ' ' | cut -c1-300)"
 	fi
-	clone_run clone_oom 192 mem=160
+	# A deep clone of 100 MiB on a host without room for it: refused.
+	clone_run clone_oom 192 mem=160 clone=deep
 	o="$out/clone-clone_oom.out"
 	if grep -q 'clone refused: out of host memory' "$o" && grep -q 'refused as expected, memory intact' "$o" &&
 	   grep -q 'vm1 ended .*status 0: wrote 0' "$o" && grep -q 'no leak' "$o"; then
-		ok "clone/out-of-memory (refused with 0xFFFFFFFE, the partial copy freed, no leak)"
+		ok "clone/out-of-memory (clone=deep: refused with 0xFFFFFFFE, the partial copy freed, no leak)"
 	else
 		bad "clone/out-of-memory" "$(grep -E 'clone|ended|leak' "$o" | tr '\n' ' ' | cut -c1-300)"
 	fi
+	# A shared clone is granted; its copy-on-write writes exhaust the host.
+	clone_run clone_cow_oom 192 mem=160 audit=all
+	o="$out/clone-clone_cow_oom.out"
+	if grep -q 'vm1 cloned into vm2 (shared' "$o" &&
+	   grep -q 'vm2 ended .*(stopped by umbra): out of host memory' "$o" &&
+	   grep -q '^\[vm1\] cow_oom: parent: memory intact' "$o" && grep -q 'vm1 ended .*status 0: wrote 0' "$o" &&
+	   [ "$(grep -c '^umbra: audit after .*: OK' "$o")" = 3 ] && grep -q 'no leak' "$o"; then
+		ok "clone/copy-on-write out of memory (the clone stopped with a message, the parent intact, audits OK, no leak)"
+	else
+		bad "clone/copy-on-write out of memory" "$(grep -E 'clone|ended|leak|audit' "$o" | tr '\n' ' ' | cut -c1-300)"
+	fi
+fi
+
+# The clone tree: 65 VMs, clones of clones, sharing memory and shadow tables
+# copy-on-write; audited after every clone and every end. Then with reclaims,
+# and with deep copies, which must give the same bytes.
+if [ -f $B/tests/clone/clone_tree.elf ]; then
+	plain_qemu $B/tests/clone/clone_tree.elf 64 >"$out/clone-tree-plain.out" 2>/dev/null; prc=$?
+	why=$(python3 tests/clone/check_tree.py "$out/clone-tree-plain.out" plain) && [ $prc -eq 1 ] &&
+		ok "clone/tree on plain QEMU (one VM, $why)" || bad "clone/tree on plain QEMU" "status $prc: $why"
+	# With reclaims under its feet, the shadow refills entries for frames
+	# still shared after a table was made writable: a write must still copy.
+	for mode in shared shared+reclaims deep; do
+		case $mode in
+		shared) args="audit=all" ;;
+		shared+reclaims) args="audit=all reclaim_every=5" ;;
+		deep) args="audit=all clone=deep" ;;
+		esac
+		clone_run clone_tree 512 "" "$args" "-$mode"
+		o="$out/clone-clone_tree-$mode.out"
+		why=$(python3 tests/clone/check_tree.py "$o")
+		audits=$(grep -c '^umbra: audit after .*: OK' "$o")
+		ended=$(grep -c '^umbra: vm[0-9]* ended .*status 0: wrote 0' "$o")
+		if python3 tests/clone/check_tree.py "$o" >/dev/null && [ "$audits" = 129 ] &&
+		   [ "$ended" = 65 ] && ! grep -q violation "$o" && grep -q 'no leak' "$o"; then
+			ok "clone/tree $mode (65 VMs: $why; 129 audits OK after each clone and end; no leak)"
+		else
+			bad "clone/tree $mode" "$why; $audits audits OK, $ended ended well; $(grep -E 'violation|leak|refused' "$o" | head -3 | tr '\n' ' ')"
+		fi
+	done
 fi
 
 # ---- 4. the GRUB ISO -----------------------------------------------------

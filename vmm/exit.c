@@ -118,6 +118,10 @@ static bool write_gva(struct vcpu *v, const struct vm_exit *e, gva_t gva, const 
 			vm_end(v->vm, UMBRA_EXIT_GUEST_STOPPED, true,
 			       "page table at gpa 0x%x lies outside guest memory", w.bad_gpa);
 			return false;
+	case WALK_NOMEM:
+			vm_end(v->vm, UMBRA_EXIT_GUEST_STOPPED, true,
+			       "out of host memory copying a shared page table (%lu frames free)", frame_free_count());
+			return false;
 		}
 		u32 chunk = MIN(len - done, PAGE_SIZE - (at & (PAGE_SIZE - 1)));
 		if (gpa_write(&v->vm->gpmap, w.gpa, (const u8 *)buf + done, chunk) < 0) {
@@ -125,6 +129,7 @@ static bool write_gva(struct vcpu *v, const struct vm_exit *e, gva_t gva, const 
 			       "write to gpa 0x%x outside guest memory", w.gpa);
 			return false;
 		}
+		shadow_guest_wrote(&v->mmu, w.gpa >> PAGE_SHIFT);
 		done += chunk;
 	}
 	return true;
@@ -354,7 +359,8 @@ static void hypercall_clone(struct vcpu *v, const struct vm_exit *e)
 	v->rip = e->next_rip; // both resume after the IN
 	u64 t0 = __builtin_ia32_rdtsc();
 	struct vm *child = vm_clone(vm, err, sizeof(err));
-	u64 us = tsc_to_us(__builtin_ia32_rdtsc() - t0);
+	u64 cycles = __builtin_ia32_rdtsc() - t0;
+	u64 us = tsc_to_us(cycles);
 	if (!child) {
 		kprintf("umbra: vm%u: clone refused: %s\n", vm->id, err);
 		v->gpr[GPR_RAX] = HC_FAILED;
@@ -362,8 +368,14 @@ static void hypercall_clone(struct vcpu *v, const struct vm_exit *e)
 	}
 	v->gpr[GPR_RAX] = child->id;
 	child->vcpu.gpr[GPR_RAX] = 0;
-	kprintf("umbra: vm%u cloned into vm%u (deep copy of %u frames in %lu us)\n", vm->id, child->id,
-		child->gpmap.populated, us);
+	if (cfg.clone_deep)
+		kprintf("umbra: vm%u cloned into vm%u (deep copy of %u frames in %lu us, %lu cycles)\n", vm->id,
+			child->id, child->gpmap.populated, us, cycles);
+	else
+		kprintf("umbra: vm%u cloned into vm%u (shared copy-on-write, %u guest frames, in %lu us, %lu cycles)\n",
+			vm->id, child->id, vm->gpmap.populated, us, cycles);
+	if (cfg.audit_all)
+		vm_audit_all("after vm%u cloned into vm%u", vm->id, child->id);
 }
 
 static void handle_io(struct vcpu *v, const struct vm_exit *e)

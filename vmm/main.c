@@ -72,6 +72,10 @@ static void parse_cmdline(const char *c)
 			cfg.split = true;
 		else if (word_is(w, p, "end=halt"))
 			cfg.end_exit = false;
+		else if (word_is(w, p, "clone=deep"))
+			cfg.clone_deep = true;
+		else if (word_is(w, p, "audit=all"))
+			cfg.audit_all = true;
 		else if (p - w > 9 && strncmp(w, "deadline=", 9) == 0) {
 			u32 n = 0;
 			for (const char *d = w + 9; d < p && *d >= '0' && *d <= '9'; d++)
@@ -165,24 +169,6 @@ u64 tsc_to_us(u64 ticks)
 	return cfg.tsc_khz ? ticks * 1000 / cfg.tsc_khz : 0;
 }
 
-static void print_violation(void *arg, const struct audit_violation *v)
-{
-	struct vm *vm = arg;
-	kprintf("umbra: vm%u: audit: %s: gva 0x%x found 0x%x expected 0x%x frame 0x%lx\n", vm->id,
-		audit_kind_name(v->kind), v->gva, v->found, v->expected, v->hfn);
-}
-
-// Run the auditor over a VM's shadow and say what it checked.
-static void audit_vm(struct vm *vm)
-{
-	struct audit_result res;
-	if (shadow_audit(&vm->vcpu.mmu, print_violation, vm, &res) == 0)
-		kprintf("umbra: vm%u: audit: OK (%lu shadow tables, %lu shadow PDEs, %lu shadow PTEs, %lu reverse-map entries, %lu guest frames)\n",
-			vm->id, res.tables, res.spdes, res.sptes, res.rmap_entries, res.guest_frames);
-	else
-		kprintf("umbra: vm%u: audit: %u violation(s)\n", vm->id, res.violations);
-}
-
 static void tlb_flush_owner(u16 owner)
 {
 	if (owner < MAX_VMS && vms[owner].state == VM_RUNNING)
@@ -219,7 +205,10 @@ static bool all_ok = true;
 static void vm_finish(struct vm *vm)
 {
 	report_vm(vm);
-	audit_vm(vm);
+	if (cfg.audit_all)
+		vm_audit_all("after vm%u ended", vm->id);
+	else
+		vm_audit(vm);
 	last_status = vm->exit_status;
 	if (vm->stopped_by_umbra || vm->exit_status != 0)
 		all_ok = false;

@@ -12,6 +12,8 @@ struct umbra_config {
 	u64 tsc_khz;
 	u32 reclaim_every; // reclaim_every=N: reclaim a mapped guest frame every N exits (testing)
 	u32 deadline_s;    // deadline=S: stop the VMs still running after S seconds (testing)
+	bool clone_deep;   // clone=deep: clones copy all guest memory at once (for comparison)
+	bool audit_all;    // audit=all: audit every live VM after each clone and each VM end
 };
 
 extern struct umbra_config cfg;
@@ -29,10 +31,15 @@ void vm_run_slice(struct vm *vm, u64 until);
 void sched_run(void (*finish)(struct vm *vm));
 // Bring vm's FPU/SSE state into its save area if it is live in the CPU.
 void sched_save_fpu(struct vm *vm);
-// Clone a running VM (the hypercall): a new VM with a copy of its memory,
-// vCPU and devices. NULL, with a reason in err, when it cannot be made.
+// Clone a running VM (the hypercall): a new VM with its memory and shadow
+// tables shared copy-on-write (clone=deep: copied), and a copy of its vCPU
+// and devices. NULL, with a reason in err, when it cannot be made.
 struct vm *vm_clone(struct vm *parent, char *err, size_t errlen);
 void vm_destroy(struct vm *vm);
+// Run the auditor over one VM, or over every live VM (when says after what);
+// print the result; return the number of violations.
+u32 vm_audit(struct vm *vm);
+u32 vm_audit_all(const char *when_fmt, ...) __attribute__((format(printf, 1, 2)));
 u64 tsc_to_us(u64 ticks);
 
 #endif

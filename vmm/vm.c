@@ -1,5 +1,6 @@
 // VM lifecycle: create from a module, run until it ends, destroy. One vCPU
 // per VM; VMs run one after another until the scheduler lands.
+#include "audit.h"
 #include "exit.h"
 #include "frame.h"
 #include "hv.h"
@@ -122,8 +123,12 @@ struct vm *vm_clone(struct vm *parent, char *err, size_t errlen)
 	vm->irq = parent->irq;
 	gpmap_init(&vm->gpmap, parent->gpmap.nr_frames, vm->id);
 	int r = shadow_init(&vm->vcpu.mmu, &vm->gpmap, vm->id);
-	// The deep copy: every guest frame the parent has, copied now.
-	for (u32 i = 0; r == 0 && i < GPMAP_ROOT_ENTRIES; i++) {
+	if (!cfg.clone_deep) {
+		// Copy-on-write: the clone's map names the parent's leaves.
+		gpmap_share(&vm->gpmap, &parent->gpmap);
+	}
+	// clone=deep (for comparison): every guest frame the parent has, copied now.
+	for (u32 i = 0; cfg.clone_deep && r == 0 && i < GPMAP_ROOT_ENTRIES; i++) {
 		if (!parent->gpmap.leaf[i])
 			continue;
 		const u32 *leaf = hfn_ptr(parent->gpmap.leaf[i]);
@@ -138,6 +143,8 @@ struct vm *vm_clone(struct vm *parent, char *err, size_t errlen)
 	struct vcpu *v = &vm->vcpu, *pv = &parent->vcpu;
 	if (r == 0 && hv->vcpu_create(v) < 0)
 		r = -ERR_NOMEM;
+	if (r == 0 && !cfg.clone_deep)
+		r = shadow_clone(&v->mmu, &pv->mmu);
 	if (r == 0) {
 		hv->vcpu_clone(v, pv);
 		memcpy(v->gpr, pv->gpr, sizeof(v->gpr));
@@ -159,6 +166,50 @@ struct vm *vm_clone(struct vm *parent, char *err, size_t errlen)
 	vm->state = VM_RUNNING;
 	parent->clones++;
 	return vm;
+}
+
+static void print_violation(void *arg, const struct audit_violation *v)
+{
+	struct vm *vm = arg;
+	kprintf("umbra: vm%u: audit: %s: gva 0x%x found 0x%x expected 0x%x frame 0x%lx\n", vm->id,
+		audit_kind_name(v->kind), v->gva, v->found, v->expected, v->hfn);
+}
+
+u32 vm_audit(struct vm *vm)
+{
+	struct audit_result res;
+	if (shadow_audit(&vm->vcpu.mmu, print_violation, vm, &res) == 0)
+		kprintf("umbra: vm%u: audit: OK (%lu shadow tables, %lu shadow PDEs, %lu shadow PTEs, %lu reverse-map entries, %lu guest frames)\n",
+			vm->id, res.tables, res.spdes, res.sptes, res.rmap_entries, res.guest_frames);
+	else
+		kprintf("umbra: vm%u: audit: %u violation(s)\n", vm->id, res.violations);
+	return res.violations;
+}
+
+u32 vm_audit_all(const char *fmt, ...)
+{
+	char when[64];
+	va_list ap;
+	va_start(ap, fmt);
+	kvsnprintf(when, sizeof(when), fmt, ap);
+	va_end(ap);
+	u32 n = 0, bad = 0;
+	struct audit_result sum = { 0 };
+	for (u32 i = 1; i < MAX_VMS; i++) {
+		if (vms[i].state == VM_EMPTY)
+			continue;
+		struct audit_result res;
+		u32 v = shadow_audit(&vms[i].vcpu.mmu, print_violation, &vms[i], &res);
+		n++;
+		bad += v;
+		sum.tables += res.tables, sum.sptes += res.sptes, sum.rmap_entries += res.rmap_entries;
+	}
+	if (bad)
+		kprintf("umbra: audit %s: %u violation(s) in %u VMs\n", when, bad, n);
+	else
+		kprintf("umbra: audit %s: OK (%u VMs, %lu tables, %lu shadow PTEs, %lu reverse-map entries, %lu shared tables)\n",
+			when, n, sum.tables, sum.sptes, sum.rmap_entries, shadow_global.shared_tables);
+	return bad;
 }
 
 void vm_destroy(struct vm *vm)

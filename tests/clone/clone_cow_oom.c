@@ -1,0 +1,39 @@
+// Copy-on-write with no memory left: the guest touches 100 MiB and clones
+// itself (a shared clone needs next to nothing, so it is granted); the clone
+// then rewrites all of it, and umbra runs out of frames to copy into. The
+// clone must be stopped with a message saying so, the parent must go on
+// with its memory intact, and every frame must come back.
+// Run by tests/run.sh with QEMU -m 192 and mem=160 on the module.
+#include "../edge/edge.h"
+
+static inline u32 inl(unsigned short p) { u32 v; __asm__ volatile("inl %1, %0" : "=a"(v) : "Nd"(p)); return v; }
+static inline u64 rdtsc(void) { u32 lo, hi; __asm__ volatile("rdtsc" : "=a"(lo), "=d"(hi)); return ((u64)hi << 32) | lo; }
+
+#define LO 0x400000u
+#define HI 0x6800000u
+
+void main(u32 magic, u32 mbi)
+{
+	(void)magic; (void)mbi;
+	for (u32 a = LO; a < HI; a += 4096)
+		*(volatile u32 *)a = a;
+	u32 r = inl(0x6C0);
+	if (r == 0xFFFFFFFFu || r == 0xFFFFFFFEu) {
+		puts_(r == 0xFFFFFFFFu ? "cow_oom: not under umbra\n" : "cow_oom: clone refused\n");
+		outb(0xF4, r == 0xFFFFFFFFu ? 0 : 1);
+	}
+	if (r == 0) {
+		for (u32 a = LO; a < HI; a += 4096)
+			*(volatile u32 *)a = ~a;
+		puts_("cow_oom: clone: every page copied: the host had room after all\n");
+		outb(0xF4, 1);
+	}
+	u64 t0 = rdtsc();
+	while (rdtsc() - t0 < 8000000000ull) // a few seconds: the clone runs out meanwhile
+		;
+	u32 bad = 0;
+	for (u32 a = LO; a < HI; a += 4096)
+		bad += *(volatile u32 *)a != a;
+	puts_(bad ? "cow_oom: parent: FAIL, memory changed\n" : "cow_oom: parent: memory intact\n");
+	outb(0xF4, bad ? 1 : 0);
+}

@@ -5,7 +5,7 @@
 #ifndef UMBRA_GPMAP_H
 #define UMBRA_GPMAP_H
 
-#include "mm.h"
+#include "frame.h"
 
 #define GPMAP_LEAF_ENTRIES 1024
 #define GPMAP_ROOT_ENTRIES 1024  // 4 GiB of guest-physical space
@@ -39,7 +39,7 @@ hfn_t gpmap_lookup(const struct gpmap *m, gfn_t gfn);
 hfn_t gpmap_populate(struct gpmap *m, gfn_t gfn, int *err);
 // The same, but the map's own: a shared frame is copied first (and moved is
 // called). Everything that writes guest memory goes through here.
-hfn_t gpmap_writable(struct gpmap *m, gfn_t gfn, int *err);
+static inline hfn_t gpmap_writable(struct gpmap *m, gfn_t gfn, int *err);
 // Is gfn backed by a frame this map alone holds?
 bool gpmap_exclusive(const struct gpmap *m, gfn_t gfn);
 // Make the empty map m share every leaf of src (and so every guest frame):
@@ -50,6 +50,22 @@ void gpmap_destroy(struct gpmap *m);
 static inline bool gpmap_contains(const struct gpmap *m, gpa_t gpa)
 {
 	return (gpa >> PAGE_SHIFT) < m->nr_frames;
+}
+
+hfn_t gpmap_writable_slow(struct gpmap *m, gfn_t gfn, int *err);
+
+// Inline for the fill path: most writes find the frame already the map's own.
+static inline hfn_t gpmap_writable(struct gpmap *m, gfn_t gfn, int *err)
+{
+	if (gfn < m->nr_frames) {
+		u32 leaf = m->leaf[gfn / GPMAP_LEAF_ENTRIES];
+		if (leaf && frame_of(leaf)->count == 1) {
+			u32 h = ((const u32 *)hfn_ptr(leaf))[gfn % GPMAP_LEAF_ENTRIES];
+			if (h && frame_of(h)->count == 1)
+				return h;
+		}
+	}
+	return gpmap_writable_slow(m, gfn, err);
 }
 
 #endif

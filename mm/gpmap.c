@@ -83,10 +83,8 @@ hfn_t gpmap_populate(struct gpmap *m, gfn_t gfn, int *err)
 	return hfn;
 }
 
-hfn_t gpmap_writable(struct gpmap *m, gfn_t gfn, int *err)
+hfn_t gpmap_writable_slow(struct gpmap *m, gfn_t gfn, int *err)
 {
-	if (gpmap_exclusive(m, gfn))
-		return gpmap_lookup(m, gfn);
 	hfn_t hfn = gpmap_populate(m, gfn, err);
 	if (!hfn)
 		return 0;

@@ -739,7 +739,8 @@ enum shadow_result shadow_page_fault(struct shadow_mmu *s, const struct walk_ctx
 	int err = 0;
 	gfn_t gfn = w->gpa >> PAGE_SHIFT;
 	// A write gets a frame of this VM's own (copied if shared with a clone).
-	hfn_t hfn = (ec & PFEC_W) ? gpmap_writable(s->gpmap, gfn, &err) : gpmap_populate(s->gpmap, gfn, &err);
+	bool write = ec & PFEC_W;
+	hfn_t hfn = write ? gpmap_writable(s->gpmap, gfn, &err) : gpmap_populate(s->gpmap, gfn, &err);
 	if (!hfn) {
 		w->bad_gpa = w->gpa;
 		return err == -ERR_FAULT ? SHADOW_BAD_GPA : SHADOW_NOMEM;
@@ -792,7 +793,9 @@ enum shadow_result shadow_page_fault(struct shadow_mmu *s, const struct walk_ctx
 	}
 	child->writes = 0; // in use as a table
 	u32 *sptep = &table_of(child)[PTE_INDEX(gva)];
-	u32 spte = make_spte(w, ctx, ec, hfn, gpmap_exclusive(s->gpmap, gfn));
+	// Only a dirty page read may get a writable entry: only then does it
+	// matter whether the frame is still shared.
+	u32 spte = make_spte(w, ctx, ec, hfn, write || !w->dirty || gpmap_exclusive(s->gpmap, gfn));
 	if ((*sptep & PTE_P) && (*sptep >> PAGE_SHIFT) == hfn) {
 		*sptep = spte; // same frame, new rights: the rmap entry stands
 	} else {
@@ -809,6 +812,7 @@ enum shadow_result shadow_page_fault(struct shadow_mmu *s, const struct walk_ctx
 u32 shadow_reclaim(hfn_t hfn, shadow_zap_fn report, void *arg)
 {
 	u32 n = 0;
+	u64 flush[4] = { 0 }; // owners whose TLB must go, flushed once each
 	struct frame *f = frame_of(hfn);
 	ASSERT(f->type != FRAME_SHADOW); // tables go with their last parent
 	while (f->rmap) {
@@ -822,9 +826,15 @@ u32 shadow_reclaim(hfn_t hfn, shadow_zap_fn report, void *arg)
 		ASSERT((*sptep >> PAGE_SHIFT) == hfn);
 		// Dropping an entry is right for every VM a shared table serves.
 		clear_spte(sptep);
-		flush_table_users(NULL, ref >> PAGE_SHIFT);
+		if (owner != SP_SHARED && owner < 256)
+			flush[owner / 64] |= 1ull << (owner % 64);
+		else
+			flush_table_users(NULL, ref >> PAGE_SHIFT);
 		n++;
 	}
+	for (u32 i = 0; i < 256; i++)
+		if ((flush[i / 64] >> (i % 64)) & 1)
+			flush_owner(NULL, (u16)i);
 	return n;
 }
 

@@ -23,10 +23,8 @@ static u32 *entry_ptr(struct gpmap *m, gpa_t gpa, bool *bad)
 // Set bits in the guest entry at gpa, known present (so its frame exists).
 // The frame may be shared with a clone: the write makes it this VM's own
 // first, so *e may move. False when no frame was left for that copy.
-static bool entry_set(struct gpmap *m, gpa_t gpa, u32 **e, u32 bits)
+static bool entry_set_slow(struct gpmap *m, gpa_t gpa, u32 **e, u32 bits)
 {
-	if ((**e & bits) == bits)
-		return true;
 	int err = 0;
 	hfn_t hfn = gpmap_writable(m, gpa >> PAGE_SHIFT, &err);
 	if (!hfn)
@@ -34,6 +32,11 @@ static bool entry_set(struct gpmap *m, gpa_t gpa, u32 **e, u32 bits)
 	*e = (u32 *)((u8 *)hfn_ptr(hfn) + (gpa & (PAGE_SIZE - 1)));
 	**e |= bits;
 	return true;
+}
+
+static inline bool entry_set(struct gpmap *m, gpa_t gpa, u32 **e, u32 bits)
+{
+	return (**e & bits) == bits || entry_set_slow(m, gpa, e, bits);
 }
 
 // Does an access with these effective rights fault? Non-PAE, no SMEP/SMAP.

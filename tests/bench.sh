@@ -42,3 +42,43 @@ n=20000
 ir=$(valgrind --tool=callgrind --callgrind-out-file="$out/fill.cg" --toggle-collect=shadow_page_fault \
 	$B/bench/bench_mm --fill-only $n 2>&1 | sed -n 's/.*Collected : \([0-9]*\).*/\1/p')
 echo "BENCH fill_instructions $((ir / (n + 1))) instr fills=$((n + 1)) counted=shadow_page_fault+callees tool=callgrind"
+
+# Clone cost inside umbra (TSC cycles of vm_clone, from umbra's log): a guest
+# that has written all of its memory clones itself once. Shared clones at
+# 16 MiB and 1 GiB (best of 3 each, TCG is noisy), shared and deep at 256 MiB.
+umbra_clone() { # MEM_MIB UMBRA_ARGS -> cycles of the clone
+	local mem=$1
+	timeout 300 qemu-system-x86_64 -accel tcg -m $((2 * mem + 160)) -display none -no-reboot -serial stdio \
+		-device isa-debug-exit,iobase=0xf4,iosize=0x04 -kernel $B/umbra.elf -append "$2" \
+		-initrd "$B/tests/bench/clonemem.elf mem=$mem" </dev/null 2>/dev/null | tr -d '\r' |
+		sed -n 's/.*cloned into vm2 .* \([0-9]*\) cycles).*/\1/p'
+}
+best_clone() { # MEM_MIB -> best of 3 shared clones
+	local best=0 c
+	for i in 1 2 3; do
+		c=$(umbra_clone "$1" "")
+		[ -n "$c" ] && { [ "$best" = 0 ] || [ "$c" -lt "$best" ]; } && best=$c
+	done
+	echo "$best"
+}
+shared256=$(best_clone 256)
+deep256=$(umbra_clone 256 clone=deep)
+echo "BENCH clone_speedup_vs_deep $(awk "BEGIN{printf \"%.0f\", ${deep256:-0}/${shared256:-1}}") x mem=256M shared_cycles=$shared256 deep_cycles=$deep256 accel=tcg"
+c16=$(best_clone 16)
+c1g=$(best_clone 1024)
+echo "BENCH clone_cost_1g_over_16m $(awk "BEGIN{printf \"%.2f\", ${c1g:-0}/${c16:-1}}") x cycles_16m=$c16 cycles_1g=$c1g guests=16M,1G accel=tcg"
+
+# Reclaim of a frame shared by 64 clones, inside umbra: 65 VMs each with its
+# own copy of 240 page tables (the most the shadow pool allows for 65 VMs);
+# the reverse map against a scan of every shadow table; the second of two
+# runs (the first pays for TCG translating the code).
+line=$(timeout 300 qemu-system-x86_64 -accel tcg -m 1400 -display none -no-reboot -serial stdio \
+	-device isa-debug-exit,iobase=0xf4,iosize=0x04 -kernel $B/umbra.elf -append bench \
+	-initrd "$B/tests/bench/clone64.elf mem=1024 tables=240" </dev/null 2>/dev/null | tr -d '\r' |
+	grep 'umbra: bench: reclaim' | tail -1)
+k=$(echo "$line" | sed -n 's/.*(\([0-9]*\) mappings).*/\1/p')
+nvm=$(echo "$line" | sed -n 's/.* with \([0-9]*\) VMs.*/\1/p')
+tables=$(echo "$line" | sed -n 's/.* \([0-9]*\) shadow tables.*/\1/p')
+rm_c=$(echo "$line" | sed -n 's/.*rmap \([0-9]*\) cycles.*/\1/p')
+sc_c=$(echo "$line" | sed -n 's/.*scan \([0-9]*\) cycles.*/\1/p')
+echo "BENCH reclaim_speedup_vs_scan_vm $(awk "BEGIN{printf \"%.0f\", ${sc_c:-0}/${rm_c:-1}}") x clones=64 vms=$nvm mappings=$k shadows=$tables rmap_cycles=$rm_c scan_cycles=$sc_c accel=tcg"

@@ -74,6 +74,8 @@ static void parse_cmdline(const char *c)
 			cfg.end_exit = false;
 		else if (word_is(w, p, "clone=deep"))
 			cfg.clone_deep = true;
+		else if (word_is(w, p, "bench"))
+			cfg.bench = true;
 		else if (word_is(w, p, "audit=all"))
 			cfg.audit_all = true;
 		else if (p - w > 9 && strncmp(w, "deadline=", 9) == 0) {

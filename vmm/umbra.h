@@ -13,6 +13,7 @@ struct umbra_config {
 	u32 reclaim_every; // reclaim_every=N: reclaim a mapped guest frame every N exits (testing)
 	u32 deadline_s;    // deadline=S: stop the VMs still running after S seconds (testing)
 	bool clone_deep;   // clone=deep: clones copy all guest memory at once (for comparison)
+	bool bench;        // bench: enable the benchmark hook port (make bench)
 	bool audit_all;    // audit=all: audit every live VM after each clone and each VM end
 };
 

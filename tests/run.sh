@@ -245,6 +245,15 @@ if [ -f $B/tests/clone/clone_tree.elf ]; then
 	done
 fi
 
+# ---- 3d. the console ------------------------------------------------------
+if [ -f $B/tests/clone/clone_soak.elf ]; then
+	if why=$(python3 tests/console_test.py $B "$T"); then
+		ok "console ($why)"
+	else
+		bad "console" "$why"
+	fi
+fi
+
 # ---- 4. the GRUB ISO -----------------------------------------------------
 if [ -f $B/umbra.iso ]; then
 	timeout "$T" qemu-system-x86_64 -accel tcg -m 256 -display none -no-reboot -serial stdio \

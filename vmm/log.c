@@ -1,6 +1,7 @@
 // Host serial ports and the log. COM1 is the console; in "split" mode (what
 // scripts/run-guest uses) the log goes to COM2 so COM1 carries only guest bytes.
 #include "asm.h"
+#include "console.h"
 #include "lib.h"
 #include "log.h"
 #include "printf.h"
@@ -63,7 +64,12 @@ void kprintf(const char *fmt, ...)
 	va_start(ap, fmt);
 	kvsnprintf(buf, sizeof(buf), fmt, ap);
 	va_end(ap);
+	bool redraw = log_port == COM1 && console_take_prompt();
+	if (redraw)
+		log_write("\n");
 	log_write(buf);
+	if (redraw)
+		console_redraw();
 }
 
 _Noreturn void qemu_exit(u32 status)

@@ -3,6 +3,7 @@
 // module and runs them, then reports and ends.
 #include "asm.h"
 #include "audit.h"
+#include "console.h"
 #include "frame.h"
 #include "hv.h"
 #include "irq.h"
@@ -173,6 +174,7 @@ u64 tsc_to_us(u64 ticks)
 
 static void tlb_flush_owner(u16 owner)
 {
+	console_flush_requests++;
 	if (owner < MAX_VMS && vms[owner].state == VM_RUNNING)
 		vms[owner].vcpu.mmu.tlb_flush = true;
 }
@@ -226,6 +228,7 @@ void kmain(u32 magic, u32 mbi_pa)
 	if (magic == MB_BOOT_MAGIC && (mbi->flags & MB_INFO_CMDLINE))
 		parse_cmdline((const char *)(uintptr_t)mbi->cmdline);
 	log_init(cfg.split);
+	console_init();
 	trap_init();
 	kprintf("umbra: booting (64-bit VMM, shadow paging)\n");
 	if (magic != MB_BOOT_MAGIC)
@@ -293,9 +296,13 @@ void kmain(u32 magic, u32 mbi_pa)
 	if (free_at_boot != free_at_end)
 		panic("frames leaked: %lu", free_at_boot - free_at_end);
 	if (!cfg.end_exit) {
-		kprintf("umbra: halting (end=halt)\n");
-		for (;;)
-			hlt();
+		kprintf("umbra: every VM has ended; the console stays (end=halt)\n");
+		for (;;) {
+			console_poll();
+			sti();
+			hlt(); // the next timer tick
+			cli();
+		}
 	}
 	if (cfg.split)
 		qemu_exit(created ? last_status : UMBRA_EXIT_LOAD_FAILED);

@@ -3,6 +3,7 @@
 // never exits by itself is still preempted. umbra never uses the FPU, so the
 // FPU/SSE state belongs to the VM that ran last and moves on a switch only.
 #include "asm.h"
+#include "console.h"
 #include "irq.h"
 #include "log.h"
 #include "umbra.h"
@@ -52,6 +53,7 @@ void sched_run(void (*finish)(struct vm *vm))
 				finish(vm);
 			}
 		}
+		console_poll();
 		if (!any)
 			break;
 		if (!ran)

@@ -212,8 +212,27 @@ u32 vm_audit_all(const char *fmt, ...)
 	return bad;
 }
 
+struct vm_totals vm_retired;
+
+// Add a VM's counters to the totals of VMs gone.
+static void retire_counters(struct vm *vm)
+{
+	const struct vcpu *v = &vm->vcpu;
+	for (int i = 0; i < EXIT_NR; i++)
+		vm_retired.exits[i] += v->exits[i];
+	const u64 *from = (const u64 *)&v->mmu.stats;
+	u64 *to = (u64 *)&vm_retired.shadow;
+	for (size_t i = 0; i < sizeof(struct shadow_stats) / sizeof(u64); i++)
+		to[i] += from[i];
+	vm_retired.tlb_flushes += v->tlb_flushes;
+	vm_retired.reclaims += vm->reclaims;
+	vm_retired.vms++;
+}
+
 void vm_destroy(struct vm *vm)
 {
+	if (vm->state != VM_EMPTY)
+		retire_counters(vm);
 	hv->vcpu_destroy(&vm->vcpu);
 	shadow_destroy(&vm->vcpu.mmu);
 	gpmap_destroy(&vm->gpmap);

@@ -65,6 +65,7 @@ struct vcpu {
 	u64 reinjected;       // events whose delivery an exit interrupted, delivered again
 	u64 irqs_injected;    // interrupts from the emulated PIC
 	u64 soft_restarted;   // interrupted INT n / INT3 / INTO, re-executed instead
+	u64 tlb_flushes;      // entries with the VM's TLB flushed
 };
 
 enum vm_state { VM_EMPTY, VM_RUNNING, VM_ENDED };
@@ -92,6 +93,14 @@ struct vm {
 	u16 parent;           // the VM it was cloned from, 0 for none
 	u64 clones;           // clones made of it
 };
+
+// Counters of VMs that are gone, so totals survive them (the console's stats).
+struct vm_totals {
+	u64 exits[EXIT_NR];
+	struct shadow_stats shadow;
+	u64 tlb_flushes, reclaims, vms;
+};
+extern struct vm_totals vm_retired;
 
 static inline struct walk_ctx vcpu_walk_ctx(struct vcpu *v)
 {

@@ -219,6 +219,7 @@ static void svm_vcpu_run(struct vcpu *v, struct vm_exit *e)
 	if (v->mmu.tlb_flush) {
 		vmcb->ctl.tlb_control = SVM_TLB_FLUSH_ALL;
 		v->mmu.tlb_flush = false;
+		v->tlb_flushes++;
 	}
 	vmcb->ctl.int_shadow = v->int_shadow ? 1 : 0;
 	if (v->want_irq_window) {

@@ -1,0 +1,20 @@
+// The serial console monitor on COM1 (not in log=com2 mode, where COM1
+// carries guest bytes only). See vmm/console.c and the README.
+#ifndef UMBRA_CONSOLE_H
+#define UMBRA_CONSOLE_H
+
+#include "types.h"
+
+void console_init(void);
+// Read what arrived on COM1 and run each complete command line. Called
+// between scheduler slices and while umbra idles.
+void console_poll(void);
+// For kprintf: a line umbra prints on its own (a guest's line, a VM's end)
+// while the prompt waits moves off it first (take returns true), and the
+// prompt with the half-typed line is shown again after it (redraw).
+bool console_take_prompt(void);
+void console_redraw(void);
+// TLB flushes mm/ asked for (reclaims report what they caused).
+extern u64 console_flush_requests;
+
+#endif

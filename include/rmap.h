@@ -32,6 +32,8 @@ extern struct rmap_stats rmap_stats;
 bool rmap_add(hfn_t hfn, spte_ref_t spte);
 void rmap_remove(hfn_t hfn, spte_ref_t spte);
 u32 rmap_count(hfn_t hfn);
+// Forget every entry of hfn at once (the caller has cleared the sptes).
+void rmap_clear(hfn_t hfn);
 
 // Iterate over hfn's entries; the loop body may not change hfn's rmap.
 struct rmap_iter {

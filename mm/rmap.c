@@ -133,6 +133,23 @@ void rmap_remove(hfn_t hfn, spte_ref_t spte)
 	ASSERT(!"rmap_remove: spte not in the frame's reverse map");
 }
 
+void rmap_clear(hfn_t hfn)
+{
+	struct frame *f = frame_of(hfn);
+	if (f->rmap & HEAD_BLOCKS) {
+		u32 b = (u32)f->rmap & ~HEAD_BLOCKS;
+		while (b) {
+			u32 next = block_at(b)->next & ~NEXT_COUNT_MASK;
+			rmap_stats.removes += used(block_at(b));
+			block_free(b);
+			b = next;
+		}
+	} else if (f->rmap) {
+		rmap_stats.removes++;
+	}
+	f->rmap = 0;
+}
+
 bool rmap_first(hfn_t hfn, struct rmap_iter *it, spte_ref_t *spte)
 {
 	it->head = frame_of(hfn)->rmap;

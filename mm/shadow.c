@@ -813,25 +813,25 @@ u32 shadow_reclaim(hfn_t hfn, shadow_zap_fn report, void *arg)
 {
 	u32 n = 0;
 	u64 flush[4] = { 0 }; // owners whose TLB must go, flushed once each
-	struct frame *f = frame_of(hfn);
-	ASSERT(f->type != FRAME_SHADOW); // tables go with their last parent
-	while (f->rmap) {
-		struct rmap_iter it;
-		spte_ref_t ref;
-		rmap_first(hfn, &it, &ref);
+	ASSERT(frame_of(hfn)->type != FRAME_SHADOW); // tables go with their last parent
+	// One pass over the reverse map clears every entry; the map itself is
+	// then dropped whole.
+	struct rmap_iter it;
+	spte_ref_t ref;
+	for_each_rmap(hfn, &it, &ref) {
 		u32 *sptep = spte_ptr(ref);
 		u16 owner = frame_of(ref >> PAGE_SHIFT)->owner;
+		ASSERT((*sptep >> PAGE_SHIFT) == hfn);
 		if (report)
 			report(arg, owner, ref, *sptep);
-		ASSERT((*sptep >> PAGE_SHIFT) == hfn);
-		// Dropping an entry is right for every VM a shared table serves.
-		clear_spte(sptep);
+		*sptep = 0; // right for every VM a shared table serves, too
 		if (owner != SP_SHARED && owner < 256)
 			flush[owner / 64] |= 1ull << (owner % 64);
 		else
 			flush_table_users(NULL, ref >> PAGE_SHIFT);
 		n++;
 	}
+	rmap_clear(hfn);
 	for (u32 i = 0; i < 256; i++)
 		if ((flush[i / 64] >> (i % 64)) & 1)
 			flush_owner(NULL, (u16)i);

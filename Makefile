@@ -36,8 +36,8 @@ help:
 	@echo "make            build build/umbra.elf (multiboot ELF32, 64-bit inside), build/umbra.iso, guests"
 	@echo "make run        boot the GRUB ISO in QEMU with the default guest (installs packages if missing)"
 	@echo "make run-guest GUEST=k.elf [MEM=64]   run one multiboot kernel under umbra (see scripts/run-guest)"
-	@echo "make test       host unit tests of mm/, paging guests on plain QEMU vs umbra, ISO smoke test"
-	@echo "make soak       the model test for 10^8 operations, and the guests with longer limits"
+	@echo "make test       host tests of mm/, paging guests on plain QEMU vs umbra, clones, the console, ISO boot"
+	@echo "make soak       the model tests at length (10^8 operations, 2x10^7 with clones), longer guest limits"
 	@echo "make bench      print BENCH lines (figures, not pass/fail)"
 	@echo "make clean      remove build/"
 

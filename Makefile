@@ -64,6 +64,7 @@ $(B)/umbra.asm: $(B)/umbra64.elf
 
 guests:
 	@$(MAKE) -s -C guest O=$(CURDIR)/$(GUEST_DIR)
+	@$(MAKE) -s -C guest/kern O=$(CURDIR)/$(GUEST_DIR)/kern
 	@$(MAKE) -s -C tests/paging O=$(CURDIR)/$(B)/tests/paging
 	@$(MAKE) -s -C tests/edge O=$(CURDIR)/$(B)/tests/edge
 	@$(MAKE) -s -C tests/clone O=$(CURDIR)/$(B)/tests/clone
@@ -73,8 +74,7 @@ $(GUEST_DIR)/hello.elf: guests
 $(B)/umbra.iso: $(B)/umbra.elf guests boot/grub.cfg
 	@command -v grub-mkrescue >/dev/null || scripts/deps.sh
 	@rm -rf $(B)/iso && mkdir -p $(B)/iso/boot/grub
-	cp $(B)/umbra.elf $(GUEST_DIR)/hello.elf $(B)/tests/paging/pg_spaces.elf \
-		$(B)/tests/paging/pg_tlb.elf $(B)/iso/boot/
+	cp $(B)/umbra.elf $(GUEST_DIR)/hello.elf $(GUEST_DIR)/kern/kern.elf $(B)/iso/boot/
 	cp boot/grub.cfg $(B)/iso/boot/grub/grub.cfg
 	grub-mkrescue -o $@ $(B)/iso 2>/dev/null
 

@@ -245,6 +245,38 @@ if [ -f $B/tests/clone/clone_tree.elf ]; then
 	done
 fi
 
+# ---- 3c'. the guest OS: forkstress -------------------------------------------
+# The same guest OS and parameters on plain QEMU and under umbra: the bytes
+# must be identical (only the root process prints, in a fixed order), then
+# again with a reclaim every 3 exits; a malformed parameter gets a clear
+# message and a failure status on both.
+K=$B/guest/kern/kern.elf
+if [ -f $K ]; then
+	fs_args=${FORKSTRESS_ARGS:-procs=3 depth=2 pages=8 rounds=4}
+	[ $soak = 1 ] && fs_args="procs=3 depth=3 pages=16 rounds=2600"  # 101,400 forks
+	plain_qemu $K 64 $fs_args >"$out/forkstress.plain" 2>/dev/null; prc=$?
+	for mode in plain-umbra reclaims; do
+		args=""; [ $mode = reclaims ] && args="reclaim_every=3"
+		UMBRA_ARGS="$args" UMBRA_LOG="$out/forkstress.$mode.log" UMBRA_TIMEOUT=$T \
+			scripts/run-guest $K 64 -- $fs_args >"$out/forkstress.$mode" 2>/dev/null; urc=$?
+		summary=$(grep '^forkstress: forks=' "$out/forkstress.$mode")
+		if [ $prc -eq 1 ] && [ $urc -eq 1 ] && cmp -s "$out/forkstress.plain" "$out/forkstress.$mode" &&
+		   grep -q ' OK$' <<<"$summary" && grep -q 'audit: OK' "$out/forkstress.$mode.log"; then
+			ok "guest-os/forkstress under umbra${args:+ with $args}: byte-identical to plain QEMU ($summary), audit OK"
+		else
+			bad "guest-os/forkstress${args:+ with $args}" "plain $prc, umbra $urc: $(diff "$out/forkstress.plain" "$out/forkstress.$mode" | head -3 | tr '\n' ' ')"
+		fi
+	done
+	plain_qemu $K 64 procs=zz >"$out/forkstress.bad.plain" 2>/dev/null; prc=$?
+	UMBRA_LOG="$out/forkstress.bad.log" scripts/run-guest $K 64 -- procs=zz >"$out/forkstress.bad" 2>/dev/null; urc=$?
+	if [ $prc -eq 3 ] && [ $urc -eq 3 ] && cmp -s "$out/forkstress.bad.plain" "$out/forkstress.bad" &&
+	   grep -q 'procs= takes a number' "$out/forkstress.bad"; then
+		ok "guest-os/forkstress bad parameter (a clear message, status 3, on both)"
+	else
+		bad "guest-os/forkstress bad parameter" "plain $prc umbra $urc: $(head -c 200 "$out/forkstress.bad")"
+	fi
+fi
+
 # ---- 3d. the console ------------------------------------------------------
 if [ -f $B/tests/clone/clone_soak.elf ]; then
 	if why=$(python3 tests/console_test.py $B "$T"); then

@@ -82,3 +82,17 @@ tables=$(echo "$line" | sed -n 's/.* \([0-9]*\) shadow tables.*/\1/p')
 rm_c=$(echo "$line" | sed -n 's/.*rmap \([0-9]*\) cycles.*/\1/p')
 sc_c=$(echo "$line" | sed -n 's/.*scan \([0-9]*\) cycles.*/\1/p')
 echo "BENCH reclaim_speedup_vs_scan_vm $(awk "BEGIN{printf \"%.0f\", ${sc_c:-0}/${rm_c:-1}}") x clones=64 vms=$nvm mappings=$k shadows=$tables rmap_cycles=$rm_c scan_cycles=$sc_c accel=tcg"
+
+# forkstress (the guest OS): the same guest and sizes on plain QEMU and under
+# umbra, both TCG, wall time of the whole run; umbra's exit counts for where
+# the time goes.
+K=$B/guest/kern/kern.elf
+fs="procs=3 depth=3 pages=16 rounds=40"
+forks=$((40 * 39))
+t0=$(now_ms); timeout 600 qemu-system-x86_64 -accel tcg -cpu qemu64 -m 64 -display none -no-reboot -serial stdio \
+	-device isa-debug-exit,iobase=0xf4,iosize=0x04 -kernel $K -append "$fs" </dev/null >$out/fs.plain 2>&1; t1=$(now_ms)
+t2=$(now_ms); UMBRA_LOG=$out/fs.log UMBRA_TIMEOUT=600 scripts/run-guest $K 64 -- $fs >$out/fs.umbra 2>/dev/null; t3=$(now_ms)
+same=no; cmp -s $out/fs.plain $out/fs.umbra && same=yes
+echo "BENCH forkstress_slowdown_vs_qemu $(awk "BEGIN{printf \"%.2f\", ($t3-$t2)/($t1-$t0)}") x forks=$forks umbra_ms=$((t3 - t2)) plain_ms=$((t1 - t0)) identical_output=$same accel=tcg"
+echo "BENCH forkstress_forks_per_s $(awk "BEGIN{printf \"%.0f\", $forks*1000/($t3-$t2)}") forks/s forks=$forks plain_forks_per_s=$(awk "BEGIN{printf \"%.0f\", $forks*1000/($t1-$t0)}") accel=tcg"
+grep -E 'exits in|by reason|shadow tables:' $out/fs.log | sed 's/^/  /'

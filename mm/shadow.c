@@ -7,6 +7,7 @@
 #include "frame.h"
 #include "lib.h"
 #include "shadow.h"
+#include "shadow_int.h"
 
 #define SP_HASH 4096
 
@@ -17,16 +18,6 @@ static struct sp *sp_hash[SP_HASH];
 static struct shadow_mmu *all_shadows;
 void (*shadow_tlb_flush_owner)(u16 owner);
 struct shadow_global shadow_global;
-
-static spte_ref_t ref_of(const u32 *entry)
-{
-	return (spte_ref_t)((uintptr_t)entry - mm_phys_base);
-}
-
-static u32 *table_of(const struct sp *sp)
-{
-	return hfn_ptr(sp->hfn);
-}
 
 struct sp *shadow_sp_of(hfn_t hfn)
 {
@@ -77,12 +68,6 @@ static void flush_owner(struct shadow_mmu *s, u16 owner)
 		shadow_tlb_flush_owner(owner);
 }
 
-// The VM whose root holds the shadow PDE at parent (roots are never shared).
-static u16 owner_of_spde(spte_ref_t parent)
-{
-	return frame_of(parent >> PAGE_SHIFT)->owner;
-}
-
 // An entry of the table in frame table changed: flush every VM that may
 // cache it (its owner, or each VM linking it when shared).
 static void flush_table_users(struct shadow_mmu *s, hfn_t table)
@@ -98,43 +83,8 @@ static void flush_table_users(struct shadow_mmu *s, hfn_t table)
 		flush_owner(s, owner_of_spde(parent));
 }
 
-static bool sp_used_by(const struct sp *sp, u16 owner)
-{
-	if (sp->owner != SP_SHARED)
-		return sp->owner == owner;
-	struct rmap_iter it;
-	spte_ref_t parent;
-	for_each_rmap(sp->hfn, &it, &parent)
-		if (owner_of_spde(parent) == owner)
-			return true;
-	return false;
-}
-
-void shadow_sp_users(const struct sp *sp, u32 *vms, u32 *spdes)
-{
-	u16 seen[64];
-	u32 nseen = 0;
-	*vms = *spdes = 0;
-	struct rmap_iter it;
-	spte_ref_t parent;
-	for_each_rmap(sp->hfn, &it, &parent) {
-		u16 o = owner_of_spde(parent);
-		(*spdes)++;
-		bool known = false;
-		for (u32 i = 0; i < nseen && !known; i++)
-			known = seen[i] == o;
-		if (known)
-			continue;
-		(*vms)++;
-		if (nseen < 64)
-			seen[nseen++] = o;
-	}
-	if ((sp->role & SP_ROLE_DIR) && !*vms)
-		*vms = 1; // a cached root nothing links
-}
-
 // Move sp to another owner (SP_SHARED or a VM), keeping the hash right.
-static void sp_set_owner(struct sp *sp, u16 owner)
+void sp_set_owner(struct sp *sp, u16 owner)
 {
 	for (struct sp **pp = &sp_hash[bucket_of(sp->owner, sp->gfn)]; *pp; pp = &(*pp)->hash_next) {
 		if (*pp == sp) {
@@ -179,9 +129,8 @@ static void clear_spte(u32 *sptep)
 	*sptep = 0;
 }
 
-static void sp_put(struct shadow_mmu *s, struct sp *sp);
 
-static void unlink_child(struct shadow_mmu *s, u32 *spdep)
+void sp_unlink_child(struct shadow_mmu *s, u32 *spdep)
 {
 	hfn_t child = *spdep >> PAGE_SHIFT;
 	rmap_remove(child, ref_of(spdep));
@@ -208,7 +157,7 @@ static void sp_free_now(struct shadow_mmu *s, struct sp *sp)
 		if (!(t[i] & PTE_P))
 			continue;
 		if (sp->role & SP_ROLE_DIR)
-			unlink_child(s, &t[i]);
+			sp_unlink_child(s, &t[i]);
 		else
 			clear_spte(&t[i]);
 	}
@@ -236,7 +185,7 @@ static void sp_free_now(struct shadow_mmu *s, struct sp *sp)
 	frame_put(hfn);
 }
 
-static void sp_put(struct shadow_mmu *s, struct sp *sp)
+void sp_put(struct shadow_mmu *s, struct sp *sp)
 {
 	if (frame_of(sp->hfn)->count == 1)
 		sp_free_now(s, sp);
@@ -245,7 +194,7 @@ static void sp_put(struct shadow_mmu *s, struct sp *sp)
 }
 
 // A new shadow table for (gfn, role), holding one reference for the caller.
-static struct sp *sp_new(struct shadow_mmu *s, gfn_t gfn, u16 role)
+struct sp *sp_new(struct shadow_mmu *s, gfn_t gfn, u16 role)
 {
 	struct sp *sp = sp_free;
 	if (sp)
@@ -272,67 +221,6 @@ static struct sp *sp_new(struct shadow_mmu *s, gfn_t gfn, u16 role)
 		return NULL;
 	}
 	return sp;
-}
-
-// s must change the shared table sp: return s's own table for it. If no
-// other VM links sp, s takes it as it is; else s gets a copy (read-only
-// entries: the frames they map are shared) and its shadow PDEs move to the
-// copy. Out of memory, s's links to sp are dropped instead and NULL is
-// returned: s refaults and builds its own table later.
-static struct sp *sp_unshare(struct shadow_mmu *s, struct sp *sp)
-{
-	if (sp->owner == s->owner)
-		return sp;
-	ASSERT(sp->owner == SP_SHARED && !(sp->role & SP_ROLE_DIR) && !sp->unsync);
-	struct rmap_iter it;
-	spte_ref_t parent;
-	bool others = false;
-	for_each_rmap(sp->hfn, &it, &parent)
-		others |= owner_of_spde(parent) != s->owner;
-	if (!others) {
-		shadow_global.shared_tables--;
-		s->stats.tables++;
-		s->stats.sp_taken++;
-		sp_set_owner(sp, s->owner);
-		sp->wgen = 0; // its entries may be writable from before the clone
-		return sp;
-	}
-	struct sp *copy = sp_new(s, sp->gfn, sp->role);
-	const u32 *from = table_of(sp);
-	u32 *to = copy ? table_of(copy) : NULL;
-	for (u32 i = 0; copy && i < PT_ENTRIES; i++) {
-		if (!(from[i] & PTE_P))
-			continue;
-		if (!rmap_add(from[i] >> PAGE_SHIFT, ref_of(&to[i])))
-			break; // the rest stays empty: s refaults on it
-		to[i] = from[i] & ~PTE_W;
-	}
-	// Move s's links, one at a time: each changes sp's reverse map.
-	for (bool moved = true; moved;) {
-		moved = false;
-		for_each_rmap(sp->hfn, &it, &parent) {
-			if (owner_of_spde(parent) != s->owner)
-				continue;
-			u32 *spdep = spte_ptr(parent);
-			if (copy && rmap_add(copy->hfn, parent)) {
-				rmap_remove(sp->hfn, parent);
-				frame_get(copy->hfn);
-				frame_put(sp->hfn); // others still link it
-				*spdep = (u32)(copy->hfn << PAGE_SHIFT) | PTE_P | PTE_W | PTE_U;
-				s->tlb_flush = true;
-			} else {
-				unlink_child(s, spdep);
-			}
-			moved = true;
-			break;
-		}
-	}
-	if (!copy)
-		return NULL;
-	s->stats.sp_copies++;
-	bool linked = frame_of(copy->hfn)->count > 1;
-	sp_put(s, copy); // sp_new's reference: the links hold it now
-	return linked ? copy : NULL;
 }
 
 // The table a guest PDE calls for, under a root of role root_role.
@@ -388,7 +276,7 @@ static void sync_sp(struct shadow_mmu *s, struct sp *sp)
 			shadow_child_key(g, sp->role, &gfn, &role);
 			struct sp *child = shadow_sp_of(t[i] >> PAGE_SHIFT);
 			if ((g & (PTE_P | PTE_A)) != (PTE_P | PTE_A) || child->gfn != gfn || child->role != role) {
-				unlink_child(s, &t[i]);
+				sp_unlink_child(s, &t[i]);
 				s->stats.zapped++;
 			}
 		} else if (!spte_current(s, t[i], g, sp->role)) {
@@ -425,7 +313,7 @@ static void unshadow(struct shadow_mmu *s, struct sp *sp)
 		spte_ref_t parent;
 		rmap_first(hfn, &it, &parent);
 		flush_owner(s, frame_of(parent >> PAGE_SHIFT)->owner);
-		unlink_child(s, spte_ptr(parent));
+		sp_unlink_child(s, spte_ptr(parent));
 	}
 }
 
@@ -468,41 +356,6 @@ void shadow_guest_wrote(struct shadow_mmu *s, gfn_t gfn)
 		unshadow(s, flooded);
 }
 
-// A write gave s its own copy (new) of the shared guest frame old: every
-// entry s's shadow has for old must now name new. Those in s's tables are
-// repointed (read-only; a write refaults and gets the right rights); a
-// shared table s links is first copied for s. Entries of other VMs stay.
-static void cow_moved(void *arg, gfn_t gfn, hfn_t old, hfn_t new_)
-{
-	struct shadow_mmu *s = arg;
-	(void)gfn;
-	s->stats.cow_breaks++;
-	for (;;) {
-		struct rmap_iter it;
-		spte_ref_t ref, mine = 0;
-		for_each_rmap(old, &it, &ref) {
-			if (sp_used_by(shadow_sp_of(ref >> PAGE_SHIFT), s->owner)) {
-				mine = ref;
-				break;
-			}
-		}
-		if (!mine)
-			return;
-		struct sp *sp = shadow_sp_of(mine >> PAGE_SHIFT);
-		if (sp->owner == SP_SHARED) {
-			sp_unshare(s, sp); // its copy's entry is found next round
-			continue;
-		}
-		u32 *sptep = spte_ptr(mine);
-		rmap_remove(old, mine);
-		if (rmap_add(new_, mine))
-			*sptep = (u32)(new_ << PAGE_SHIFT) | (*sptep & (PAGE_SIZE - 1) & ~PTE_W);
-		else
-			*sptep = 0;
-		s->tlb_flush = true;
-	}
-}
-
 void shadow_sync_all(struct shadow_mmu *s)
 {
 	while (s->unsync) {
@@ -512,60 +365,13 @@ void shadow_sync_all(struct shadow_mmu *s)
 	}
 }
 
-int shadow_clone(struct shadow_mmu *s, struct shadow_mmu *parent)
-{
-	ASSERT(!s->root && parent->root && s->gpmap->nr_frames == parent->gpmap->nr_frames);
-	// Shared tables are in sync for all: the parent syncs first.
-	shadow_sync_all(parent);
-	// Every guest frame is now shared, so no entry may let the parent write
-	// one: take W from the shadow PDEs of its roots (the tables below are
-	// checked at the first write through each; wgen says which).
-	parent->wgen++;
-	for (int i = 0; i < ROOT_CACHE; i++) {
-		if (!parent->cache[i])
-			continue;
-		u32 *pd = table_of(parent->cache[i]);
-		for (u32 j = 0; j < PT_ENTRIES; j++)
-			pd[j] &= ~PTE_W;
-	}
-	parent->tlb_flush = true;
-	s->wgen = 1;
-	struct sp *proot = parent->root;
-	struct sp *root = sp_new(s, proot->gfn, proot->role);
-	if (!root)
-		return -ERR_NOMEM;
-	const u32 *from = table_of(proot);
-	u32 *to = table_of(root);
-	for (u32 i = 0; i < PT_ENTRIES; i++) {
-		if (!(from[i] & PTE_P))
-			continue;
-		hfn_t h = from[i] >> PAGE_SHIFT;
-		if (!rmap_add(h, ref_of(&to[i]))) {
-			sp_put(s, root); // unlinks what was linked
-			return -ERR_NOMEM;
-		}
-		frame_get(h);
-		to[i] = from[i];
-		struct sp *child = shadow_sp_of(h);
-		if (child->owner != SP_SHARED) {
-			parent->stats.tables--;
-			shadow_global.shared_tables++;
-			sp_set_owner(child, SP_SHARED);
-		}
-	}
-	s->cache[0] = s->root = root;
-	s->tlb_flush = true;
-	shadow_global.clones++;
-	return 0;
-}
-
 int shadow_init(struct shadow_mmu *s, struct gpmap *gpmap, u16 owner)
 {
 	memset(s, 0, sizeof(*s));
 	s->gpmap = gpmap;
 	s->owner = owner;
 	s->wgen = 1;
-	gpmap->moved = cow_moved;
+	gpmap->moved = shadow_cow_moved;
 	gpmap->moved_arg = s;
 	s->next = all_shadows;
 	all_shadows = s;
@@ -670,7 +476,7 @@ void shadow_invlpg(struct shadow_mmu *s, gva_t gva)
 	// and a 4 MiB translation goes whole.
 	if (!spde_current(s, *spdep, PDE_INDEX(gva)) ||
 	    (shadow_sp_of(*spdep >> PAGE_SHIFT)->role & SP_ROLE_DIRECT)) {
-		unlink_child(s, spdep);
+		sp_unlink_child(s, spdep);
 		return;
 	}
 	u32 *sptep = &((u32 *)hfn_ptr(*spdep >> PAGE_SHIFT))[PTE_INDEX(gva)];
@@ -758,7 +564,7 @@ enum shadow_result shadow_page_fault(struct shadow_mmu *s, const struct walk_ctx
 	if (*spdep & PTE_P) {
 		struct sp *cur = shadow_sp_of(*spdep >> PAGE_SHIFT);
 		if (cur->gfn != cgfn || cur->role != crole)
-			unlink_child(s, spdep);
+			sp_unlink_child(s, spdep);
 	}
 	if (!(*spdep & PTE_P)) {
 		struct sp *child = sp_lookup(s->owner, cgfn, crole);

@@ -1,0 +1,36 @@
+// mm/-internal interface between shadow.c (tables, faults, sync, reclaim)
+// and shadow_share.c (sharing tables between clones). Not for vmm/.
+#ifndef UMBRA_SHADOW_INT_H
+#define UMBRA_SHADOW_INT_H
+
+#include "frame.h"
+#include "shadow.h"
+
+static inline spte_ref_t ref_of(const u32 *entry)
+{
+	return (spte_ref_t)((uintptr_t)entry - mm_phys_base);
+}
+
+static inline u32 *table_of(const struct sp *sp)
+{
+	return hfn_ptr(sp->hfn);
+}
+
+// The VM whose root holds the shadow PDE at parent (roots are never shared).
+static inline u16 owner_of_spde(spte_ref_t parent)
+{
+	return frame_of(parent >> PAGE_SHIFT)->owner;
+}
+
+// A new table for (gfn, role) of s, holding one reference for the caller.
+struct sp *sp_new(struct shadow_mmu *s, gfn_t gfn, u16 role);
+// Drop a reference; the last frees the table (and unlinks its children).
+void sp_put(struct shadow_mmu *s, struct sp *sp);
+// Clear the shadow PDE at spdep and drop its table's reference.
+void sp_unlink_child(struct shadow_mmu *s, u32 *spdep);
+void sp_set_owner(struct sp *sp, u16 owner);
+bool sp_used_by(const struct sp *sp, u16 owner);
+struct sp *sp_unshare(struct shadow_mmu *s, struct sp *sp);
+void shadow_cow_moved(void *arg, gfn_t gfn, hfn_t old, hfn_t new_);
+
+#endif

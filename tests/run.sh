@@ -13,7 +13,7 @@ B=build
 out=$B/test-out
 rm -rf "$out" && mkdir -p "$out"
 soak=0; [ "${1:-}" = --soak ] && soak=1
-[ $soak = 1 ] && T=${UMBRA_TEST_TIMEOUT:-1800}
+[ $soak = 1 ] && T=${UMBRA_TEST_TIMEOUT:-3600}
 pass=0 fail=0 skip=0
 ok() { echo "PASS $1"; pass=$((pass + 1)); }
 bad() { echo "FAIL $1${2:+: $2}"; fail=$((fail + 1)); }

@@ -21,6 +21,7 @@ enum audit_kind {
 	AUDIT_UNPROTECTED,        // an in-sync shadowed guest table is not write-protected
 	AUDIT_STALE_PDE,          // an in-sync root's PDE links another table than the guest PDE asks
 	AUDIT_COW_WRITABLE,       // a write allowed to a frame shared with a clone, or through a shared table
+	AUDIT_RMAP_BROKEN,        // a reverse-map set whose count, or an entry's slot bits, disagree with it
 	AUDIT_NR_KINDS
 };
 

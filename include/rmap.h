@@ -1,44 +1,56 @@
-// Reverse maps: for every host frame, the set of shadow PTEs that map it.
-// One mapping is the spte's address kept in the frame's own metadata word
-// (no allocation, the seed's `direct`); more live in 64-byte blocks of 15.
+// Reverse maps: for every host frame, the set of shadow entries that map it.
+// One mapping is the entry's address kept in the frame's own metadata word
+// (no allocation, the seed's `direct`); more live in a small hash set whose
+// slot each entry records in its own ignored bits, so that removal is O(1).
 #ifndef UMBRA_RMAP_H
 #define UMBRA_RMAP_H
 
 #include "frame.h"
 
-// Shadow PTEs are named by their host-physical address (below 4 GiB, 4-byte
-// aligned), so a reverse-map entry is 4 bytes.
+// Shadow entries are named by their host-physical address (below 4 GiB,
+// 4-byte aligned), so a reverse-map entry is 4 bytes.
 typedef u32 spte_ref_t;
 
-#define RMAP_BLOCK_ENTRIES 15
+// Bits 9-11 of a present shadow PTE or PDE, which the CPU ignores, belong to
+// the reverse map while the entry is in one: which of its two buckets holds
+// it (bit 11) and where in the bucket (bits 9-10). Code that rewrites such an
+// entry keeps them; code that installs one writes the entry first and then
+// calls rmap_add, which sets them.
+#define RMAP_SPTE_BITS 0xE00u
 
-struct rmap_block {
-	spte_ref_t spte[RMAP_BLOCK_ENTRIES];
-	u32 next;   // hpa of the next block | entries used here (low 4 bits)
-};
-_Static_assert(sizeof(struct rmap_block) == 64, "an rmap block is one cache line");
+// The largest set: 2^19 words (a directory frame and 512 leaf frames).
+#define RMAP_MAX_ORDER 19
 
 struct rmap_stats {
-	u64 blocks;       // blocks in use
-	u64 block_frames; // frames holding blocks
+	u64 blocks;       // sets in use
+	u64 bytes;        // their size
+	u64 block_frames; // frames holding sets
 	u64 adds, removes;
+	u64 kicks;        // entries moved to their other bucket
+	u64 resizes;      // sets rebuilt larger or smaller
 };
 extern struct rmap_stats rmap_stats;
 
-// Record / forget that the spte at spte_hpa maps hfn. Add is O(1); remove
-// scans only hfn's own entries, swapping the last one into the hole. Add
-// returns false when no block could be allocated (the caller must not
-// install the spte).
+// Record that the entry at spte (already written, naming hfn) maps hfn, or
+// forget it (the entry still intact). Remove is O(1): it reads the entry's
+// slot from its bits. Add is O(1) expected, amortized over the rebuilds that
+// keep the set between 1/8 and 15/16 full; it returns false when no memory
+// could be had, and then nothing changed (the caller must not keep the entry).
 bool rmap_add(hfn_t hfn, spte_ref_t spte);
 void rmap_remove(hfn_t hfn, spte_ref_t spte);
+// Is spte in hfn's reverse map, at the slot its bits name? O(1).
+bool rmap_holds(hfn_t hfn, spte_ref_t spte);
 u32 rmap_count(hfn_t hfn);
-// Forget every entry of hfn at once (the caller has cleared the sptes).
+// Forget every entry of hfn at once (the caller has cleared the entries).
 void rmap_clear(hfn_t hfn);
+// Check hfn's set against itself: the header's count, and every entry's bits
+// against its slot and its two buckets. Returns the number of faults found.
+u32 rmap_check(hfn_t hfn);
 
-// Iterate over hfn's entries; the loop body may not change hfn's rmap.
+// Iterate over hfn's entries in O(entries); the body may not change hfn's map.
 struct rmap_iter {
-	u32 head;
-	const struct rmap_block *blk;
+	u32 table; // 0: one entry, already returned
+	u32 order;
 	u32 i;
 };
 bool rmap_first(hfn_t hfn, struct rmap_iter *it, spte_ref_t *spte);

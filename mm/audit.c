@@ -36,16 +36,6 @@ static bool sp_linked_by(const struct sp *sp, u16 owner)
 	return false;
 }
 
-static bool rmap_holds(hfn_t hfn, spte_ref_t ref)
-{
-	struct rmap_iter it;
-	spte_ref_t r;
-	for_each_rmap(hfn, &it, &r)
-		if (r == ref)
-			return true;
-	return false;
-}
-
 // One table on its own: owner, count, protection, entries and their rmaps.
 static void audit_table(struct auditor *a, struct sp *sp)
 {
@@ -58,6 +48,8 @@ static void audit_table(struct auditor *a, struct sp *sp)
 	u32 holds = 0;
 	for (int i = 0; i < ROOT_CACHE; i++)
 		holds += s->cache[i] == sp && sp->owner == s->owner;
+	if (rmap_check(sp->hfn))
+		violation(a, AUDIT_RMAP_BROKEN, 0, rmap_check(sp->hfn), 0, sp->hfn);
 	if (f->count != rmap_count(sp->hfn) + holds)
 		violation(a, AUDIT_REFCOUNT, 0, f->count, rmap_count(sp->hfn) + holds, sp->hfn);
 	if (!(sp->role & SP_ROLE_DIRECT) && !sp->unsync) {
@@ -190,6 +182,8 @@ u32 shadow_audit(struct shadow_mmu *s, audit_report_fn report, void *arg, struct
 			if (!hfn)
 				continue;
 			res->guest_frames++;
+			if (rmap_check(hfn))
+				violation(&a, AUDIT_RMAP_BROKEN, 0, rmap_check(hfn), 0, hfn);
 			struct rmap_iter it;
 			spte_ref_t ref;
 			for_each_rmap(hfn, &it, &ref) {
@@ -230,6 +224,7 @@ const char *audit_kind_name(enum audit_kind k)
 		"in-sync shadowed guest table is not write-protected",
 		"in-sync root links another table than the guest PDE asks",
 		"write allowed to a frame shared with a clone, or through a shared table",
+		"reverse-map set's count or an entry's slot bits disagree with the set",
 	};
 	return k < AUDIT_NR_KINDS ? names[k] : "?";
 }

@@ -574,14 +574,15 @@ enum shadow_result shadow_page_fault(struct shadow_mmu *s, const struct walk_ctx
 		}
 		else if (!(child = sp_new(s, cgfn, crole)))
 			return SHADOW_NOMEM;
-		if (!rmap_add(child->hfn, ref_of(spdep))) {
-			sp_put(s, child);
-			return SHADOW_NOMEM;
-		}
 		// Permissions are decided in the PTE alone; the PDE allows all,
 		// but writes only once the table is known not to let this VM write
 		// a frame it shares with a clone.
 		*spdep = (u32)(child->hfn << PAGE_SHIFT) | PTE_P | PTE_U | (child->wgen == s->wgen ? PTE_W : 0);
+		if (!rmap_add(child->hfn, ref_of(spdep))) {
+			*spdep = 0;
+			sp_put(s, child);
+			return SHADOW_NOMEM;
+		}
 	}
 	struct sp *child = shadow_sp_of(*spdep >> PAGE_SHIFT);
 	if (child->owner != s->owner && !(child = sp_unshare(s, child)))
@@ -603,13 +604,16 @@ enum shadow_result shadow_page_fault(struct shadow_mmu *s, const struct walk_ctx
 	// matter whether the frame is still shared.
 	u32 spte = make_spte(w, ctx, ec, hfn, write || !w->dirty || gpmap_exclusive(s->gpmap, gfn));
 	if ((*sptep & PTE_P) && (*sptep >> PAGE_SHIFT) == hfn) {
-		*sptep = spte; // same frame, new rights: the rmap entry stands
+		// Same frame, new rights: the rmap entry, and its bits, stand.
+		*sptep = spte | (*sptep & RMAP_SPTE_BITS);
 	} else {
 		if (*sptep & PTE_P)
 			clear_spte(sptep);
-		if (!rmap_add(hfn, ref_of(sptep)))
-			return SHADOW_NOMEM;
 		*sptep = spte;
+		if (!rmap_add(hfn, ref_of(sptep))) {
+			*sptep = 0;
+			return SHADOW_NOMEM;
+		}
 	}
 	s->stats.fills++;
 	return SHADOW_FIXED;

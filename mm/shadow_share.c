@@ -71,9 +71,11 @@ struct sp *sp_unshare(struct shadow_mmu *s, struct sp *sp)
 	for (u32 i = 0; copy && i < PT_ENTRIES; i++) {
 		if (!(from[i] & PTE_P))
 			continue;
-		if (!rmap_add(from[i] >> PAGE_SHIFT, ref_of(&to[i])))
-			break; // the rest stays empty: s refaults on it
 		to[i] = from[i] & ~PTE_W;
+		if (!rmap_add(from[i] >> PAGE_SHIFT, ref_of(&to[i]))) {
+			to[i] = 0;
+			break; // the rest stays empty: s refaults on it
+		}
 	}
 	// Move s's links, one at a time: each changes sp's reverse map.
 	for (bool moved = true; moved;) {
@@ -82,14 +84,18 @@ struct sp *sp_unshare(struct shadow_mmu *s, struct sp *sp)
 			if (owner_of_spde(parent) != s->owner)
 				continue;
 			u32 *spdep = spte_ptr(parent);
-			if (copy && rmap_add(copy->hfn, parent)) {
-				rmap_remove(sp->hfn, parent);
-				frame_get(copy->hfn);
-				frame_put(sp->hfn); // others still link it
-				*spdep = (u32)(copy->hfn << PAGE_SHIFT) | PTE_P | PTE_W | PTE_U;
-				s->tlb_flush = true;
-			} else {
+			if (!copy) {
 				sp_unlink_child(s, spdep);
+			} else {
+				rmap_remove(sp->hfn, parent);
+				*spdep = (u32)(copy->hfn << PAGE_SHIFT) | PTE_P | PTE_W | PTE_U;
+				if (rmap_add(copy->hfn, parent)) {
+					frame_get(copy->hfn);
+				} else {
+					*spdep = 0; // refaults
+				}
+				s->tlb_flush = true;
+				sp_put(s, sp); // the link's reference; others still link it
 			}
 			moved = true;
 			break;
@@ -130,9 +136,8 @@ void shadow_cow_moved(void *arg, gfn_t gfn, hfn_t old, hfn_t new_)
 		}
 		u32 *sptep = spte_ptr(mine);
 		rmap_remove(old, mine);
-		if (rmap_add(new_, mine))
-			*sptep = (u32)(new_ << PAGE_SHIFT) | (*sptep & (PAGE_SIZE - 1) & ~PTE_W);
-		else
+		*sptep = (u32)(new_ << PAGE_SHIFT) | (*sptep & (PAGE_SIZE - 1) & ~PTE_W);
+		if (!rmap_add(new_, mine))
 			*sptep = 0;
 		s->tlb_flush = true;
 	}
@@ -166,12 +171,13 @@ int shadow_clone(struct shadow_mmu *s, struct shadow_mmu *parent)
 		if (!(from[i] & PTE_P))
 			continue;
 		hfn_t h = from[i] >> PAGE_SHIFT;
+		to[i] = from[i];
 		if (!rmap_add(h, ref_of(&to[i]))) {
+			to[i] = 0;
 			sp_put(s, root); // unlinks what was linked
 			return -ERR_NOMEM;
 		}
 		frame_get(h);
-		to[i] = from[i];
 		struct sp *child = shadow_sp_of(h);
 		if (child->owner != SP_SHARED) {
 			parent->stats.tables--;

@@ -89,7 +89,7 @@ try:
     r = cmd("shadows 1")
     check(re.search(r"shadow tables used by vm1", r), "shadows 1: " + r[-200:])
     r = cmd("stats")
-    check(all(k in r for k in ("VM exits", "shadow faults", "COW breaks", "reverse-map blocks", "TLB flushes")),
+    check(all(k in r for k in ("VM exits", "shadow faults", "COW breaks", "reverse-map sets", "TLB flushes")),
           "stats: " + r[:300])
     r = cmd("mem")
     check("frames managed" in r and "frame table" in r, "mem: " + r[:200])

@@ -447,7 +447,7 @@ static void cmd_frame(int argc, char **argv)
 		print_entry(ref, "  ", *spte_ptr(ref));
 		shown++;
 	}
-	kprintf("  %u reverse-map entr%s (%u bytes of blocks)\n", n, n == 1 ? "y" : "ies", rmap_bytes(hfn));
+	kprintf("  %u reverse-map entr%s (%u bytes of hash set)\n", n, n == 1 ? "y" : "ies", rmap_bytes(hfn));
 	if (n > from + shown)
 		kprintf("  ... more: 'frame 0x%lx from %lu' goes on\n", hfn, from + shown);
 }
@@ -556,8 +556,9 @@ static void cmd_stats(int argc, char **argv)
 	kprintf("  clones %lu; COW breaks %lu (leaves copied %lu); shared tables copied %lu, taken over %lu, shared now %lu\n",
 		shadow_global.clones, gpmap_stats.cow_frames, gpmap_stats.cow_leaves, st.sp_copies, st.sp_taken,
 		shadow_global.shared_tables);
-	kprintf("  reverse-map blocks %lu (%lu bytes, in %lu frames); adds %lu, removes %lu\n", rmap_stats.blocks,
-		rmap_stats.blocks * sizeof(struct rmap_block), rmap_stats.block_frames, rmap_stats.adds, rmap_stats.removes);
+	kprintf("  reverse-map sets %lu (%lu bytes, in %lu frames); adds %lu, removes %lu, entries moved %lu, "
+		"sets rebuilt %lu\n", rmap_stats.blocks, rmap_stats.bytes, rmap_stats.block_frames, rmap_stats.adds,
+		rmap_stats.removes, rmap_stats.kicks, rmap_stats.resizes);
 	kprintf("  reclaims %lu (by reclaim_every), TLB flushes %lu\n", reclaims, flushes);
 }
 
@@ -575,13 +576,13 @@ static void cmd_mem(int argc, char **argv)
 	u64 freef = frame_free_count(), total = frame_table_size - frame_count_of_type(FRAME_RESERVED);
 	kprintf("mem: %lu frames managed (%lu MiB): %lu free, %lu used\n", total, total >> 8, freef, total - freef);
 	kprintf("  guest memory %lu (%lu shared by several VMs, more in %lu shared leaves), shadow tables %lu, "
-		"guest-physical map leaves %lu, reverse-map blocks %lu, umbra's own %lu\n",
+		"guest-physical map leaves %lu, reverse-map sets %lu, umbra's own %lu\n",
 		frame_count_of_type(FRAME_GUEST), shared, guest_refs / GPMAP_LEAF_ENTRIES, frame_count_of_type(FRAME_SHADOW),
 		frame_count_of_type(FRAME_GPMAP), frame_count_of_type(FRAME_RMAP), frame_count_of_type(FRAME_VMM));
 	kprintf("  metadata: frame table %lu KiB (%u bytes a frame), %u shadow descriptors of %u bytes, "
-		"reverse-map blocks %lu bytes\n", (u64)frame_table_size * sizeof(struct frame) / 1024,
+		"reverse-map sets %lu bytes\n", (u64)frame_table_size * sizeof(struct frame) / 1024,
 		(u32)sizeof(struct frame), shadow_sp_limit(), (u32)sizeof(struct sp),
-		rmap_stats.blocks * sizeof(struct rmap_block));
+		rmap_stats.bytes);
 }
 
 static const struct cmd cmds[] = {

@@ -28,9 +28,21 @@ void main(u32 magic, u32 mbi)
 		puts_("cow_oom: clone: every page copied: the host had room after all\n");
 		outb(0xF4, 1);
 	}
-	u64 t0 = rdtsc();
-	while (rdtsc() - t0 < 8000000000ull) // a few seconds: the clone runs out meanwhile
-		;
+	// Run on while the clone does: umbra's slices alternate, so while it
+	// lives this loop sees gaps in the TSC. A second or so without one
+	// means it is gone (the wait ends at ~30 s of TSC whatever happens).
+	u64 start = rdtsc(), last = start, quiet_since = start;
+	u32 gaps = 0;
+	for (;;) {
+		u64 now = rdtsc();
+		if (now - last > 30000000ull) { // ~10 ms: longer than umbra takes between slices
+			gaps++;
+			quiet_since = now;
+		}
+		last = now;
+		if ((gaps && now - quiet_since > 2000000000ull) || now - start > 80000000000ull)
+			break;
+	}
 	u32 bad = 0;
 	for (u32 a = LO; a < HI; a += 4096)
 		bad += *(volatile u32 *)a != a;

@@ -18,8 +18,11 @@ typedef u32 spte_ref_t;
 // calls rmap_add, which sets them.
 #define RMAP_SPTE_BITS 0xE00u
 
-// The largest set: 2^19 words (a directory frame and 512 leaf frames).
+// The largest set: 2^19 words (a directory frame and 512 leaf frames),
+// which holds up to 491,520 entries. Past RMAP_RECYCLE_AT, a frame whose
+// map cannot grow has its mappings dropped rather than the fault failed.
 #define RMAP_MAX_ORDER 19
+#define RMAP_RECYCLE_AT 65536
 
 struct rmap_stats {
 	u64 blocks;       // sets in use
@@ -27,6 +30,7 @@ struct rmap_stats {
 	u64 block_frames; // frames holding sets
 	u64 adds, removes;
 	u64 kicks;        // entries moved to their other bucket
+	u64 stuck;        // adds that found no room after the most moves allowed
 	u64 resizes;      // sets rebuilt larger or smaller
 };
 extern struct rmap_stats rmap_stats;

@@ -74,6 +74,7 @@ struct shadow_stats {
 	u64 sp_copies;    // shared tables copied for this VM
 	u64 sp_taken;     // shared tables this VM took over uncopied (last user)
 	u64 w_checks;     // tables checked before a first write through them
+	u64 recycles;     // frames whose many mappings were dropped for one more
 };
 
 // Shadow state no one VM owns.

@@ -167,7 +167,7 @@ static u32 *slot_of(u32 set, u32 order, spte_ref_t ref)
 }
 
 // Put ref into the set. False when MAX_KICKS moves found no room; the set
-// then holds what it held, but moved entries' bits may be stale.
+// is then as it was, its entries' bits too.
 static bool place(u32 set, u32 order, spte_ref_t ref)
 {
 	struct {
@@ -204,9 +204,11 @@ static bool place(u32 set, u32 order, spte_ref_t ref)
 		cur = path[k].was;
 		rmap_stats.kicks++;
 	}
-	// The caller rebuilds the set or restamps it: the words suffice here.
-	for (u32 k = MAX_KICKS; k-- > 0;)
+	rmap_stats.stuck++;
+	for (u32 k = MAX_KICKS; k-- > 0;) {
 		*word_at(set, order, path[k].i) = path[k].was;
+		stamp_at(set, order, path[k].i);
+	}
 	return false;
 }
 
@@ -217,12 +219,14 @@ static bool rebuild(struct frame *f, u32 order, spte_ref_t extra)
 {
 	u32 old = f->rmap & ~HEAD_SET;
 	u32 old_order = words(old)[0] & 31, count = (words(old)[0] >> 5) + (extra != 0);
+	bool moved = false; // entries' bits name a set that was given up
 	for (; order <= RMAP_MAX_ORDER; order++) {
 		if (count > max_fill(order))
 			continue;
 		u32 set = set_alloc(order);
 		if (!set)
 			break;
+		moved = true;
 		bool ok = !extra || place(set, order, extra);
 		for (u32 i = 1; ok && i < 1u << old_order; i++) {
 			spte_ref_t e = *word_at(old, old_order, i);
@@ -237,7 +241,7 @@ static bool rebuild(struct frame *f, u32 order, spte_ref_t extra)
 		}
 		set_free(set, order);
 	}
-	for (u32 i = 1; i < 1u << old_order; i++)
+	for (u32 i = 1; moved && i < 1u << old_order; i++)
 		if (*word_at(old, old_order, i))
 			stamp_at(old, old_order, i);
 	return false;

@@ -525,6 +525,20 @@ static u32 make_spte(const struct walk *w, const struct walk_ctx *ctx, u32 ec, h
 	return spte | (user ? PTE_U : 0) | (writable ? PTE_W : 0);
 }
 
+// A frame mapped so often that its reverse map cannot grow (its set is at
+// the largest size, or memory for a larger one is short): drop its other
+// mappings, which refault, and start its map again with this entry, as KVM
+// recycles long rmaps. Not for a frame with few mappings: there the memory
+// is short, and dropping would only thrash.
+static bool rmap_recycle(struct shadow_mmu *s, hfn_t hfn, spte_ref_t ref)
+{
+	if (rmap_count(hfn) < RMAP_RECYCLE_AT)
+		return false;
+	s->stats.recycles++;
+	shadow_reclaim(hfn, NULL, NULL);
+	return rmap_add(hfn, ref);
+}
+
 enum shadow_result shadow_page_fault(struct shadow_mmu *s, const struct walk_ctx *ctx,
 				     gva_t gva, u32 ec, struct walk *w)
 {
@@ -610,7 +624,7 @@ enum shadow_result shadow_page_fault(struct shadow_mmu *s, const struct walk_ctx
 		if (*sptep & PTE_P)
 			clear_spte(sptep);
 		*sptep = spte;
-		if (!rmap_add(hfn, ref_of(sptep))) {
+		if (!rmap_add(hfn, ref_of(sptep)) && !rmap_recycle(s, hfn, ref_of(sptep))) {
 			*sptep = 0;
 			return SHADOW_NOMEM;
 		}

@@ -202,42 +202,57 @@ static void test_rmap_huge(void)
 }
 
 // Out of frames at each kind of growth (first set, carved block, whole
-// frame, directory and leaves): add fails cleanly and the map is as it was.
+// frame, directory and leaves), and when an add finds no room after all its
+// moves: add fails cleanly and the map is as it was, slot bits included.
 static void test_rmap_exhaustion(void)
 {
-	enum { N = 1500 };
-	host_mem_init(64);
-	tables[0] = frame_alloc(FRAME_SHADOW, 1);
-	tables[1] = frame_alloc(FRAME_SHADOW, 1);
-	hfn_t h = frame_alloc(FRAME_GUEST, 1);
-	hfn_t hogs[64], x;
-	u32 nhogs = 0, failures = 0;
-	while (nhogs < 64 && (x = frame_alloc(FRAME_VMM, 0)))
-		hogs[nhogs++] = x;
-	for (u32 i = 0; i < N; i++) {
-		spte_ref_t s = entry_for(h, i / 1024, i % 1024);
-		if (rmap_add(h, s))
-			continue;
-		// Refused: nothing changed. Free frames until it fits.
-		failures++;
-		u32 held = 0;
-		for (u32 k = 0; k < i; k++)
-			held += rmap_holds(h, (spte_ref_t)((tables[k / 1024] << PAGE_SHIFT) + (k % 1024) * 4));
-		CHECK(rmap_count(h) == i && held == i && !rmap_check(h), "failed add %u changed the map", i);
-		bool ok = false;
-		while (!ok && nhogs) {
-			frame_put(hogs[--nhogs]);
-			ok = rmap_add(h, s);
-		}
-		CHECK(ok, "add %u failed with every frame free", i);
-		while (nhogs < 64 && (x = frame_alloc(FRAME_VMM, 0)))
+	enum { N = 1500, FRAMES = 6 };
+	host_mem_init(96);
+	for (u32 t = 0; t < 4; t++)
+		tables[t] = frame_alloc(FRAME_SHADOW, 1);
+	hfn_t hogs[96], x;
+	u32 nhogs = 0, failures = 0, stuck_failures = 0;
+	static spte_ref_t refs[N];
+	static u8 used[4096];
+	for (u32 fr = 0; fr < FRAMES; fr++) {
+		hfn_t h = frame_alloc(FRAME_GUEST, 1);
+		memset(used, 0, sizeof(used));
+		while (nhogs < 96 && (x = frame_alloc(FRAME_VMM, 0)))
 			hogs[nhogs++] = x;
+		for (u32 i = 0; i < N; i++) {
+			u32 k;
+			do
+				k = rnd() % 4096;
+			while (used[k]);
+			used[k] = 1;
+			refs[i] = entry_for(h, k / 1024, k % 1024);
+			u64 stuck = rmap_stats.stuck;
+			if (rmap_add(h, refs[i]))
+				continue;
+			// Refused: nothing changed. Free frames until it fits.
+			failures++;
+			stuck_failures += rmap_stats.stuck != stuck;
+			u32 held = 0;
+			for (u32 j = 0; j < i; j++)
+				held += rmap_holds(h, refs[j]);
+			CHECK(rmap_count(h) == i && held == i && !rmap_check(h), "failed add %u changed the map", i);
+			bool ok = false;
+			while (!ok && nhogs) {
+				frame_put(hogs[--nhogs]);
+				ok = rmap_add(h, refs[i]);
+			}
+			CHECK(ok, "add %u failed with every frame free", i);
+			while (nhogs < 96 && (x = frame_alloc(FRAME_VMM, 0)))
+				hogs[nhogs++] = x;
+		}
+		CHECK(rmap_count(h) == N && !rmap_check(h), "count %u", rmap_count(h));
+		rmap_clear(h);
+		frame_put(h);
+		while (nhogs)
+			frame_put(hogs[--nhogs]);
 	}
-	CHECK(failures >= 4, "only %u growths ran out of memory", failures);
-	CHECK(rmap_count(h) == N && !rmap_check(h), "count %u", rmap_count(h));
-	rmap_clear(h);
-	while (nhogs)
-		frame_put(hogs[--nhogs]);
+	CHECK(failures >= 4 * FRAMES && stuck_failures >= 1,
+	      "only %u growths ran out of memory, %u of them after moves found no room", failures, stuck_failures);
 	CHECK(rmap_stats.blocks == 0 && rmap_stats.block_frames == 0, "blocks left");
 }
 

@@ -11,7 +11,7 @@ enum frame_type {
 	FRAME_SHADOW,       // a shadow page table or directory
 	FRAME_GPMAP,        // a leaf of a guest-physical map
 	FRAME_VMM,          // umbra's own (VMCBs, I/O bitmaps, ...)
-	FRAME_RMAP,         // reverse-map blocks
+	FRAME_RMAP,         // reverse-map sets
 	FRAME_NR_TYPES
 };
 

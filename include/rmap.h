@@ -25,9 +25,9 @@ typedef u32 spte_ref_t;
 #define RMAP_RECYCLE_AT 65536
 
 struct rmap_stats {
-	u64 blocks;       // sets in use
+	u64 sets;         // sets in use
 	u64 bytes;        // their size
-	u64 block_frames; // frames holding sets
+	u64 set_frames;   // frames holding sets
 	u64 adds, removes;
 	u64 kicks;        // entries moved to their other bucket
 	u64 stuck;        // adds that found no room after the most moves allowed

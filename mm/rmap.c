@@ -37,7 +37,7 @@ static u32 block_alloc(u32 order)
 	if (order >= LEAF_ORDER) {
 		hfn_t hfn = frame_alloc(FRAME_RMAP, 0);
 		if (hfn)
-			rmap_stats.block_frames++;
+			rmap_stats.set_frames++;
 		return (u32)(hfn << PAGE_SHIFT);
 	}
 	u32 size = 4u << order;
@@ -45,7 +45,7 @@ static u32 block_alloc(u32 order)
 		hfn_t hfn = frame_alloc(FRAME_RMAP, 0);
 		if (!hfn)
 			return 0;
-		rmap_stats.block_frames++;
+		rmap_stats.set_frames++;
 		u32 base = (u32)(hfn << PAGE_SHIFT);
 		for (u32 at = PAGE_SIZE; at > 0; at -= size) {
 			words(base + at - size)[0] = free_blocks[order];
@@ -63,7 +63,7 @@ static void block_free(u32 b, u32 order)
 {
 	if (order >= LEAF_ORDER) {
 		frame_put(b >> PAGE_SHIFT);
-		rmap_stats.block_frames--;
+		rmap_stats.set_frames--;
 		return;
 	}
 	words(b)[0] = free_blocks[order];
@@ -75,7 +75,7 @@ static void block_free(u32 b, u32 order)
 		hfn_t hfn = at >> PAGE_SHIFT;
 		if (frame_of(hfn)->type == FRAME_RMAP) {
 			frame_put(hfn); // leaves the contents, and so this chain, intact
-			rmap_stats.block_frames--;
+			rmap_stats.set_frames--;
 		}
 	}
 	free_blocks[order] = 0;
@@ -92,7 +92,7 @@ static void set_free(u32 set, u32 order)
 				block_free(dir[1 + k], LEAF_ORDER);
 	}
 	block_free(set, order > LEAF_ORDER ? LEAF_ORDER : order);
-	rmap_stats.blocks--;
+	rmap_stats.sets--;
 	rmap_stats.bytes -= set_bytes(order);
 }
 
@@ -101,7 +101,7 @@ static u32 set_alloc(u32 order)
 	u32 set = block_alloc(order > LEAF_ORDER ? LEAF_ORDER : order);
 	if (!set)
 		return 0;
-	rmap_stats.blocks++;
+	rmap_stats.sets++;
 	rmap_stats.bytes += set_bytes(order);
 	for (u32 k = 0; order > LEAF_ORDER && k < 1u << (order - LEAF_ORDER); k++) {
 		if (!(words(set)[1 + k] = block_alloc(LEAF_ORDER))) {

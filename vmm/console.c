@@ -557,7 +557,7 @@ static void cmd_stats(int argc, char **argv)
 		shadow_global.clones, gpmap_stats.cow_frames, gpmap_stats.cow_leaves, st.sp_copies, st.sp_taken,
 		shadow_global.shared_tables);
 	kprintf("  reverse-map sets %lu (%lu bytes, in %lu frames); adds %lu, removes %lu, entries moved %lu, "
-		"sets rebuilt %lu\n", rmap_stats.blocks, rmap_stats.bytes, rmap_stats.block_frames, rmap_stats.adds,
+		"sets rebuilt %lu\n", rmap_stats.sets, rmap_stats.bytes, rmap_stats.set_frames, rmap_stats.adds,
 		rmap_stats.removes, rmap_stats.kicks, rmap_stats.resizes);
 	kprintf("  reclaims %lu (by reclaim_every), TLB flushes %lu\n", reclaims, flushes);
 }

@@ -645,7 +645,7 @@ static void test_shadow_alias_flood(void)
 	      "audit: %u violations, %llu sptes, %u mapped", res.violations, (unsigned long long)res.sptes,
 	      rmap_count(h));
 	shadow_destroy(&sm);
-	CHECK(rmap_count(h) == 0 && rmap_stats.blocks == 0, "mappings left: %u", rmap_count(h));
+	CHECK(rmap_count(h) == 0 && rmap_stats.sets == 0, "mappings left: %u", rmap_count(h));
 }
 
 // Out of host frames: a fault fails cleanly (no partial state, audit OK),

@@ -133,8 +133,8 @@ static void test_rmap_random(void)
 	}
 	for (int t = 0; t < NTABLES; t++)
 		frame_put(tables[t]);
-	CHECK(rmap_stats.blocks == 0 && rmap_stats.block_frames == 0, "blocks %llu frames %llu left",
-	      (unsigned long long)rmap_stats.blocks, (unsigned long long)rmap_stats.block_frames);
+	CHECK(rmap_stats.sets == 0 && rmap_stats.set_frames == 0, "blocks %llu frames %llu left",
+	      (unsigned long long)rmap_stats.sets, (unsigned long long)rmap_stats.set_frames);
 	CHECK(frame_free_count() == free0, "frames leaked: %llu", (unsigned long long)(free0 - frame_free_count()));
 }
 
@@ -145,13 +145,13 @@ static void test_rmap_single_is_free(void)
 	hfn_t h = frame_alloc(FRAME_GUEST, 1);
 	spte_ref_t a = entry_for(h, 0, 0), b = entry_for(h, 0, 1);
 	CHECK(rmap_add(h, a), "add");
-	CHECK(frame_of(h)->rmap == a && rmap_bytes(h) == 0 && rmap_stats.blocks == 0,
+	CHECK(frame_of(h)->rmap == a && rmap_bytes(h) == 0 && rmap_stats.sets == 0,
 	      "one mapping must live in the metadata word");
 	CHECK(rmap_add(h, b) && rmap_bytes(h) == 16 && rmap_count(h) == 2, "second mapping: %u bytes",
 	      rmap_bytes(h));
 	CHECK(rmap_holds(h, a) && rmap_holds(h, b) && !rmap_check(h), "both held");
 	rmap_remove(h, a);
-	CHECK(frame_of(h)->rmap == b && rmap_stats.blocks == 0, "back to one: back into the word");
+	CHECK(frame_of(h)->rmap == b && rmap_stats.sets == 0, "back to one: back into the word");
 	CHECK((*spte_ptr(b) & RMAP_SPTE_BITS) == 0, "a lone entry keeps no slot bits");
 	rmap_remove(h, b);
 	CHECK(frame_of(h)->rmap == 0, "empty");
@@ -194,7 +194,7 @@ static void test_rmap_huge(void)
 		if (i % 50000 == 0 && rmap_check(h))
 			CHECK(0, "after %u removes: %u faults", i, rmap_check(h));
 	}
-	CHECK(frame_of(h)->rmap == 0 && rmap_stats.blocks == 0, "not empty");
+	CHECK(frame_of(h)->rmap == 0 && rmap_stats.sets == 0, "not empty");
 	frame_put(h);
 	for (u32 t = 0; t < ntab; t++)
 		frame_put(tables[t]);
@@ -253,7 +253,7 @@ static void test_rmap_exhaustion(void)
 	}
 	CHECK(failures >= 4 * FRAMES && stuck_failures >= 1,
 	      "only %u growths ran out of memory, %u of them after moves found no room", failures, stuck_failures);
-	CHECK(rmap_stats.blocks == 0 && rmap_stats.block_frames == 0, "blocks left");
+	CHECK(rmap_stats.sets == 0 && rmap_stats.set_frames == 0, "blocks left");
 }
 
 int main(void)

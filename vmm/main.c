@@ -175,8 +175,8 @@ u64 tsc_to_us(u64 ticks)
 static void tlb_flush_owner(u16 owner)
 {
 	console_flush_requests++;
-	if (owner < MAX_VMS && vms[owner].state == VM_RUNNING)
-		vms[owner].vcpu.mmu.tlb_flush = true;
+	if (owner < MAX_VMS)
+		vm_flush_pending[owner / 64] |= 1ull << (owner % 64);
 }
 
 static void report_vm(struct vm *vm)

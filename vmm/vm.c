@@ -213,6 +213,7 @@ u32 vm_audit_all(const char *fmt, ...)
 }
 
 struct vm_totals vm_retired;
+u64 vm_flush_pending[MAX_VMS / 64];
 
 // Add a VM's counters to the totals of VMs gone.
 static void retire_counters(struct vm *vm)
@@ -326,6 +327,10 @@ void vm_run_slice(struct vm *vm, u64 until)
 		deliver_interrupts(v);
 		if (v->halted)
 			return; // waiting for an interrupt: give up the slice
+		if (vm_flush_pending[vm->id / 64] & (1ull << (vm->id % 64))) {
+			vm_flush_pending[vm->id / 64] &= ~(1ull << (vm->id % 64));
+			v->mmu.tlb_flush = true;
+		}
 		hv->vcpu_run(v, &e);
 		v->exits[e.reason < EXIT_NR ? e.reason : EXIT_OTHER]++;
 		v->exits_total++;

@@ -101,6 +101,10 @@ struct vm_totals {
 	u64 tlb_flushes, reclaims, vms;
 };
 extern struct vm_totals vm_retired;
+// VMs whose TLB must be flushed before they next run, one bit each: mm/'s
+// requests land here, in one cache line, not in the VMs' own (large) structs,
+// so that a reclaim touching many VMs stays cheap.
+extern u64 vm_flush_pending[]; // MAX_VMS / 64 words
 
 static inline struct walk_ctx vcpu_walk_ctx(struct vcpu *v)
 {

@@ -40,7 +40,7 @@ extern struct rmap_stats rmap_stats;
 // slot from its bits. Add is O(1) expected, amortized over the rebuilds that
 // keep the set between 1/8 and 15/16 full; it returns false when no memory
 // could be had, and then nothing changed (the caller must not keep the entry).
-bool rmap_add(hfn_t hfn, spte_ref_t spte);
+bool rmap_add_more(hfn_t hfn, spte_ref_t spte);
 void rmap_remove(hfn_t hfn, spte_ref_t spte);
 // Is spte in hfn's reverse map, at the slot its bits name? O(1).
 bool rmap_holds(hfn_t hfn, spte_ref_t spte);
@@ -68,6 +68,17 @@ u32 rmap_bytes(hfn_t hfn);
 static inline u32 *spte_ptr(spte_ref_t spte)
 {
 	return hpa_ptr(spte);
+}
+
+// The first mapping, the common case of every fill, inline.
+static inline bool rmap_add(hfn_t hfn, spte_ref_t spte)
+{
+	struct frame *f = frame_of(hfn);
+	if (f->rmap || !spte || (spte & 3))
+		return rmap_add_more(hfn, spte);
+	f->rmap = spte;
+	rmap_stats.adds++;
+	return true;
 }
 
 #endif

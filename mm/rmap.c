@@ -247,7 +247,7 @@ static bool rebuild(struct frame *f, u32 order, spte_ref_t extra)
 	return false;
 }
 
-bool rmap_add(hfn_t hfn, spte_ref_t spte)
+bool rmap_add_more(hfn_t hfn, spte_ref_t spte)
 {
 	struct frame *f = frame_of(hfn);
 	ASSERT(spte && !(spte & 3));

@@ -62,6 +62,9 @@ try:
     r = cmd("walk 1 0x100000")
     m = re.search(r"-> host frame 0x([0-9a-f]+) \(count \d+, shared with clones\)", r)
     check(m, "walk: the code frame is not shown as shared: " + r[:300])
+    ms = re.search(r"-> host frame 0x([0-9a-f]+), one of (\d+) mappings \(in its reverse-map set at bucket choice [01], slot [0-3]", r)
+    check(ms and m and ms.group(1) == m.group(1) and int(ms.group(2)) >= 2,
+          "walk: the shadow side does not show the frame's place in its reverse map: " + r[:400])
     hfn = m.group(1) if m else "0"
     r = cmd(f"frame 0x{hfn}")
     before = set(re.findall(r"^  table 0x([0-9a-f]+) \[(\d+)\]", r, re.M))

@@ -302,8 +302,15 @@ static void cmd_walk(int argc, char **argv)
 	flags_str(spte, f2);
 	kprintf("          table 0x%lx (%s, guest table gfn 0x%x%s), PTE[%u] = 0x%08x %s\n", sp->hfn,
 		sp->owner == SP_SHARED ? "shared" : "own", sp->gfn, sp->unsync ? ", unsync" : "", PTE_INDEX(gva), spte, f2);
-	if (spte & PTE_P)
-		kprintf("          -> host frame 0x%x\n", spte >> PAGE_SHIFT);
+	if (!(spte & PTE_P))
+		return;
+	hfn_t h = spte >> PAGE_SHIFT;
+	u32 k = rmap_count(h);
+	if (k == 1)
+		kprintf("          -> host frame 0x%lx, its only mapping (kept in its metadata word)\n", h);
+	else
+		kprintf("          -> host frame 0x%lx, one of %u mappings (in its reverse-map set at bucket choice %u, "
+			"slot %u: bits 9-11)\n", h, k, (spte >> 11) & 1, (spte >> 9) & 3);
 }
 
 static void role_str(u16 role, char *buf, size_t n)

@@ -48,8 +48,9 @@ static void audit_table(struct auditor *a, struct sp *sp)
 	u32 holds = 0;
 	for (int i = 0; i < ROOT_CACHE; i++)
 		holds += s->cache[i] == sp && sp->owner == s->owner;
-	if (rmap_check(sp->hfn))
-		violation(a, AUDIT_RMAP_BROKEN, 0, rmap_check(sp->hfn), 0, sp->hfn);
+	u32 broken = rmap_check(sp->hfn);
+	if (broken)
+		violation(a, AUDIT_RMAP_BROKEN, 0, broken, 0, sp->hfn);
 	if (f->count != rmap_count(sp->hfn) + holds)
 		violation(a, AUDIT_REFCOUNT, 0, f->count, rmap_count(sp->hfn) + holds, sp->hfn);
 	if (!(sp->role & SP_ROLE_DIRECT) && !sp->unsync) {
@@ -182,8 +183,9 @@ u32 shadow_audit(struct shadow_mmu *s, audit_report_fn report, void *arg, struct
 			if (!hfn)
 				continue;
 			res->guest_frames++;
-			if (rmap_check(hfn))
-				violation(&a, AUDIT_RMAP_BROKEN, 0, rmap_check(hfn), 0, hfn);
+			u32 broken = rmap_check(hfn);
+			if (broken)
+				violation(&a, AUDIT_RMAP_BROKEN, 0, broken, 0, hfn);
 			struct rmap_iter it;
 			spte_ref_t ref;
 			for_each_rmap(hfn, &it, &ref) {

@@ -129,7 +129,6 @@ static void clear_spte(u32 *sptep)
 	*sptep = 0;
 }
 
-
 void sp_unlink_child(struct shadow_mmu *s, u32 *spdep)
 {
 	hfn_t child = *spdep >> PAGE_SHIFT;
@@ -656,9 +655,9 @@ u32 shadow_reclaim(hfn_t hfn, shadow_zap_fn report, void *arg)
 		n++;
 	}
 	rmap_clear(hfn);
-	for (u32 i = 0; i < 256; i++)
-		if ((flush[i / 64] >> (i % 64)) & 1)
-			flush_owner(NULL, (u16)i);
+	for (u32 w = 0; w < 4; w++)
+		for (u64 bits = flush[w]; bits; bits &= bits - 1)
+			flush_owner(NULL, (u16)(w * 64 + (u32)__builtin_ctzll(bits)));
 	return n;
 }
 

@@ -2,6 +2,7 @@
 // the GDT/IDT/TSS, the 8259 pair and the PIT tick.
 #include <stdarg.h>
 #include "kernel.h"
+#include "fmt.h"
 
 char cmdline[256];
 
@@ -29,45 +30,11 @@ void cputc(char c)
 	outb(0x3F8, (u8)c);
 }
 
-static void put_num(u32 v, u32 base, int width)
-{
-	char b[12];
-	int n = 0;
-	do {
-		b[n++] = "0123456789abcdef"[v % base];
-		v /= base;
-	} while (v);
-	while (width-- > n)
-		cputc('0');
-	while (n)
-		cputc(b[--n]);
-}
-
-static void vcprintf(const char *f, va_list ap)
-{
-	for (; *f; f++) {
-		if (*f != '%') {
-			cputc(*f);
-			continue;
-		}
-		int width = 0;
-		while (f[1] >= '0' && f[1] <= '9')
-			width = width * 10 + (*++f - '0');
-		switch (*++f) {
-		case 'd': { int v = va_arg(ap, int); if (v < 0) { cputc('-'); v = -v; } put_num((u32)v, 10, width); break; }
-		case 'u': put_num(va_arg(ap, u32), 10, width); break;
-		case 'x': put_num(va_arg(ap, u32), 16, width); break;
-		case 's': for (const char *s = va_arg(ap, const char *); *s; s++) cputc(*s); break;
-		default: cputc('%'); cputc(*f);
-		}
-	}
-}
-
 void cprintf(const char *fmt, ...)
 {
 	va_list ap;
 	va_start(ap, fmt);
-	vcprintf(fmt, ap);
+	vformat(cputc, fmt, ap);
 	va_end(ap);
 }
 
@@ -76,7 +43,7 @@ _Noreturn void panic(const char *fmt, ...)
 	va_list ap;
 	va_start(ap, fmt);
 	cprintf("panic: ");
-	vcprintf(fmt, ap);
+	vformat(cputc, fmt, ap);
 	cprintf("\n");
 	va_end(ap);
 	outl(0xF4, 2); // QEMU status 5: the kernel failed

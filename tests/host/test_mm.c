@@ -692,17 +692,24 @@ static void note_kind(void *arg, const struct audit_violation *v)
 	seen_kinds |= 1u << v->kind;
 }
 
-// A frame mapped at two addresses lives in a reverse-map set; an entry
-// whose slot bits are wrong is caught, and so is removal from the set.
-static void test_audit_rmap_bits(void)
+// A fresh VM 1 whose directory links one page table at PT_GPA; the caller
+// fills the table, then loads the returned context.
+static struct walk_ctx one_table_guest(void)
 {
 	guest_reset();
 	CHECK(shadow_init(&sm, &gm, 1) == 0, "shadow_init");
 	*gpa_word(PD_GPA) = PT_GPA | 7;
+	return (struct walk_ctx){ CR0_PG | CR0_PE | CR0_WP, PD_GPA, CR4_PSE, &gm };
+}
+
+// A frame mapped at three addresses lives in a reverse-map set; an entry
+// whose slot bits are wrong is caught.
+static void test_audit_rmap_bits(void)
+{
+	struct walk_ctx ctx = one_table_guest();
 	*gpa_word(PT_GPA + 8) = 0x6000 | 5;
 	*gpa_word(PT_GPA + 12) = 0x6000 | 5;
 	*gpa_word(PT_GPA + 16) = 0x6000 | 5;
-	struct walk_ctx ctx = { CR0_PG | CR0_PE | CR0_WP, PD_GPA, CR4_PSE, &gm };
 	CHECK(shadow_load_cr3(&sm, &ctx) == 0, "load_cr3");
 	int r;
 	shadow_access(&ctx, 0x2000, false, true, &r);
@@ -730,12 +737,9 @@ static void test_audit_rmap_bits(void)
 
 static void test_audit_detects(void)
 {
-	guest_reset();
-	CHECK(shadow_init(&sm, &gm, 1) == 0, "shadow_init");
-	*gpa_word(PD_GPA) = PT_GPA | 7;
+	struct walk_ctx ctx = one_table_guest();
 	*gpa_word(PT_GPA + 4) = 0x5000 | 7 | PTE_D;
 	*gpa_word(PT_GPA + 8) = 0x6000 | 5;
-	struct walk_ctx ctx = { CR0_PG | CR0_PE | CR0_WP, PD_GPA, CR4_PSE, &gm };
 	CHECK(shadow_load_cr3(&sm, &ctx) == 0, "load_cr3");
 	int r;
 	shadow_access(&ctx, 0x1000, true, true, &r);

@@ -26,7 +26,7 @@ VMM_SRCS := vmm/main.c vmm/vm.c vmm/sched.c vmm/console.c vmm/irq.c vmm/exit.c v
 ASM_SRCS := boot/entry.S vmm/trapentry.S vmm/svm/vmrun.S
 KOBJS := $(VMM_SRCS:%.c=$(B)/k/%.o) $(ASM_SRCS:%.S=$(B)/k/%.o)
 
-HOST_TESTS := $(B)/tests/host/test_mm $(B)/tests/host/test_clone $(B)/tests/host/test_rmap $(B)/tests/host/test_insn
+HOST_TESTS := $(B)/tests/host/test_mm $(B)/tests/host/test_role $(B)/tests/host/test_clone $(B)/tests/host/test_rmap $(B)/tests/host/test_insn
 GUEST_DIR := $(B)/guest
 
 .PHONY: all help deps run run-guest test soak bench guests clean

@@ -13,7 +13,11 @@
 #include "rmap.h"
 #include "walk.h"
 
-// What besides the guest table decides a shadow table's contents.
+// What besides the guest table decides a shadow table's contents. A table
+// is found again by (owner, gfn, role) alone, so a role must differ wherever
+// the shadow entries would differ: every input to make_spte() other than the
+// guest table's own entries is a bit here. tests/host/test_role.c proves it
+// by enumeration (every pair of inputs with one key gives the same entries).
 #define SP_ROLE_DIR (1u << 0)    // a shadow page directory (a root); else a page table
 #define SP_ROLE_DIRECT (1u << 1) // no guest table behind it: a split 4 MiB page, or paging off
 #define SP_ROLE_WP (1u << 2)     // the guest's CR0.WP
@@ -22,6 +26,9 @@
 #define SP_ROLE_PDE_W (1u << 5)  // tables: the parent guest PDE's R/W
 #define SP_ROLE_PDE_D (1u << 6)  // split 4 MiB pages: the guest PDE's Dirty bit, which
                                  // is their leaf's: a clean PDE may not share writable entries
+#define SP_ROLE_NOPG (1u << 7)   // paging off: the identity, every entry user and writable
+#define SP_ROLE_PDE_PWT (1u << 8) // split 4 MiB pages: the PDE's caching bits, which are
+#define SP_ROLE_PDE_PCD (1u << 9) // their leaf's (a page table's come from its own PTEs)
 
 // One shadow table. Invariants: its frame's count is the number of shadow
 // PDEs pointing at it plus the root-cache slots holding it; its frame's
@@ -132,8 +139,11 @@ u64 shadow_shrink(struct shadow_mmu *s);
 void shadow_guest_wrote(struct shadow_mmu *s, gfn_t gfn);
 hpa_t shadow_root_hpa(const struct shadow_mmu *s);
 struct sp *shadow_sp_of(hfn_t hfn);
-// The (gfn, role) of the table a guest PDE calls for under a root's role.
-void shadow_child_key(u32 gpde, u16 root_role, gfn_t *gfn, u16 *role);
+// The (gfn, role) of the root for the guest's paging state in ctx.
+void shadow_root_key(const struct walk_ctx *ctx, gfn_t *gfn, u16 *role);
+// The (gfn, role) of the table that translates gva under a root of role
+// root_role whose guest PDE for gva is gpde (unused with paging off).
+void shadow_child_key(u32 gpde, gva_t gva, u16 root_role, gfn_t *gfn, u16 *role);
 // Every live shadow table, for the auditor and the console.
 struct sp *shadow_sp_at(u32 index);
 u32 shadow_sp_limit(void); // indexes below it may hold a table

@@ -140,7 +140,7 @@ static void audit_root(struct auditor *a, struct sp *root)
 			gpa_read(a->s->gpmap, (root->gfn << PAGE_SHIFT) + i * 4, &g, 4);
 			gfn_t gfn;
 			u16 role;
-			shadow_child_key(g, root->role, &gfn, &role);
+			shadow_child_key(g, i << PDE_SHIFT, root->role, &gfn, &role);
 			// umbra's own walks set D in the guest PDE through one root
 			// only: another root may still link the clean child, whose
 			// entries are all read-only, so stricter, never looser.

@@ -222,14 +222,31 @@ struct sp *sp_new(struct shadow_mmu *s, gfn_t gfn, u16 role)
 	return sp;
 }
 
-// The table a guest PDE calls for, under a root of role root_role.
-void shadow_child_key(u32 gpde, u16 root_role, gfn_t *gfn, u16 *role)
+void shadow_root_key(const struct walk_ctx *ctx, gfn_t *gfn, u16 *role)
 {
+	if (!(ctx->cr0 & CR0_PG)) {
+		*gfn = 0;
+		*role = SP_ROLE_DIR | SP_ROLE_DIRECT | SP_ROLE_NOPG;
+		return;
+	}
+	*gfn = ctx->cr3 >> PAGE_SHIFT;
+	*role = (u16)(SP_ROLE_DIR | ((ctx->cr0 & CR0_WP) ? SP_ROLE_WP : 0) | ((ctx->cr4 & CR4_PSE) ? SP_ROLE_PSE : 0));
+}
+
+void shadow_child_key(u32 gpde, gva_t gva, u16 root_role, gfn_t *gfn, u16 *role)
+{
+	if (root_role & SP_ROLE_NOPG) {
+		// The identity: which 4 MiB of guest-physical memory, nothing else.
+		*gfn = (gva >> PDE_SHIFT) << (PDE_SHIFT - PAGE_SHIFT);
+		*role = SP_ROLE_DIRECT | SP_ROLE_NOPG;
+		return;
+	}
 	u16 r = (u16)((root_role & SP_ROLE_WP) | ((gpde & PTE_U) ? SP_ROLE_PDE_U : 0) |
 		      ((gpde & PTE_W) ? SP_ROLE_PDE_W : 0));
 	if ((root_role & SP_ROLE_PSE) && (gpde & PTE_PS)) {
 		*gfn = (gpde & PDE_LARGE_ADDR_MASK) >> PAGE_SHIFT;
-		*role = r | SP_ROLE_DIRECT | ((gpde & PTE_D) ? SP_ROLE_PDE_D : 0);
+		*role = r | SP_ROLE_DIRECT | ((gpde & PTE_D) ? SP_ROLE_PDE_D : 0) |
+			((gpde & PTE_PWT) ? SP_ROLE_PDE_PWT : 0) | ((gpde & PTE_PCD) ? SP_ROLE_PDE_PCD : 0);
 	} else {
 		*gfn = gpde >> PAGE_SHIFT;
 		*role = r;
@@ -272,7 +289,7 @@ static void sync_sp(struct shadow_mmu *s, struct sp *sp)
 		if (sp->role & SP_ROLE_DIR) {
 			gfn_t gfn;
 			u16 role;
-			shadow_child_key(g, sp->role, &gfn, &role);
+			shadow_child_key(g, i << PDE_SHIFT, sp->role, &gfn, &role);
 			struct sp *child = shadow_sp_of(t[i] >> PAGE_SHIFT);
 			if ((g & (PTE_P | PTE_A)) != (PTE_P | PTE_A) || child->gfn != gfn || child->role != role) {
 				sp_unlink_child(s, &t[i]);
@@ -386,13 +403,9 @@ hpa_t shadow_root_hpa(const struct shadow_mmu *s)
 int shadow_load_cr3(struct shadow_mmu *s, const struct walk_ctx *ctx)
 {
 	shadow_sync_all(s);
-	gfn_t gfn = 0;
-	u16 role = SP_ROLE_DIR | SP_ROLE_DIRECT;
-	if (ctx->cr0 & CR0_PG) {
-		gfn = ctx->cr3 >> PAGE_SHIFT;
-		role = (u16)(SP_ROLE_DIR | ((ctx->cr0 & CR0_WP) ? SP_ROLE_WP : 0) |
-			     ((ctx->cr4 & CR4_PSE) ? SP_ROLE_PSE : 0));
-	}
+	gfn_t gfn;
+	u16 role;
+	shadow_root_key(ctx, &gfn, &role);
 	s->stats.cr3_loads++;
 	s->tlb_flush = true;
 	int at = -1;
@@ -460,7 +473,7 @@ static bool spde_current(struct shadow_mmu *s, u32 spde, u32 i)
 	u32 g = guest_entry(s, root->gfn, i);
 	gfn_t gfn;
 	u16 role;
-	shadow_child_key(g, root->role, &gfn, &role);
+	shadow_child_key(g, i << PDE_SHIFT, root->role, &gfn, &role);
 	const struct sp *child = shadow_sp_of(spde >> PAGE_SHIFT);
 	return (g & (PTE_P | PTE_A)) == (PTE_P | PTE_A) && child->gfn == gfn && child->role == role;
 }
@@ -569,10 +582,9 @@ enum shadow_result shadow_page_fault(struct shadow_mmu *s, const struct walk_ctx
 	if ((ec & PFEC_W) && (frame_of(hfn)->flags & FRAME_F_PROTECTED))
 		shadow_guest_wrote(s, w->gpa >> PAGE_SHIFT);
 
-	gfn_t cgfn = (gva >> PDE_SHIFT) << (PDE_SHIFT - PAGE_SHIFT);
-	u16 crole = SP_ROLE_DIRECT;
-	if (w->paging)
-		shadow_child_key(w->pde, s->root->role, &cgfn, &crole);
+	gfn_t cgfn;
+	u16 crole;
+	shadow_child_key(w->pde, gva, s->root->role, &cgfn, &crole);
 	u32 *spdep = &table_of(s->root)[PDE_INDEX(gva)];
 	if (*spdep & PTE_P) {
 		struct sp *cur = shadow_sp_of(*spdep >> PAGE_SHIFT);

@@ -315,9 +315,12 @@ static void cmd_walk(int argc, char **argv)
 
 static void role_str(u16 role, char *buf, size_t n)
 {
-	ksnprintf(buf, n, "%s%s%s%s%s%s", (role & SP_ROLE_DIR) ? "dir" : "table", (role & SP_ROLE_DIRECT) ? ",direct" : "",
+	ksnprintf(buf, n, "%s%s%s%s%s%s%s%s%s%s", (role & SP_ROLE_DIR) ? "dir" : "table",
+		  (role & SP_ROLE_DIRECT) ? ",direct" : "", (role & SP_ROLE_NOPG) ? ",nopg" : "",
 		  (role & SP_ROLE_WP) ? ",wp" : "", (role & SP_ROLE_PSE) ? ",pse" : "",
-		  (role & SP_ROLE_PDE_U) ? ",u" : "", (role & SP_ROLE_PDE_W) ? ",w" : "");
+		  (role & SP_ROLE_PDE_U) ? ",u" : "", (role & SP_ROLE_PDE_W) ? ",w" : "",
+		  (role & SP_ROLE_PDE_D) ? ",d" : "", (role & SP_ROLE_PDE_PWT) ? ",pwt" : "",
+		  (role & SP_ROLE_PDE_PCD) ? ",pcd" : "");
 }
 
 static bool used_by(const struct sp *sp, u16 id)

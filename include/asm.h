@@ -43,6 +43,27 @@ static inline u64 read_cr4(void) { u64 v; __asm__ volatile("mov %%cr4, %0" : "=r
 static inline void write_cr4(u64 v) { __asm__ volatile("mov %0, %%cr4" ::"r"(v)); }
 static inline void fxsave(void *area) { __asm__ volatile("fxsave %0" : "=m"(*(u8 (*)[512])area)); }
 static inline void fxrstor(const void *area) { __asm__ volatile("fxrstor %0" ::"m"(*(const u8 (*)[512])area)); }
+// Debug registers 0-3 by number (MOV DRn takes no register operand for n).
+static inline u64 read_dr(int n)
+{
+	u64 v = 0;
+	switch (n) {
+	case 0: __asm__ volatile("mov %%dr0, %0" : "=r"(v)); break;
+	case 1: __asm__ volatile("mov %%dr1, %0" : "=r"(v)); break;
+	case 2: __asm__ volatile("mov %%dr2, %0" : "=r"(v)); break;
+	case 3: __asm__ volatile("mov %%dr3, %0" : "=r"(v)); break;
+	}
+	return v;
+}
+static inline void write_dr(int n, u64 v)
+{
+	switch (n) {
+	case 0: __asm__ volatile("mov %0, %%dr0" ::"r"(v)); break;
+	case 1: __asm__ volatile("mov %0, %%dr1" ::"r"(v)); break;
+	case 2: __asm__ volatile("mov %0, %%dr2" ::"r"(v)); break;
+	case 3: __asm__ volatile("mov %0, %%dr3" ::"r"(v)); break;
+	}
+}
 static inline void cli(void) { __asm__ volatile("cli"); }
 static inline void sti(void) { __asm__ volatile("sti"); }
 static inline void hlt(void) { __asm__ volatile("hlt"); }

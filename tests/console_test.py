@@ -4,15 +4,24 @@
 # the clones share and check exactly its mappings went, audit, clone from
 # the console, line editing, and garbage answered with errors. The guests
 # must still finish correctly, with no frame leaked.
-# Usage: console_test.py BUILD_DIR [TIMEOUT_S]; prints one line, exits 1 on failure.
+# The "kill" scenario kills a VM in every state (running, halted, cloned a
+# moment ago, a parent whose clones run on) and checks each is reported and
+# freed, the others finish, and umbra ends normally with no frame leaked.
+# Usage: console_test.py BUILD_DIR [TIMEOUT_S] [main|kill]; prints one line,
+# exits 1 on failure.
 import random, re, subprocess, sys, threading, time
 
 B = sys.argv[1] if len(sys.argv) > 1 else "build"
 T = int(sys.argv[2]) if len(sys.argv) > 2 else 120
+SCENARIO = sys.argv[3] if len(sys.argv) > 3 else "main"
+MODULES = {
+    "main": f"{B}/tests/clone/clone_soak.elf seconds=25",
+    "kill": f"{B}/tests/edge/spin.elf,{B}/tests/edge/idle.elf,{B}/tests/clone/clone_soak.elf seconds=12",
+}[SCENARIO]
 qemu = subprocess.Popen(
     ["qemu-system-x86_64", "-accel", "tcg", "-m", "256", "-display", "none", "-no-reboot",
      "-serial", "stdio", "-device", "isa-debug-exit,iobase=0xf4,iosize=0x04",
-     "-kernel", f"{B}/umbra.elf", "-initrd", f"{B}/tests/clone/clone_soak.elf seconds=25"],
+     "-kernel", f"{B}/umbra.elf", "-initrd", MODULES],
     stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
 out, lock = [], threading.Lock()
 
@@ -55,7 +64,53 @@ def check(cond, what):
     if not cond:
         fails.append(what)
 
-try:
+def scenario_kill():
+    """Kill a VM in each state; return the summary line."""
+    wait_for(r"^\[vm1\] edge: spinning", 0, T)
+    wait_for(r"^\[vm2\] edge: idling", 0, T)
+    end = time.time() + T
+    while len(re.findall(r"vm3 cloned into vm\d+", text())) + len(re.findall(r"vm[4-9] cloned into", text())) < 3:
+        if time.time() > end:
+            raise TimeoutError("clone_soak did not make its clones")
+        time.sleep(0.1)
+    cmd("")
+    r = cmd("kill 1")
+    check(re.search(r"^vm1 killed", r, re.M), "kill 1 (running): " + r[:200])
+    r = cmd("kill 2")
+    check(re.search(r"^vm2 killed", r, re.M), "kill 2 (halted): " + r[:200])
+    r = cmd("kill 2")
+    check(re.search(r"^error: ", r, re.M), "kill 2 again must be an error: " + r[:200])
+    # A clone killed before it ever ran: both lines in one write, so the
+    # console runs them between the same two slices. Ids are reused: the
+    # clone gets the lowest free one.
+    r = cmd(b"clone 3\rkill 1\r", raw=True)
+    m = re.search(r"vm3 cloned into vm(\d+)", r)
+    check(m and m.group(1) == "1", "clone 3 should have made vm1: " + r[:300])
+    time.sleep(0.5)
+    check(len(re.findall(r"^vm1 killed", text(), re.M)) == 2 and
+          len(re.findall(r"^umbra: vm1 ended .*killed from the console", text(), re.M)) == 2,
+          "kill of the fresh clone: " + text()[-300:])
+    # A parent whose clones share its memory and shadow tables run on.
+    r = cmd("kill 3")
+    check(re.search(r"^vm3 killed", r, re.M), "kill 3 (clone parent): " + r[:200])
+    r = cmd("audit")
+    check(re.search(r"audit on request: OK \(3 VMs", r), "audit after the kills: " + r[:300])
+    r = cmd("vms")
+    running = re.findall(r"^  (\d+) +running", r, re.M)
+    check(running == ["4", "5", "6"], "vms after the kills: " + r[:400])
+    wait_for(r"all VMs ended.*no leak", 0, T)
+    rc = qemu.wait(timeout=10)
+    t = text()
+    killed = re.findall(r"^umbra: vm(\d+) ended .*killed from the console", t, re.M)
+    check(sorted(killed) == ["1", "1", "2", "3"], f"killed VMs reported: {killed}")
+    ok = re.findall(r"^umbra: vm([456]) ended .*status 0: wrote 0", t, re.M)
+    check(sorted(ok) == ["4", "5", "6"], f"the clones that were not killed ended: {ok}")
+    check(not re.search(r"PANIC|violation", t), "a panic or an audit violation: " + t[-300:])
+    check(rc == 3, f"umbra's exit status {rc}, want 3 (VMs stopped, no failure of umbra)")
+    return "killed a running, a halted, a fresh clone and a clone parent: each reported and freed, " \
+           "the other 3 VMs finished, audit OK, no leak"
+
+def scenario_main():
     wait_for(r"vm2 cloned into vm4", 0, T)
     time.sleep(1.5)  # the clones copy their page tables meanwhile
     cmd("")
@@ -125,6 +180,12 @@ try:
     ok = len(re.findall(r"^\[vm\d+\] soak: own memory intact every round", t, re.M))
     ended = len(re.findall(r"^umbra: vm\d+ ended .*status 0: wrote 0", t, re.M))
     check(ok == 5 and ended == 5, f"{ok} VMs kept their memory, {ended} ended with status 0 (want 5 and 5)")
+    return (f"reclaimed a frame shared by the clones ({n_before} mappings, exactly those invalidated), "
+            f"audit OK, clone from the console, {len(bad) + 1} garbage inputs answered with errors, 5 VMs ended well, no leak")
+
+summary = ""
+try:
+    summary = {"main": scenario_main, "kill": scenario_kill}[SCENARIO]()
 except TimeoutError as e:
     fails.append(str(e))
 finally:
@@ -132,9 +193,8 @@ finally:
         qemu.wait(timeout=10)
     except subprocess.TimeoutExpired:
         qemu.kill()
-open(f"{B}/test-out/console.out", "w").write(text())
+open(f"{B}/test-out/console-{SCENARIO}.out", "w").write(text())
 if fails:
     print("; ".join(fails)[:600])
     sys.exit(1)
-print(f"reclaimed a frame shared by the clones ({n_before} mappings, exactly those invalidated), "
-      f"audit OK, clone from the console, {len(bad) + 1} garbage inputs answered with errors, 5 VMs ended well, no leak")
+print(summary)

@@ -139,13 +139,14 @@ for g in $B/tests/edge/*.elf; do
 done
 
 # ---- 3b. several VMs at once ---------------------------------------------
-# Every paging guest, the default guest, a second FPU guest (two VMs with
-# different values in their FPU registers) and a spinner in one boot: they run
+# Every paging guest, the default guest, a second FPU guest and a second
+# debug-register guest (two VMs with different values in their FPU and debug
+# registers) and a spinner in one boot: they run
 # round-robin, preempted by the host timer; each VM's lines (prefix [vmN]
 # stripped) must equal that guest's own output on plain QEMU, and the
 # spinner, which never exits by itself, must not hold the others up.
 mods=""; names=()
-for g in $B/tests/paging/*.elf $good $B/tests/paging/pg_fpu.elf $B/tests/edge/spin.elf; do
+for g in $B/tests/paging/*.elf $good $B/tests/paging/pg_fpu.elf $B/tests/paging/pg_dr.elf $B/tests/edge/spin.elf; do
 	[ -f "$g" ] || continue
 	mods="$mods${mods:+,}$g"; names+=("$(basename "$g" .elf)")
 done
@@ -279,11 +280,13 @@ fi
 
 # ---- 3d. the console ------------------------------------------------------
 if [ -f $B/tests/clone/clone_soak.elf ]; then
-	if why=$(python3 tests/console_test.py $B "$T"); then
-		ok "console ($why)"
-	else
-		bad "console" "$why"
-	fi
+	for scenario in main kill; do
+		if why=$(python3 tests/console_test.py $B "$T" $scenario); then
+			ok "console/$scenario ($why)"
+		else
+			bad "console/$scenario" "$why"
+		fi
+	done
 fi
 
 # ---- 4. the GRUB ISO -----------------------------------------------------

@@ -1,7 +1,8 @@
 // The scheduler: every running VM in turn, SLICE_TICKS host ticks at a time.
 // A host timer interrupt during a VM's run is an INTR exit, so a VM that
-// never exits by itself is still preempted. umbra never uses the FPU, so the
-// FPU/SSE state belongs to the VM that ran last and moves on a switch only.
+// never exits by itself is still preempted. The CPU state that VMRUN does
+// not switch and umbra never uses itself (FPU/SSE, DR0-DR3) belongs to the
+// VM that ran last and moves on a switch only.
 #include "asm.h"
 #include "console.h"
 #include "irq.h"
@@ -10,22 +11,37 @@
 
 #define SLICE_TICKS 2
 
-static struct vm *fpu_owner;
+static struct vm *cpu_owner; // whose FPU and DR0-DR3 are in the CPU
 
-static void give_fpu(struct vm *vm)
+static void save_cpu_state(struct vm *vm)
 {
-	if (fpu_owner == vm)
-		return;
-	if (fpu_owner)
-		fxsave(fpu_owner->vcpu.fpu);
-	fxrstor(vm->vcpu.fpu);
-	fpu_owner = vm;
+	fxsave(vm->vcpu.fpu);
+	for (int i = 0; i < 4; i++)
+		vm->vcpu.dr[i] = (u32)read_dr(i);
 }
 
-void sched_save_fpu(struct vm *vm)
+static void give_cpu_state(struct vm *vm)
 {
-	if (fpu_owner == vm)
-		fxsave(vm->vcpu.fpu);
+	if (cpu_owner == vm)
+		return;
+	if (cpu_owner)
+		save_cpu_state(cpu_owner);
+	fxrstor(vm->vcpu.fpu);
+	for (int i = 0; i < 4; i++)
+		write_dr(i, vm->vcpu.dr[i]);
+	cpu_owner = vm;
+}
+
+void sched_save_state(struct vm *vm)
+{
+	if (cpu_owner == vm)
+		save_cpu_state(vm);
+}
+
+void sched_forget(struct vm *vm)
+{
+	if (cpu_owner == vm)
+		cpu_owner = NULL;
 }
 
 void sched_run(void (*finish)(struct vm *vm))
@@ -36,20 +52,21 @@ void sched_run(void (*finish)(struct vm *vm))
 		bool any = false, ran = false;
 		for (u32 i = 1; i < MAX_VMS; i++) {
 			struct vm *vm = &vms[i];
-			if (vm->state != VM_RUNNING)
-				continue;
-			any = true;
-			if (deadline && ticks >= deadline)
-				vm_end(vm, UMBRA_EXIT_GUEST_STOPPED, true, "umbra's deadline=%u s passed",
-				       cfg.deadline_s);
-			else {
-				give_fpu(vm);
-				vm_run_slice(vm, ticks + SLICE_TICKS);
-				ran |= !vm->vcpu.halted;
+			if (vm->state == VM_RUNNING) {
+				any = true;
+				if (deadline && ticks >= deadline)
+					vm_end(vm, UMBRA_EXIT_GUEST_STOPPED, true, "umbra's deadline=%u s passed",
+					       cfg.deadline_s);
+				else {
+					give_cpu_state(vm);
+					vm_run_slice(vm, ticks + SLICE_TICKS);
+					ran |= !vm->vcpu.halted;
+				}
 			}
+			// Whatever ended it (its own exit, umbra, the console's kill
+			// between two slices), a VM is reported and freed here.
 			if (vm->state == VM_ENDED) {
-				if (fpu_owner == vm)
-					fpu_owner = NULL;
+				any = true;
 				finish(vm);
 			}
 		}

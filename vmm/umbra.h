@@ -30,8 +30,11 @@ void vm_run_slice(struct vm *vm, u64 until);
 // Run every VM to its end, round-robin, preempted by the host timer;
 // finish(vm) is called as each one ends.
 void sched_run(void (*finish)(struct vm *vm));
-// Bring vm's FPU/SSE state into its save area if it is live in the CPU.
-void sched_save_fpu(struct vm *vm);
+// Bring vm's FPU/SSE and DR0-DR3 into its save areas if they are live in
+// the CPU (before a clone copies them).
+void sched_save_state(struct vm *vm);
+// vm is going: the CPU's FPU and debug registers are nobody's now.
+void sched_forget(struct vm *vm);
 // Clone a running VM (the hypercall): a new VM with its memory and shadow
 // tables shared copy-on-write (clone=deep: copied), and a copy of its vCPU
 // and devices. NULL, with a reason in err, when it cannot be made.

@@ -153,8 +153,9 @@ struct vm *vm_clone(struct vm *parent, char *err, size_t errlen)
 		v->cr0 = pv->cr0, v->cr3 = pv->cr3, v->cr4 = pv->cr4, v->cr2 = pv->cr2;
 		v->efer = pv->efer;
 		v->cpl = pv->cpl;
-		sched_save_fpu(parent);
+		sched_save_state(parent);
 		memcpy(v->fpu, pv->fpu, sizeof(v->fpu));
+		memcpy(v->dr, pv->dr, sizeof(v->dr));
 		struct walk_ctx ctx = vcpu_walk_ctx(v);
 		r = shadow_load_cr3(&v->mmu, &ctx);
 	}
@@ -234,6 +235,7 @@ void vm_destroy(struct vm *vm)
 {
 	if (vm->state != VM_EMPTY)
 		retire_counters(vm);
+	sched_forget(vm);
 	hv->vcpu_destroy(&vm->vcpu);
 	shadow_destroy(&vm->vcpu.mmu);
 	gpmap_destroy(&vm->gpmap);

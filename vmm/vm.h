@@ -60,6 +60,8 @@ struct vcpu {
 	struct vm *vm;
 	void *hw;             // backend-private
 	u8 fpu[512] __attribute__((aligned(16))); // FXSAVE image while another VM has the FPU
+	u32 dr[4];            // DR0-DR3 while another VM has them (the guest writes them
+	                      // unintercepted; DR6/DR7 live in the backend's control block)
 	u64 exits[EXIT_NR];
 	u64 exits_total;
 	u64 reinjected;       // events whose delivery an exit interrupted, delivered again

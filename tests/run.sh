@@ -28,7 +28,7 @@ plain_qemu() { # kernel mem args... -> stdout, status
 }
 
 # ---- 1. host tests -------------------------------------------------------
-for t in $B/tests/host/test_mm $B/tests/host/test_role $B/tests/host/test_rmap $B/tests/host/test_insn; do
+for t in $B/tests/host/test_mm $B/tests/host/test_role $B/tests/host/test_asid $B/tests/host/test_rmap $B/tests/host/test_insn; do
 	[ -x "$t" ] || continue
 	name=host/$(basename "$t")
 	if [ $soak = 1 ]; then UMBRA_SOAK=1 "$t" >"$out/$(basename "$t").txt" 2>&1; else "$t" >"$out/$(basename "$t").txt" 2>&1; fi

@@ -172,7 +172,7 @@ static void cmd_vms(int argc, char **argv)
 		if (vm->parent)
 			ksnprintf(parent, sizeof(parent), "vm%u", vm->parent);
 		kprintf("  %-3u %-8s %4uM  %4u %-6s %9lu  %13lu  %6lu  %6lu\n", vm->id, state_name(vm), vm->mem_mib,
-			vm->id, parent, vm->vcpu.exits_total, vm->vcpu.mmu.stats.faults, vm->vcpu.mmu.stats.tables,
+			vm->vcpu.asid.asid, parent, vm->vcpu.exits_total, vm->vcpu.mmu.stats.faults, vm->vcpu.mmu.stats.tables,
 			vm->clones);
 		shown++;
 	}
@@ -187,8 +187,8 @@ static void cmd_vm(int argc, char **argv)
 	if (!vm)
 		return;
 	const struct vcpu *v = &vm->vcpu;
-	kprintf("vm%u: %s, %u MiB, ASID %u, parent %u, cmdline '%s'\n", vm->id, state_name(vm), vm->mem_mib,
-		vm->id, vm->parent, vm->cmdline);
+	kprintf("vm%u: %s, %u MiB, ASID %u (generation %lu), parent %u, cmdline '%s'\n", vm->id, state_name(vm),
+		vm->mem_mib, vm->vcpu.asid.asid, vm->vcpu.asid.gen, vm->parent, vm->cmdline);
 	if (vm->state == VM_ENDED)
 		kprintf("  ended: status %u%s: %s\n", vm->exit_status, vm->stopped_by_umbra ? " (by umbra)" : "",
 			vm->reason);

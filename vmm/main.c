@@ -258,7 +258,8 @@ void kmain(u32 magic, u32 mbi_pa)
 	const char *why = hv->probe();
 	if (why)
 		panic("cannot run guests: %s", why);
-	hv->cpu_init();
+	if (hv->cpu_init() < 0)
+		panic("cannot run guests: the %s backend could not start on this CPU", hv->name);
 	// umbra keeps guests' FPU/SSE state with FXSAVE/FXRSTOR: allow both.
 	write_cr0((read_cr0() & ~(u64)(CR0_EM | CR0_TS)) | CR0_MP | CR0_NE);
 	write_cr4(read_cr4() | CR4_OSFXSR | CR4_OSXMMEXCPT);
@@ -281,8 +282,8 @@ void kmain(u32 magic, u32 mbi_pa)
 			continue;
 		}
 		created++;
-		kprintf("umbra: vm%u: %u MiB, entry 0x%x, ASID %u, from module %u (%s)\n",
-			vm->id, vm->mem_mib, (u32)vm->vcpu.rip, vm->id, i, cmd);
+		kprintf("umbra: vm%u: %u MiB, entry 0x%x, from module %u (%s)\n",
+			vm->id, vm->mem_mib, (u32)vm->vcpu.rip, i, cmd);
 	}
 	if (created)
 		kprintf("umbra: boot to first guest entry: %lu us of umbra's own time\n",

@@ -3,6 +3,7 @@
 #ifndef UMBRA_VM_H
 #define UMBRA_VM_H
 
+#include "asid.h"
 #include "gpmap.h"
 #include "shadow.h"
 #include "vpic.h"
@@ -57,6 +58,7 @@ struct vcpu {
 	bool halted;          // HLT with interrupts on: runs again when an interrupt is pending
 	struct event inject;  // delivered at the next entry
 	struct shadow_mmu mmu;
+	struct asid_tag asid; // the backend's TLB tag (ASID, VPID) and its generation
 	struct vm *vm;
 	void *hw;             // backend-private
 	u8 fpu[512] __attribute__((aligned(16))); // FXSAVE image while another VM has the FPU

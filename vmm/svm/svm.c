@@ -1,5 +1,6 @@
 // The AMD SVM backend: VMCB setup, the run loop's entry and exit halves, and
 // the translation of SVM exit codes into umbra's vendor-neutral vm_exit.
+#include "asid.h"
 #include "asm.h"
 #include "frame.h"
 #include "hv.h"
@@ -14,6 +15,7 @@ static u8 iopm[3 * PAGE_SIZE] __attribute__((aligned(PAGE_SIZE)));
 static u8 msrpm[2 * PAGE_SIZE] __attribute__((aligned(PAGE_SIZE)));
 static u8 host_save[PAGE_SIZE] __attribute__((aligned(PAGE_SIZE)));
 static u8 host_hsave[PAGE_SIZE] __attribute__((aligned(PAGE_SIZE)));
+static struct asid_space asids; // as many as CPUID 8000_000A EBX says
 
 // The CR0 and CR4 bits the guest controls directly in the real registers.
 #define GUEST_CR0_PASS (CR0_PE | CR0_MP | CR0_EM | CR0_TS | CR0_ET | CR0_NE | CR0_AM | CR0_CD | CR0_NW)
@@ -39,6 +41,12 @@ static int svm_cpu_init(void)
 	wrmsr(MSR_VM_HSAVE_PA, (u64)(uintptr_t)host_hsave);
 	memset(iopm, 0xFF, sizeof(iopm));
 	memset(msrpm, 0xFF, sizeof(msrpm));
+	u32 a, b, c, d;
+	cpuid(0x8000000A, &a, &b, &c, &d);
+	if (b < 2) // one ASID is the host's: no guest could run
+		return -ERR_NOMEM;
+	asid_space_init(&asids, b);
+	kprintf("umbra: svm: %u ASIDs, handed out by generation\n", b);
 	return 0;
 }
 
@@ -70,7 +78,7 @@ static int svm_vcpu_create(struct vcpu *v)
 			SVM_INTERCEPT_SKINIT;
 	c->iopm_pa = (u64)(uintptr_t)iopm;
 	c->msrpm_pa = (u64)(uintptr_t)msrpm;
-	c->asid = v->vm->id;
+	c->asid = 0; // given at the first entry (asid_get)
 	c->tlb_control = SVM_TLB_FLUSH_ALL;
 	// Physical interrupts follow the host's IF, not the guest's: a guest
 	// running with interrupts off is still preempted by umbra's timer.
@@ -106,6 +114,7 @@ static void svm_vcpu_clone(struct vcpu *dst, const struct vcpu *src)
 	const struct vmcb *s = src->hw;
 	memcpy(&d->save, &s->save, sizeof(d->save));
 	d->ctl.tlb_control = SVM_TLB_FLUSH_ALL;
+	dst->asid = (struct asid_tag){ 0 }; // its own tag at its first entry
 	dst->paging_changed = true;
 }
 
@@ -216,6 +225,10 @@ static void svm_vcpu_run(struct vcpu *v, struct vm_exit *e)
 		v->paging_changed = false;
 	}
 	s->cr3 = shadow_root_hpa(&v->mmu);
+	if (asid_get(&asids, &v->asid))
+		vmcb->ctl.tlb_control = SVM_TLB_FLUSH_ALL; // old tags are reused from here on
+	vmcb->ctl.asid = v->asid.asid;
+	ASSERT(v->asid.asid > 0 && v->asid.asid < asids.limit);
 	if (v->mmu.tlb_flush) {
 		vmcb->ctl.tlb_control = SVM_TLB_FLUSH_ALL;
 		v->mmu.tlb_flush = false;

@@ -1,0 +1,30 @@
+// Address-space tag allocation by generation (see asid.h).
+#include "asid.h"
+#include "lib.h"
+
+void asid_space_init(struct asid_space *sp, u32 limit)
+{
+	ASSERT(limit >= 2);
+	sp->limit = limit;
+	sp->next = 1;
+	sp->gen = 1;
+	sp->wraps = 0;
+}
+
+bool asid_get(struct asid_space *sp, struct asid_tag *t)
+{
+	if (t->gen == sp->gen)
+		return false;
+	bool flush = false;
+	if (sp->next >= sp->limit) {
+		// Every tag of this generation is out: their TLB entries go at
+		// once, and the tags start over for whoever runs next.
+		sp->gen++;
+		sp->wraps++;
+		sp->next = 1;
+		flush = true;
+	}
+	t->asid = sp->next++;
+	t->gen = sp->gen;
+	return flush;
+}

@@ -1,0 +1,29 @@
+// Address-space tags for the TLB (SVM's ASIDs, VMX's VPIDs), handed out as
+// KVM does: a vCPU keeps its tag for one generation; when the CPU's tags run
+// out, a new generation starts, the whole TLB is flushed once, and every
+// vCPU gets a fresh tag at its next entry. Pure C: host-tested.
+#ifndef UMBRA_ASID_H
+#define UMBRA_ASID_H
+
+#include "types.h"
+
+struct asid_space {
+	u32 limit;     // tags 1..limit-1 are usable (tag 0 is the host's)
+	u32 next;      // the next tag of this generation
+	u64 gen;       // generation now; starts at 1
+	u64 wraps;     // generations begun after the first (full flushes)
+};
+
+struct asid_tag {
+	u32 asid;      // valid while gen is the space's generation
+	u64 gen;       // 0: none yet
+};
+
+// limit is what the CPU reports (CPUID 8000_000A EBX for SVM); at least 2.
+void asid_space_init(struct asid_space *sp, u32 limit);
+// Before an entry: make t a tag of the current generation. True when the
+// whole TLB (every tag) must be flushed at this entry, because tags of an
+// old generation are being handed out again.
+bool asid_get(struct asid_space *sp, struct asid_tag *t);
+
+#endif

@@ -79,12 +79,14 @@ for g in $B/tests/paging/*.elf; do
 done
 
 # ---- 3. bad input --------------------------------------------------------
-# expect NAME STATUS LOG-REGEX -- run-guest args...
+# expect NAME STATUS LOG-REGEXES -- run-guest args... (one regex a line; all must match)
 expect() {
-	local name=$1 want=$2 re=$3; shift 4
+	local name=$1 want=$2 re=$3 r matched=1; shift 4
 	UMBRA_LOG="$out/bad-$name.log" UMBRA_TIMEOUT=$T scripts/run-guest "$@" >"$out/bad-$name.out" 2>&1
 	local rc=$?
-	if [ $rc -eq "$want" ] && grep -Eq "$re" "$out/bad-$name.log"; then
+	while IFS= read -r r; do grep -Eq "$r" "$out/bad-$name.log" || matched=0; done <<<"$re"
+	re=${re%%$'\n'*}
+	if [ $rc -eq "$want" ] && [ $matched = 1 ]; then
 		ok "bad-input/$name (status $rc: $(grep -Eo "$re.*" "$out/bad-$name.log" | head -1 | cut -c1-70))"
 	else
 		bad "bad-input/$name" "status $rc (want $want), log: $(grep -E 'rejected|ended|PANIC' "$out/bad-$name.log" | head -2 | tr '\n' ' ')"

@@ -14,8 +14,8 @@ static void warn_port(struct vm *vm, u16 port, bool in)
 	if (*bits & (1u << (port % 8)))
 		return;
 	*bits |= 1u << (port % 8);
-	kprintf("umbra: vm%u: %s port 0x%x: no device (reads all-ones, writes ignored; said once)\n",
-		vm->id, in ? "in from" : "out to", port);
+	vm_say(vm, SAID_PORT, "%s port 0x%x: no device (reads all-ones, writes ignored; said once a port)",
+	       in ? "in from" : "out to", port);
 }
 
 static u8 uart_in(struct vm *vm, u16 reg)

@@ -362,7 +362,7 @@ static void hypercall_clone(struct vcpu *v, const struct vm_exit *e)
 	u64 cycles = __builtin_ia32_rdtsc() - t0;
 	u64 us = tsc_to_us(cycles);
 	if (!child) {
-		kprintf("umbra: vm%u: clone refused: %s\n", vm->id, err);
+		vm_say(vm, SAID_CLONE, "clone refused: %s", err);
 		v->gpr[GPR_RAX] = HC_FAILED;
 		return;
 	}
@@ -446,7 +446,7 @@ static void handle_msr(struct vcpu *v, const struct vm_exit *e)
 		else if (msr == MSR_TSC)
 			val = __builtin_ia32_rdtsc();
 		else if (!hv->msr_read(v, msr, &val)) {
-			kprintf("umbra: vm%u: rdmsr 0x%x: not offered, #GP\n", v->vm->id, msr);
+			vm_say(v->vm, SAID_MSR, "rdmsr 0x%x: not offered, #GP", msr);
 			inject_gp(v, e);
 			return;
 		}
@@ -465,9 +465,9 @@ static void handle_msr(struct vcpu *v, const struct vm_exit *e)
 			}
 			v->efer = (u32)val;
 		} else if (msr == MSR_TSC) {
-			kprintf("umbra: vm%u: wrmsr TSC ignored\n", v->vm->id);
+			vm_say(v->vm, SAID_TSC_WRITE, "wrmsr TSC ignored");
 		} else if (!hv->msr_write(v, msr, val)) {
-			kprintf("umbra: vm%u: wrmsr 0x%x: not offered, #GP\n", v->vm->id, msr);
+			vm_say(v->vm, SAID_MSR, "wrmsr 0x%x: not offered, #GP", msr);
 			inject_gp(v, e);
 			return;
 		}

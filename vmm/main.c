@@ -197,6 +197,7 @@ static void report_vm(struct vm *vm)
 		v->reinjected, v->soft_restarted);
 	if (v->irqs_injected)
 		kprintf("umbra: vm%u: %lu interrupts injected from its PIC\n", vm->id, v->irqs_injected);
+	vm_said_report(vm);
 	if (cfg.reclaim_every)
 		kprintf("umbra: vm%u: reclaimed %lu frames (%lu shadow entries) while it ran\n",
 			vm->id, vm->reclaims, vm->reclaimed_entries);

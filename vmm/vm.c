@@ -258,6 +258,33 @@ void vm_end(struct vm *vm, u32 status, bool by_umbra, const char *fmt, ...)
 		vm_console_putc(vm, '\n');
 }
 
+static const char *const said_name[SAID_NR] = {
+	[SAID_MSR] = "MSR not offered", [SAID_TSC_WRITE] = "TSC write ignored",
+	[SAID_PORT] = "port without a device", [SAID_CLONE] = "clone refused", [SAID_TIMER] = "timer",
+};
+
+void vm_say(struct vm *vm, enum vm_said kind, const char *fmt, ...)
+{
+	u32 n = ++vm->said[kind];
+	if (n > VM_SAID_BURST)
+		return;
+	char msg[160];
+	va_list ap;
+	va_start(ap, fmt);
+	kvsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	kprintf("umbra: vm%u: %s%s\n", vm->id, msg,
+		n == VM_SAID_BURST ? " (more of these are counted, not shown)" : "");
+}
+
+void vm_said_report(struct vm *vm)
+{
+	for (int k = 0; k < SAID_NR; k++)
+		if (vm->said[k] > VM_SAID_BURST)
+			kprintf("umbra: vm%u: %u more '%s' messages not shown (%u in all)\n", vm->id,
+				vm->said[k] - VM_SAID_BURST, said_name[k], vm->said[k]);
+}
+
 void vm_console_putc(struct vm *vm, char c)
 {
 	if (cfg.split) {

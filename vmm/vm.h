@@ -74,6 +74,11 @@ struct vcpu {
 
 enum vm_state { VM_EMPTY, VM_RUNNING, VM_ENDED };
 
+// Kinds of message a guest can make umbra say again and again: each is
+// shown VM_SAID_BURST times per VM, then only counted (vm_say).
+enum vm_said { SAID_MSR, SAID_TSC_WRITE, SAID_PORT, SAID_CLONE, SAID_TIMER, SAID_NR };
+#define VM_SAID_BURST 8
+
 #define VM_REASON_LEN 120
 
 struct vm {
@@ -88,6 +93,7 @@ struct vm {
 	struct vcpu vcpu;
 	u8 uart_lcr, uart_ier, uart_mcr, uart_scr, uart_dll, uart_dlm, uart_fcr;
 	u8 warned_ports[8192]; // one bit per port: "unhandled" logged once
+	u32 said[SAID_NR];    // guest-caused messages of each kind, shown or not
 	struct vdev_irq irq;   // the guest's PICs and PIT
 	char line[160];        // console mode: guest output, one whole line at a time
 	u16 line_len;
@@ -114,6 +120,12 @@ static inline struct walk_ctx vcpu_walk_ctx(struct vcpu *v)
 {
 	return (struct walk_ctx){ v->cr0, v->cr3, v->cr4, &v->vm->gpmap };
 }
+
+// A message the guest caused, "umbra: vmN: " and fmt: shown at most
+// VM_SAID_BURST times for each kind and VM, then counted; vm_said_report
+// gives the counts when the VM ends. Keeps a guest from flooding the log.
+void vm_say(struct vm *vm, enum vm_said kind, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+void vm_said_report(struct vm *vm);
 
 // End a VM: status is what QEMU's exit port would see.
 void vm_end(struct vm *vm, u32 status, bool by_umbra, const char *fmt, ...)

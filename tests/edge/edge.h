@@ -11,4 +11,24 @@ static inline unsigned char inb(unsigned short p) { unsigned char v; __asm__ vol
 static inline void putc_(char c) { while (!(inb(0x3FD) & 0x20)) ; outb(0x3F8, (unsigned char)c); }
 static inline void puts_(const char *s) { while (*s) putc_(*s++); }
 void main(u32 magic, u32 mbi);
+
+// Descriptor tables for guests that take interrupts or exceptions:
+// multiboot leaves no GDT to rely on. Flat code 0x08, flat data 0x10.
+static unsigned long long edge_gdt[3] __attribute__((aligned(8))) = {
+	0, 0x00CF9A000000FFFFull, 0x00CF92000000FFFFull,
+};
+static unsigned long long edge_idt[256] __attribute__((aligned(8)));
+static inline void edge_tables(void)
+{
+	struct { unsigned short limit; u32 base; } __attribute__((packed)) g = { sizeof(edge_gdt) - 1, (u32)edge_gdt };
+	__asm__ volatile("lgdt %0; ljmp $0x08, $1f; 1: mov $0x10, %%ax; mov %%ax, %%ds; mov %%ax, %%es;"
+			 "mov %%ax, %%ss; mov %%ax, %%fs; mov %%ax, %%gs" ::"m"(g) : "eax");
+	struct { unsigned short limit; u32 base; } __attribute__((packed)) d = { sizeof(edge_idt) - 1, (u32)edge_idt };
+	__asm__ volatile("lidt %0" ::"m"(d));
+}
+static inline void edge_gate(int vec, void (*fn)(void))
+{
+	u32 a = (u32)fn;
+	edge_idt[vec] = (a & 0xFFFF) | (0x08ull << 16) | (0x8Eull << 40) | ((unsigned long long)(a >> 16) << 48);
+}
 #endif

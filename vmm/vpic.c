@@ -7,6 +7,13 @@
 #include "vpic.h"
 
 #define PIT_HZ 1193182u
+// The shortest period at which a periodic PIT raises IRQ 0 (the counter
+// itself still counts at the programmed rate). Every interrupt costs a guest
+// a few exits under umbra, tens of microseconds under emulation: a faster
+// tick would find the next interrupt pending at every interrupt window, and
+// the guest would run nothing but its handler. KVM clamps periodic timers
+// the same way (min_timer_period_us, 200 by default).
+#define PIT_MIN_IRQ_PERIOD_US 200u
 
 bool vpic_port(u16 port)
 {
@@ -49,6 +56,22 @@ static u64 pit_period_ticks(const struct pit8254 *t)
 {
 	u64 n = t->reload ? t->reload : 65536;
 	return n * cfg.tsc_khz * 1000 / PIT_HZ;
+}
+
+// How often IRQ 0 is raised: the period, but never faster than the minimum
+// for the periodic modes (2 and 3); a one-shot (mode 0) fires once anyway.
+static u64 pit_irq_period_ticks(struct vm *vm, const struct pit8254 *t)
+{
+	u64 period = pit_period_ticks(t);
+	u64 min = cfg.tsc_khz * PIT_MIN_IRQ_PERIOD_US / 1000;
+	if (t->mode == 0 || period >= min)
+		return period;
+	if (!t->clamp_said) {
+		vm_say(vm, SAID_TIMER, "PIT period of %lu ns raised to %u us for its interrupts (the counter keeps its rate)",
+		       (u64)(t->reload ? t->reload : 65536) * 1000000000u / PIT_HZ, PIT_MIN_IRQ_PERIOD_US);
+		((struct pit8254 *)t)->clamp_said = true;
+	}
+	return min;
 }
 
 static u16 pit_count_now(const struct pit8254 *t)
@@ -96,6 +119,7 @@ static void pit_write(struct vm *vm, u16 port, u8 v)
 	t->start_tsc = __builtin_ia32_rdtsc();
 	t->fired = 0;
 	t->armed = true;
+	t->clamp_said = false;
 }
 
 static u8 pit_read(struct vm *vm)
@@ -133,8 +157,10 @@ void vpic_out(struct vm *vm, u16 port, u8 val)
 void vpit_update(struct vm *vm)
 {
 	struct pit8254 *t = &vm->irq.pit;
-	u64 period = pit_period_ticks(t);
-	if (!t->armed || !period)
+	if (!t->armed)
+		return;
+	u64 period = pit_irq_period_ticks(vm, t);
+	if (!period)
 		return;
 	u64 n = (__builtin_ia32_rdtsc() - t->start_tsc) / period;
 	if (n > t->fired) {

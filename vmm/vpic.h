@@ -20,6 +20,7 @@ struct pit8254 {
 	u8 mode, access, rw_state;
 	u16 latch;
 	bool latched, latch_hi_next, armed;
+	bool clamp_said;  // the raised interrupt period was logged for this count
 	u8 lo_byte;
 	u64 start_tsc;    // when the counter was loaded
 	u64 fired;        // periods already raised as IRQ 0

@@ -69,6 +69,7 @@
 #define EFLAGS_TF (1u << 8)
 #define EFLAGS_IF (1u << 9)
 #define EFLAGS_VM (1u << 17)
+#define DR6_BS (1u << 14)  // single-step: the #DB came from EFLAGS.TF
 
 enum x86_vector {
 	VEC_DE = 0, VEC_DB = 1, VEC_NMI = 2, VEC_BP = 3, VEC_OF = 4, VEC_BR = 5,

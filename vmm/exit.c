@@ -479,11 +479,22 @@ void handle_exit(struct vcpu *v, const struct vm_exit *e)
 {
 	struct vm *vm = v->vm;
 	u64 rip = v->rip;
+	bool stepping = v->rflags & EFLAGS_TF;
 	handle_one(v, e, vm);
-	// An interrupt shadow (after STI or MOV SS) covers one instruction: if
-	// umbra completed it for the guest (an `sti; hlt` HLT), the shadow is over.
-	if (v->rip != rip)
-		v->int_shadow = false;
+	if (v->rip == rip || vm->state != VM_RUNNING)
+		return;
+	// umbra completed an instruction for the guest. An interrupt shadow
+	// (after STI or MOV SS) covers one instruction: it is over.
+	v->int_shadow = false;
+	// With TF set when it began, the CPU would now raise the single-step
+	// #DB (a trap, DR6.BS; it goes before a pending interrupt, which waits
+	// for the handler's IRET). Not after HLT, as on QEMU: the trap comes
+	// after the instruction that follows the wake-up.
+	if (stepping && !v->inject.valid && e->reason != EXIT_HLT) {
+		v->inject = (struct event){ true, false, VEC_DB, EVENT_EXCEPTION, 0 };
+		v->dr6_bs = true;
+		v->single_steps++;
+	}
 }
 
 static void handle_one(struct vcpu *v, const struct vm_exit *e, struct vm *vm)

@@ -56,6 +56,7 @@ struct vcpu {
 	bool int_shadow;      // the guest is in an STI/MOV SS interrupt shadow (from the backend)
 	bool want_irq_window; // an interrupt waits for the guest to take it: exit when it can
 	bool halted;          // HLT with interrupts on: runs again when an interrupt is pending
+	bool dr6_bs;          // set DR6.BS at the next entry: a single-step #DB is being injected
 	struct event inject;  // delivered at the next entry
 	struct shadow_mmu mmu;
 	struct asid_tag asid; // the backend's TLB tag (ASID, VPID) and its generation
@@ -69,6 +70,7 @@ struct vcpu {
 	u64 reinjected;       // events whose delivery an exit interrupted, delivered again
 	u64 irqs_injected;    // interrupts from the emulated PIC
 	u64 soft_restarted;   // interrupted INT n / INT3 / INTO, re-executed instead
+	u64 single_steps;     // #DB raised after instructions umbra completed with TF set
 	u64 tlb_flushes;      // entries with the VM's TLB flushed
 };
 

@@ -244,6 +244,12 @@ static void svm_vcpu_run(struct vcpu *v, struct vm_exit *e)
 		vmcb->ctl.vintr &= ~(SVM_VINTR_IRQ | SVM_VINTR_IGN_TPR);
 		vmcb->ctl.intercept1 &= ~SVM_INTERCEPT_VINTR;
 	}
+	if (v->dr6_bs) {
+		// As a single-step trap leaves it: BS set, B0-B3 clear (QEMU's
+		// choice too; the SDM lets B0-B3 be cleared), the rest kept.
+		s->dr6 = (s->dr6 & ~0xFull) | DR6_BS;
+		v->dr6_bs = false;
+	}
 	if (v->inject.valid) {
 		struct event *ev = &v->inject;
 		vmcb->ctl.eventinj = ev->vector | ((u64)ev->type << SVM_EVT_TYPE_SHIFT) |

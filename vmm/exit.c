@@ -141,12 +141,13 @@ static bool fetch_insn(struct vcpu *v, struct insn *in)
 	u8 code[15];
 	gva_t pc = hv->seg_base(v, SEG_CS) + (u32)v->rip;
 	u32 n = peek_gva(v, pc, code, sizeof(code));
-	if (insn_decode(code, n, in))
+	bool code32 = hv->code32(v);
+	if (insn_decode(code, n, code32, in))
 		return true;
 	vm_end(v->vm, UMBRA_EXIT_GUEST_STOPPED, true,
-	       "cannot emulate the instruction at eip 0x%x (%u bytes: %02x %02x %02x %02x)",
-	       (u32)v->rip, n, n > 0 ? code[0] : 0, n > 1 ? code[1] : 0, n > 2 ? code[2] : 0,
-	       n > 3 ? code[3] : 0);
+	       "cannot emulate the instruction at eip 0x%x in %u-bit code (%u bytes: %02x %02x %02x %02x)",
+	       (u32)v->rip, code32 ? 32 : 16, n, n > 0 ? code[0] : 0, n > 1 ? code[1] : 0,
+	       n > 2 ? code[2] : 0, n > 3 ? code[3] : 0);
 	return false;
 }
 

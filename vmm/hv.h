@@ -19,6 +19,8 @@ struct hv_ops {
 	// Enter the guest until the next exit; vcpu fields are synced both ways.
 	void (*vcpu_run)(struct vcpu *v, struct vm_exit *exit);
 	u32 (*seg_base)(struct vcpu *v, enum seg s);
+	// The code segment's default operand and address size is 32 bits (CS.D).
+	bool (*code32)(struct vcpu *v);
 	// MSRs the control block holds (SYSENTER_*, PAT); false if not one of them.
 	bool (*msr_read)(struct vcpu *v, u32 msr, u64 *val);
 	bool (*msr_write)(struct vcpu *v, u32 msr, u64 val);

@@ -19,6 +19,15 @@ static bool next(struct cursor *c, u8 *b)
 	return true;
 }
 
+static bool next_s16(struct cursor *c, s32 *v)
+{
+	u8 lo, hi;
+	if (!next(c, &lo) || !next(c, &hi))
+		return false;
+	*v = (s16)(u16)(lo | hi << 8);
+	return true;
+}
+
 static bool next_s32(struct cursor *c, s32 *v)
 {
 	u8 b[4];
@@ -79,22 +88,53 @@ static bool decode_mem(struct cursor *c, u8 mod, u8 rm, struct insn *in)
 	return true;
 }
 
-bool insn_decode(const u8 *code, unsigned n, struct insn *in)
+// ModRM memory operand in 16-bit addressing: BX or BP, plus SI or DI, plus
+// a displacement; SS is the default segment when BP is used.
+static bool decode_mem16(struct cursor *c, u8 mod, u8 rm, struct insn *in)
+{
+	enum { BX = 3, BP = 5, SI = 6, DI = 7 };
+	static const s8 base[8] = { BX, BX, BP, BP, -1, -1, BP, BX };
+	static const s8 index[8] = { SI, DI, SI, DI, SI, DI, -1, -1 };
+	struct insn_mem *m = &in->mem;
+	m->base = base[rm];
+	m->index = index[rm];
+	m->scale = 1;
+	m->disp = 0;
+	m->addr16 = true;
+	if (mod == 0 && rm == 6) {
+		m->base = -1; // [disp16]
+		if (!next_s16(c, &m->disp))
+			return false;
+	} else if (mod == 1) {
+		u8 d;
+		if (!next(c, &d))
+			return false;
+		m->disp = (s8)d;
+	} else if (mod == 2) {
+		if (!next_s16(c, &m->disp))
+			return false;
+	}
+	in->seg = m->base == BP ? SEG_SS_ : SEG_DS_;
+	in->has_mem = true;
+	return true;
+}
+
+bool insn_decode(const u8 *code, unsigned n, bool code32, struct insn *in)
 {
 	struct cursor c = { code, n, 0 };
 	int seg_override = -1;
-	bool lock = false, addr16 = false;
+	bool lock = false, addr16 = !code32;
 	u8 b;
 
 	memset(in, 0, sizeof(*in));
 	in->kind = INSN_INVALID;
-	in->opsize = 4;
+	in->opsize = code32 ? 4 : 2;
 	for (;;) {
 		if (!next(&c, &b))
 			return false;
 		switch (b) {
-		case 0x66: in->opsize = 2; continue;
-		case 0x67: addr16 = true; continue;
+		case 0x66: in->opsize = code32 ? 2 : 4; continue; // repeated: the same
+		case 0x67: addr16 = code32; continue;
 		case 0xF0: lock = true; continue;
 		case 0xF2: case 0xF3: continue;
 		case 0x26: seg_override = SEG_ES_; continue;
@@ -148,11 +188,7 @@ bool insn_decode(const u8 *code, unsigned n, struct insn *in)
 	if (mod == 3) {
 		in->rm = rm;
 	} else {
-		if (addr16) {
-			in->kind = INSN_UNSUPPORTED;
-			return false;
-		}
-		if (!decode_mem(&c, mod, rm, in))
+		if (!(addr16 ? decode_mem16(&c, mod, rm, in) : decode_mem(&c, mod, rm, in)))
 			return false;
 		if (seg_override >= 0)
 			in->seg = (u8)seg_override;
@@ -164,10 +200,12 @@ bool insn_decode(const u8 *code, unsigned n, struct insn *in)
 
 u32 insn_mem_offset(const struct insn *in, const u32 gpr[8])
 {
-	u32 off = (u32)in->mem.disp;
-	if (in->mem.base >= 0)
-		off += gpr[in->mem.base];
-	if (in->mem.index >= 0)
-		off += gpr[in->mem.index] * in->mem.scale;
-	return off;
+	const struct insn_mem *m = &in->mem;
+	u32 mask = m->addr16 ? 0xFFFF : 0xFFFFFFFF;
+	u32 off = (u32)m->disp;
+	if (m->base >= 0)
+		off += gpr[m->base] & mask;
+	if (m->index >= 0)
+		off += (gpr[m->index] & mask) * m->scale;
+	return off & mask;
 }

@@ -1,6 +1,8 @@
-// Decoding the few instructions umbra intercepts, for a 32-bit code segment:
-// QEMU's SVM has no decode assists or next-RIP, so umbra reads the bytes at
-// CS:EIP itself. Pure C, no hardware access: also built into host tests.
+// Decoding the few instructions umbra intercepts, in 32-bit or 16-bit code
+// segments (CS.D), with the operand- and address-size prefixes and 16-bit
+// ModRM addressing: QEMU's SVM has no decode assists or next-RIP, so umbra
+// reads the bytes at CS:EIP itself. Pure C, no hardware access: also built
+// into host tests.
 #ifndef UMBRA_INSN_H
 #define UMBRA_INSN_H
 
@@ -8,7 +10,6 @@
 
 enum insn_kind {
 	INSN_INVALID,      // not decodable: truncated, too long, or not one of ours
-	INSN_UNSUPPORTED,  // decodable but not emulated (16-bit addressing)
 	INSN_MOV_FROM_CR,  // 0F 20 /r
 	INSN_MOV_TO_CR,    // 0F 22 /r
 	INSN_CLTS,         // 0F 06
@@ -22,14 +23,15 @@ enum insn_kind {
 struct insn_mem {
 	s8 base;     // GPR number, or -1
 	s8 index;    // GPR number, or -1
-	u8 scale;    // 1, 2, 4 or 8
+	u8 scale;    // 1, 2, 4 or 8 (1 with 16-bit addressing)
+	bool addr16; // 16-bit addressing: BX/BP + SI/DI + disp16, wrapping at 64 KiB
 	s32 disp;
 };
 
 struct insn {
 	enum insn_kind kind;
 	u8 len;       // bytes, prefixes included
-	u8 opsize;    // 2 or 4
+	u8 opsize;    // 2 or 4: the segment's default, or the other with 0x66
 	u8 seg;       // segment of the memory operand: ES=0 CS SS DS FS GS=5
 	u8 reg;       // MOV CR: the GPR
 	u8 rm;        // LMSW/SMSW register form: the GPR
@@ -38,10 +40,11 @@ struct insn {
 	struct insn_mem mem;
 };
 
-// Decode at most n bytes at code. Never reads past n. Returns false, with
-// kind INVALID or UNSUPPORTED, for anything umbra does not emulate.
-bool insn_decode(const u8 *code, unsigned n, struct insn *out);
-// Offset of the memory operand (32-bit, wrapping), from GPRs EAX..EDI.
+// Decode at most n bytes at code, in a code segment whose default operand
+// and address size is 32 bits (CS.D=1) or 16. Never reads past n. Returns
+// false, with kind INVALID, for anything umbra does not emulate.
+bool insn_decode(const u8 *code, unsigned n, bool code32, struct insn *out);
+// Offset of the memory operand (wrapping at 32 or 16 bits), from GPRs EAX..EDI.
 u32 insn_mem_offset(const struct insn *in, const u32 gpr[8]);
 
 #endif

@@ -9,10 +9,12 @@ REGS = ['eax', 'ecx', 'edx', 'ebx', 'esp', 'ebp', 'esi', 'edi']
 SEGS = {'es': 0, 'cs': 1, 'ss': 2, 'ds': 3, 'fs': 4, 'gs': 5}
 KIND = {'invlpg': 'INSN_INVLPG', 'smsw': 'INSN_SMSW', 'lmsw': 'INSN_LMSW'}
 
-def mem_forms(rng, count):
+def mem_forms(rng, count, absolute=True):
+    """absolute=False: always a register (a bare address is the mode's own
+    addressing, so it cannot stand for the other one)."""
     forms = []
     for _ in range(count):
-        base = rng.choice(REGS + [None])
+        base = rng.choice(REGS + ([None] if absolute else []))
         index = rng.choice([r for r in REGS if r != 'esp'] + [None, None])
         scale = rng.choice([1, 2, 4, 8]) if index else 1
         disp = rng.choice([0, rng.randint(-128, 127), rng.randint(-2**31, 2**31 - 1)])
@@ -35,9 +37,33 @@ def mem_forms(rng, count):
                       ((disp + 2**31) % 2**32) - 2**31, SEGS[seg or default]))
     return forms
 
+REGS16 = {'bx': 3, 'bp': 5, 'si': 6, 'di': 7}
+MODRM16 = [('bx', 'si'), ('bx', 'di'), ('bp', 'si'), ('bp', 'di'), (None, 'si'), (None, 'di'), ('bp', None), ('bx', None)]
+
+def mem_forms16(rng, count, absolute=True):
+    """16-bit addressing: base BX/BP, index SI/DI (the decoder reports SI/DI
+    alone as the index), a 16-bit displacement sign-extended."""
+    forms = []
+    for _ in range(count):
+        base, index = rng.choice(MODRM16 + ([(None, None)] if absolute else []))
+        disp = rng.choice([0, rng.randint(-128, 127), rng.randint(-32768, 32767)])
+        if base is None and index is None:
+            disp = rng.randint(0, 65535)
+        seg = rng.choice([None, None, 'es', 'fs', 'gs', 'ss', 'ds', 'cs'])
+        text = ('%' + seg + ':') if seg else ''
+        if disp or (base is None and index is None):
+            text += str(disp)
+        if base or index:
+            text += '(' + ','.join('%' + r for r in (base, index) if r) + ')'
+        default = 'ss' if base == 'bp' else 'ds'
+        forms.append((text, REGS16[base] if base else -1, REGS16[index] if index else -1, 1,
+                      ((disp + 2**15) % 2**16) - 2**15, SEGS[seg or default]))
+    return forms
+
 def main():
     rng = random.Random(1234)
-    cases = []  # (asm, kind, cr, reg, rm, opsize, has_mem, base, index, scale, disp, seg)
+    # (asm, kind, cr, reg, rm, opsize, has_mem, base, index, scale, disp, seg, code32, addr16)
+    cases = []
     for op in ('invlpg', 'smsw', 'lmsw'):
         for text, base, index, scale, disp, seg in mem_forms(rng, 120):
             cases.append((f'{op} {text}', KIND[op], 0, 0, 0, 4, 1, base, index, scale, disp, seg))
@@ -57,13 +83,32 @@ def main():
     cases.append(('.byte 0xf0, 0x0f, 0x20, 0xc7', 'INSN_MOV_FROM_CR', 8, 7, 0, 4, 0, -1, -1, 1, 0, 3))
     # The mod field of MOV CR is ignored.
     cases.append(('.byte 0x0f, 0x22, 0x18', 'INSN_MOV_TO_CR', 3, 0, 0, 4, 0, -1, -1, 1, 0, 3))
+    cases = [c + (1, 0) for c in cases]
+    # 16-bit addressing in 32-bit code (GNU as adds 0x67).
+    for op in ('invlpg', 'smsw', 'lmsw'):
+        for text, base, index, scale, disp, seg in mem_forms16(rng, 40, absolute=False):
+            cases.append((f'{op} {text}', KIND[op], 0, 0, 0, 4, 1, base, index, scale, disp, seg, 1, 1))
+    # 16-bit code: its own addressing, and 32-bit addressing with 0x67.
+    for op in ('invlpg', 'smsw', 'lmsw'):
+        for text, base, index, scale, disp, seg in mem_forms16(rng, 60):
+            cases.append((f'{op} {text}', KIND[op], 0, 0, 0, 2, 1, base, index, scale, disp, seg, 0, 1))
+        for text, base, index, scale, disp, seg in mem_forms(rng, 30, absolute=False):
+            cases.append((f'{op} {text}', KIND[op], 0, 0, 0, 2, 1, base, index, scale, disp, seg, 0, 0))
+    for i, r in enumerate(REGS):
+        for cr in (0, 3, 4):
+            cases.append((f'mov %cr{cr}, %{r}', 'INSN_MOV_FROM_CR', cr, i, 0, 2, 0, -1, -1, 1, 0, 3, 0, 1))
+            cases.append((f'mov %{r}, %cr{cr}', 'INSN_MOV_TO_CR', cr, i, 0, 2, 0, -1, -1, 1, 0, 3, 0, 1))
+        cases.append((f'smsw %{r[1:]}', 'INSN_SMSW', 0, 0, i, 2, 0, -1, -1, 1, 0, 3, 0, 1))
+        cases.append((f'smsw %{r}', 'INSN_SMSW', 0, 0, i, 4, 0, -1, -1, 1, 0, 3, 0, 1))
+        cases.append((f'lmsw %{r[1:]}', 'INSN_LMSW', 0, 0, i, 2, 0, -1, -1, 1, 0, 3, 0, 1))
+    for op, kind in (('clts', 'INSN_CLTS'), ('rdmsr', 'INSN_RDMSR'), ('wrmsr', 'INSN_WRMSR')):
+        cases.append((op, kind, 0, 0, 0, 2, 0, -1, -1, 1, 0, 3, 0, 1))
 
     with tempfile.TemporaryDirectory() as d:
         src = os.path.join(d, 'c.s')
         with open(src, 'w') as f:
-            f.write('.code32\n')
             for i, c in enumerate(cases):
-                f.write(f'c{i}: {c[0]}\n')
+                f.write(f'.code{32 if c[12] else 16}\nc{i}: {c[0]}\n')
             f.write(f'c{len(cases)}:\n')
         obj = os.path.join(d, 'c.o')
         subprocess.run(['as', '--32', src, '-o', obj], check=True)
@@ -83,7 +128,7 @@ def main():
         hexes = ', '.join(f'0x{x:02x}' for x in b)
         asm = c[0].replace('\\', '\\\\').replace('"', '\\"')
         out.append(f'\t{{ "{asm}", {{ {hexes} }}, {len(b)}, {c[1]}, {c[2]}, {c[3]}, {c[4]}, {c[5]}, {c[6]}, '
-                   f'{c[7]}, {c[8]}, {c[9]}, {c[10]}, {c[11]} }},')
+                   f'{c[7]}, {c[8]}, {c[9]}, {c[10]}, {c[11]}, {c[12]}, {c[13]} }},')
     out.append('};')
     open(sys.argv[1], 'w').write('\n'.join(out) + '\n')
 

@@ -15,6 +15,7 @@ struct insn_case {
 	u8 scale;
 	s32 disp;
 	u8 seg;
+	u8 code32, addr16;
 };
 #include "insn_cases.h"
 
@@ -23,7 +24,7 @@ static void test_assembled_encodings(void)
 	for (unsigned i = 0; i < ARRAY_SIZE(insn_cases); i++) {
 		const struct insn_case *c = &insn_cases[i];
 		struct insn in;
-		bool ok = insn_decode(c->bytes, c->len, &in);
+		bool ok = insn_decode(c->bytes, c->len, c->code32, &in);
 		CHECK(ok, "%s: not decoded", c->asm_text);
 		if (!ok)
 			continue;
@@ -36,6 +37,8 @@ static void test_assembled_encodings(void)
 			CHECK(in.rm == c->rm, "%s: rm %u", c->asm_text, in.rm);
 		if (c->kind == INSN_SMSW && !c->has_mem)
 			CHECK(in.opsize == c->opsize, "%s: opsize %u", c->asm_text, in.opsize);
+		CHECK(!c->has_mem || in.mem.addr16 == c->addr16, "%s (code%u): addr16 %u", c->asm_text,
+		      c->code32 ? 32 : 16, in.mem.addr16);
 		if (c->has_mem) {
 			CHECK(in.mem.base == c->base && in.mem.index == c->index,
 			      "%s: base %d index %d", c->asm_text, in.mem.base, in.mem.index);
@@ -55,9 +58,10 @@ static void test_mem_offset(void)
 		if (!c->has_mem)
 			continue;
 		struct insn in;
-		insn_decode(c->bytes, c->len, &in);
-		u32 want = (u32)c->disp + (c->base >= 0 ? gpr[c->base] : 0) +
-			   (c->index >= 0 ? gpr[c->index] * c->scale : 0);
+		insn_decode(c->bytes, c->len, c->code32, &in);
+		u32 mask = c->addr16 ? 0xFFFF : 0xFFFFFFFF;
+		u32 want = ((u32)c->disp + (c->base >= 0 ? gpr[c->base] & mask : 0) +
+			    (c->index >= 0 ? (gpr[c->index] & mask) * c->scale : 0)) & mask;
 		CHECK(insn_mem_offset(&in, gpr) == want, "%s: offset %x want %x", c->asm_text,
 		      insn_mem_offset(&in, gpr), want);
 	}
@@ -70,7 +74,7 @@ static void test_truncation(void)
 		const struct insn_case *c = &insn_cases[i];
 		for (unsigned n = 0; n < c->len; n++) {
 			struct insn in;
-			CHECK(!insn_decode(c->bytes, n, &in), "%s: decoded from %u of %u bytes",
+			CHECK(!insn_decode(c->bytes, n, c->code32, &in), "%s: decoded from %u of %u bytes",
 			      c->asm_text, n, c->len);
 		}
 	}
@@ -83,18 +87,26 @@ static void test_rejects(void)
 	static const u8 vmmcall[] = { 0x0f, 0x01, 0xd9 };       // /3 register form
 	static const u8 invlpg_reg[] = { 0x0f, 0x01, 0xf8 };    // /7 mod=3 is SWAPGS
 	static const u8 nop[] = { 0x90 };
-	static const u8 a16[] = { 0x67, 0x0f, 0x01, 0x3f };     // invlpg (%bx)
+	static const u8 a16[] = { 0x67, 0x0f, 0x01, 0x3f };     // invlpg (%bx) in 32-bit code
+	static const u8 smsw16[] = { 0x0f, 0x01, 0x26, 0x00, 0x20 }; // smsw 0x2000 in 16-bit code
 	u8 prefixes[16];
 	memset(prefixes, 0x66, sizeof(prefixes));
 	prefixes[14] = 0x0f;
 	prefixes[15] = 0x06;
-	CHECK(!insn_decode(sgdt, sizeof(sgdt), &in), "SGDT accepted");
-	CHECK(!insn_decode(vmmcall, sizeof(vmmcall), &in), "VMMCALL accepted as group 7");
-	CHECK(!insn_decode(invlpg_reg, sizeof(invlpg_reg), &in), "register INVLPG accepted");
-	CHECK(!insn_decode(nop, sizeof(nop), &in), "NOP accepted");
-	CHECK(!insn_decode(a16, sizeof(a16), &in) && in.kind == INSN_UNSUPPORTED, "16-bit addressing");
-	CHECK(!insn_decode(prefixes, sizeof(prefixes), &in), "16-byte instruction accepted");
-	CHECK(insn_decode(prefixes + 1, 15, &in) && in.kind == INSN_CLTS && in.len == 15,
+	CHECK(!insn_decode(sgdt, sizeof(sgdt), true, &in) || insn_decode(sgdt, sizeof(sgdt), false, &in), "SGDT accepted");
+	CHECK(!insn_decode(vmmcall, sizeof(vmmcall), true, &in) || insn_decode(vmmcall, sizeof(vmmcall), false, &in), "VMMCALL accepted as group 7");
+	CHECK(!insn_decode(invlpg_reg, sizeof(invlpg_reg), true, &in) || insn_decode(invlpg_reg, sizeof(invlpg_reg), false, &in), "register INVLPG accepted");
+	CHECK(!insn_decode(nop, sizeof(nop), true, &in) || insn_decode(nop, sizeof(nop), false, &in), "NOP accepted");
+	CHECK(insn_decode(a16, sizeof(a16), true, &in) && in.kind == INSN_INVLPG && in.mem.addr16 && in.mem.base == 3 &&
+	      in.mem.index == -1 && in.len == 4, "16-bit addressing in 32-bit code");
+	// The reported case: in 16-bit code, mod=0 rm=6 is [disp16], not [ESI].
+	CHECK(insn_decode(smsw16, sizeof(smsw16), false, &in) && in.kind == INSN_SMSW && in.len == 5 &&
+	      in.mem.base == -1 && in.mem.disp == 0x2000, "smsw [0x2000] in 16-bit code: len %u base %d disp %x",
+	      in.len, in.mem.base, in.mem.disp);
+	CHECK(insn_decode(smsw16, sizeof(smsw16), true, &in) && in.len == 3 && in.mem.base == 6,
+	      "the same bytes in 32-bit code are smsw (%%esi)");
+	CHECK(!insn_decode(prefixes, sizeof(prefixes), true, &in), "16-byte instruction accepted");
+	CHECK(insn_decode(prefixes + 1, 15, true, &in) && in.kind == INSN_CLTS && in.len == 15,
 	      "15-byte CLTS refused");
 }
 
@@ -117,7 +129,7 @@ static void test_random_bytes(void)
 		}
 		unsigned n = (unsigned)(s >> 40) % 16;
 		struct insn in;
-		if (insn_decode(buf, n, &in)) {
+		if (insn_decode(buf, n, (s >> 50) & 1, &in)) {
 			decoded++;
 			CHECK(in.len <= n && in.len <= 15, "len %u of %u", in.len, n);
 		}

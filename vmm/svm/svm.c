@@ -280,6 +280,13 @@ static u32 svm_seg_base(struct vcpu *v, enum seg sg)
 	return (u32)segs[sg]->base;
 }
 
+static bool svm_code32(struct vcpu *v)
+{
+	// The VMCB's attributes pack descriptor bits 40-47 and 52-55: D/B is bit 10.
+	const struct vmcb_save *s = &((struct vmcb *)v->hw)->save;
+	return !(v->rflags & EFLAGS_VM) && (s->cs.attr & (1u << 10));
+}
+
 static bool svm_msr_read(struct vcpu *v, u32 msr, u64 *val)
 {
 	struct vmcb_save *s = &((struct vmcb *)v->hw)->save;
@@ -323,6 +330,7 @@ const struct hv_ops svm_ops = {
 	.vcpu_clone = svm_vcpu_clone,
 	.vcpu_run = svm_vcpu_run,
 	.seg_base = svm_seg_base,
+	.code32 = svm_code32,
 	.msr_read = svm_msr_read,
 	.msr_write = svm_msr_write,
 	.dump = svm_dump,

@@ -434,6 +434,29 @@ static void handle_io(struct vcpu *v, const struct vm_exit *e)
 	v->rip = e->next_rip;
 }
 
+// Instructions intercepted only to keep the host's state from the guest.
+static void handle_insn(struct vcpu *v, const struct vm_exit *e)
+{
+	struct insn in;
+	if (!fetch_insn(v, &in))
+		return;
+	switch (in.kind) {
+	case INSN_INVD:
+		// Write-back caches stay coherent: INVD's only guest-visible
+		// effect would be to lose writes, which no guest may count on.
+		// A no-op, as in KVM (and QEMU).
+		v->rip += in.len;
+		break;
+	case INSN_RDPMC:
+		// No performance counters are offered: #UD, as plain QEMU gives.
+		inject_ud(v, e);
+		break;
+	default:
+		vm_end(v->vm, UMBRA_EXIT_GUEST_STOPPED, true, "instruction exit on another instruction at eip 0x%x",
+		       (u32)v->rip);
+	}
+}
+
 static void handle_msr(struct vcpu *v, const struct vm_exit *e)
 {
 	struct insn in;
@@ -516,6 +539,9 @@ static void handle_one(struct vcpu *v, const struct vm_exit *e, struct vm *vm)
 		break;
 	case EXIT_MSR:
 		handle_msr(v, e);
+		break;
+	case EXIT_INSN:
+		handle_insn(v, e);
 		break;
 	case EXIT_INTR:
 		reinject_interrupted(v, e);

@@ -18,6 +18,8 @@ enum insn_kind {
 	INSN_INVLPG,       // 0F 01 /7, memory operand only
 	INSN_RDMSR,        // 0F 32
 	INSN_WRMSR,        // 0F 30
+	INSN_INVD,         // 0F 08
+	INSN_RDPMC,        // 0F 33
 };
 
 struct insn_mem {

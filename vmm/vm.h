@@ -22,9 +22,11 @@ struct event {
 	u32 ec;
 };
 
+// EXIT_INSN: an instruction umbra intercepts to keep the host's state from
+// guests (INVD, RDPMC); the decoder says which.
 enum exit_reason {
 	EXIT_CR_READ, EXIT_CR_WRITE, EXIT_PF, EXIT_INVLPG, EXIT_IO, EXIT_MSR,
-	EXIT_HLT, EXIT_SHUTDOWN, EXIT_VMMCALL, EXIT_SVM_INSN, EXIT_INTR, EXIT_IRQ_WINDOW,
+	EXIT_HLT, EXIT_INSN, EXIT_SHUTDOWN, EXIT_VMMCALL, EXIT_SVM_INSN, EXIT_INTR, EXIT_IRQ_WINDOW,
 	EXIT_INVALID, EXIT_OTHER, EXIT_NR
 };
 

@@ -72,7 +72,9 @@ static int svm_vcpu_create(struct vcpu *v)
 	c->intercept_exc = 1u << VEC_PF;
 	c->intercept1 = SVM_INTERCEPT_INTR | SVM_INTERCEPT_NMI | SVM_INTERCEPT_HLT |
 			SVM_INTERCEPT_INVLPG | SVM_INTERCEPT_INVLPGA | SVM_INTERCEPT_IOIO |
-			SVM_INTERCEPT_MSR | SVM_INTERCEPT_SHUTDOWN;
+			SVM_INTERCEPT_MSR | SVM_INTERCEPT_SHUTDOWN |
+			SVM_INTERCEPT_INVD |   // would drop the host's dirty cache lines too
+			SVM_INTERCEPT_RDPMC;   // the host's counters, counting every VM
 	c->intercept2 = SVM_INTERCEPT_VMRUN | SVM_INTERCEPT_VMMCALL | SVM_INTERCEPT_VMLOAD |
 			SVM_INTERCEPT_VMSAVE | SVM_INTERCEPT_STGI | SVM_INTERCEPT_CLGI |
 			SVM_INTERCEPT_SKINIT;
@@ -168,6 +170,10 @@ static void decode_exit(struct vmcb *vmcb, struct vm_exit *e)
 		break;
 	case SVM_EXIT_HLT:
 		e->reason = EXIT_HLT;
+		break;
+	case SVM_EXIT_INVD:
+	case SVM_EXIT_RDPMC:
+		e->reason = EXIT_INSN;
 		break;
 	case SVM_EXIT_INVLPG:
 		e->reason = EXIT_INVLPG;

@@ -61,9 +61,9 @@ void test_main(void)
 		".globl step_end\n"
 		"step_end:\n"
 		::"r"(va) : "eax", "ecx", "edx", "memory", "cc");
-	printf("%u single-step traps:", ntraps);
+	printf("%u single-step traps (EIP past step_start / DR6):", ntraps);
 	for (u32 i = 0; i < ntraps && i < MAX_TRAPS; i++)
-		printf(" +%u/%x", trap_eip[i] - (u32)step_start, trap_dr6[i]);
+		printf("%s +%u/%x", i % 6 ? "" : "\n ", trap_eip[i] - (u32)step_start, trap_dr6[i]);
 	printf("\n");
 	report(other == 0 && ntraps == 18 && trap_eip[ntraps - 1] == (u32)step_end,
 	       "a #DB after every instruction, emulated or not", "%u traps, other vector %u", ntraps, other);

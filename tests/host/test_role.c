@@ -35,25 +35,20 @@ static u32 *gpa_word(gpa_t gpa)
 	return (u32 *)((u8 *)hfn_ptr(hfn) + (gpa & 0xFFF));
 }
 
-static u32 pte_bits(u32 j)
+// The entry whose bits are the set bits of combination k, from a list.
+static u32 entry_bits(u32 k, const u32 *bit, int n)
 {
-	static const u32 bit[7] = { PTE_P, PTE_W, PTE_U, PTE_PWT, PTE_PCD, PTE_A, PTE_D };
 	u32 v = 0;
-	for (int b = 0; b < 7; b++)
-		if (j & (1u << b))
-			v |= bit[b];
-	return v;
-}
-
-static u32 pde_bits(u32 k)
-{
-	static const u32 bit[8] = { PTE_P, PTE_W, PTE_U, PTE_PWT, PTE_PCD, PTE_A, PTE_D, PTE_PS };
-	u32 v = 0;
-	for (int b = 0; b < 8; b++)
+	for (int b = 0; b < n; b++)
 		if (k & (1u << b))
 			v |= bit[b];
 	return v;
 }
+
+static const u32 pte_bit[7] = { PTE_P, PTE_W, PTE_U, PTE_PWT, PTE_PCD, PTE_A, PTE_D };
+static const u32 pde_bit[8] = { PTE_P, PTE_W, PTE_U, PTE_PWT, PTE_PCD, PTE_A, PTE_D, PTE_PS };
+#define pte_bits(j) entry_bits(j, pte_bit, 7)
+#define pde_bits(k) entry_bits(k, pde_bit, 8)
 
 // The guest as each pass starts it: the walker's A/D updates and the
 // writes of the previous pass undone.

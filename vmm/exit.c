@@ -369,6 +369,12 @@ static void hypercall_clone(struct vcpu *v, const struct vm_exit *e)
 	}
 	v->gpr[GPR_RAX] = child->id;
 	child->vcpu.gpr[GPR_RAX] = 0;
+	if (v->rflags & EFLAGS_TF) {
+		// Both come out of the IN: the clone takes its single-step #DB
+		// too (handle_exit raises the parent's).
+		child->vcpu.inject = (struct event){ true, false, VEC_DB, EVENT_EXCEPTION, 0 };
+		child->vcpu.dr6_bs = true;
+	}
 	if (cfg.clone_deep)
 		kprintf("umbra: vm%u cloned into vm%u (deep copy of %u frames in %lu us, %lu cycles)\n", vm->id,
 			child->id, child->gpmap.populated, us, cycles);

@@ -60,7 +60,7 @@ static u64 pit_period_ticks(const struct pit8254 *t)
 
 // How often IRQ 0 is raised: the period, but never faster than the minimum
 // for the periodic modes (2 and 3); a one-shot (mode 0) fires once anyway.
-static u64 pit_irq_period_ticks(struct vm *vm, const struct pit8254 *t)
+static u64 pit_irq_period_ticks(struct vm *vm, struct pit8254 *t)
 {
 	u64 period = pit_period_ticks(t);
 	u64 min = cfg.tsc_khz * PIT_MIN_IRQ_PERIOD_US / 1000;
@@ -69,7 +69,7 @@ static u64 pit_irq_period_ticks(struct vm *vm, const struct pit8254 *t)
 	if (!t->clamp_said) {
 		vm_say(vm, SAID_TIMER, "PIT period of %lu ns raised to %u us for its interrupts (the counter keeps its rate)",
 		       (u64)(t->reload ? t->reload : 65536) * 1000000000u / PIT_HZ, PIT_MIN_IRQ_PERIOD_US);
-		((struct pit8254 *)t)->clamp_said = true;
+		t->clamp_said = true;
 	}
 	return min;
 }

@@ -50,7 +50,7 @@ umbra_clone() { # MEM_MIB UMBRA_ARGS -> cycles of the clone
 	local mem=$1
 	timeout 300 qemu-system-x86_64 -accel tcg -m $((2 * mem + 160)) -display none -no-reboot -serial stdio \
 		-device isa-debug-exit,iobase=0xf4,iosize=0x04 -kernel $B/umbra.elf -append "$2" \
-		-initrd "$B/tests/bench/clonemem.elf mem=$mem" </dev/null 2>/dev/null | tr -d '\r' |
+		-initrd "$B/tests/bench/clonemem.elf umbra.mem=$mem" </dev/null 2>/dev/null | tr -d '\r' |
 		sed -n 's/.*cloned into vm2 .* \([0-9]*\) cycles).*/\1/p'
 }
 best_clone() { # MEM_MIB -> best of 3 shared clones
@@ -74,7 +74,7 @@ echo "BENCH clone_cost_1g_over_16m $(awk "BEGIN{printf \"%.2f\", ${c1g:-0}/${c16
 # runs (the first pays for TCG translating the code).
 line=$(timeout 300 qemu-system-x86_64 -accel tcg -m 1400 -display none -no-reboot -serial stdio \
 	-device isa-debug-exit,iobase=0xf4,iosize=0x04 -kernel $B/umbra.elf -append bench \
-	-initrd "$B/tests/bench/clone64.elf mem=1024 tables=240" </dev/null 2>/dev/null | tr -d '\r' |
+	-initrd "$B/tests/bench/clone64.elf umbra.mem=1024 tables=240" </dev/null 2>/dev/null | tr -d '\r' |
 	grep 'umbra: bench: reclaim' | tail -1)
 k=$(echo "$line" | sed -n 's/.*(\([0-9]*\) mappings).*/\1/p')
 nvm=$(echo "$line" | sed -n 's/.* with \([0-9]*\) VMs.*/\1/p')

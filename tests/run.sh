@@ -1,11 +1,14 @@
 #!/usr/bin/env bash
 # umbra's test runner (make test). Prints one PASS/FAIL/SKIP line per test and
 # ends with the line "N passed, N failed[, N skipped]".
-#   1. host unit and model tests of mm/ (ASan + UBSan)
+#   1. host unit and model tests of mm/ and of vmm/'s pure-C parts (ASan +
+#      UBSan): every build/tests/host/test_* the Makefile built
 #   2. every paging guest on plain QEMU and under umbra: the outputs must be
 #      byte-identical, the statuses equal, and the guest's own checks pass
 #   3. bad input: malformed modules and misbehaving guests get a clear reason
 #      and their documented status, never a crash of umbra
+#   3b. several VMs at once; 3c. clones and the clone tree; 3c'. the guest
+#      OS's forkstress; 3d. the console
 #   4. the GRUB ISO boots and runs the default guest
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -13,12 +16,12 @@ B=build
 out=$B/test-out
 rm -rf "$out" && mkdir -p "$out"
 soak=0; [ "${1:-}" = --soak ] && soak=1
-[ $soak = 1 ] && T=${UMBRA_TEST_TIMEOUT:-3600}
 pass=0 fail=0 skip=0
 ok() { echo "PASS $1"; pass=$((pass + 1)); }
 bad() { echo "FAIL $1${2:+: $2}"; fail=$((fail + 1)); }
 skipped() { echo "SKIP $1${2:+: $2}"; skip=$((skip + 1)); }
 T=${UMBRA_TEST_TIMEOUT:-60}
+[ $soak = 1 ] && T=${UMBRA_TEST_TIMEOUT:-3600}
 
 plain_qemu() { # kernel mem args... -> stdout, status
 	local k=$1 mem=$2; shift 2
@@ -27,9 +30,16 @@ plain_qemu() { # kernel mem args... -> stdout, status
 		-kernel "$k" ${1:+-append "$*"} </dev/null
 }
 
+# ---- 0. the build ------------------------------------------------------------
+# make test has just built everything: a second make must rebuild nothing.
+touch "$out/.mark"; sleep 1
+make -s all >"$out/remake.txt" 2>&1
+rebuilt=$(find "$B" -newer "$out/.mark" -type f ! -path "$out/*" | head -5 | tr '\n' ' ')
+if [ -z "$rebuilt" ]; then ok "build/a second make rebuilds nothing"; else bad "build/a second make rebuilds nothing" "it rebuilt $rebuilt"; fi
+
 # ---- 1. host tests -------------------------------------------------------
-for t in $B/tests/host/test_mm $B/tests/host/test_role $B/tests/host/test_asid $B/tests/host/test_rmap $B/tests/host/test_insn; do
-	[ -x "$t" ] || continue
+for t in $B/tests/host/test_*; do
+	[ -f "$t" ] && [ -x "$t" ] || continue
 	name=host/$(basename "$t")
 	if [ $soak = 1 ]; then UMBRA_SOAK=1 "$t" >"$out/$(basename "$t").txt" 2>&1; else "$t" >"$out/$(basename "$t").txt" 2>&1; fi
 	rc=$?
@@ -48,8 +58,9 @@ done
 for g in $B/tests/paging/*.elf; do
 	[ -f "$g" ] || continue
 	n=$(basename "$g" .elf)
-	plain_qemu "$g" 64 >"$out/$n.plain" 2>"$out/$n.plain.err"; prc=$?
-	UMBRA_LOG="$out/$n.umbra.log" UMBRA_TIMEOUT=$T scripts/run-guest "$g" 64 \
+	gargs=$(sed -n 's/^\/\/ guest-args: //p' "tests/paging/$n.c")  # the same for both
+	plain_qemu "$g" 64 $gargs >"$out/$n.plain" 2>"$out/$n.plain.err"; prc=$?
+	UMBRA_LOG="$out/$n.umbra.log" UMBRA_TIMEOUT=$T scripts/run-guest "$g" 64 ${gargs:+-- $gargs} \
 		>"$out/$n.umbra" 2>"$out/$n.umbra.err"; urc=$?
 	last=$(tail -n 1 "$out/$n.plain" | tr -d '\r')
 	if [ $prc -ne 1 ] || ! [[ $last =~ ^DONE\ [0-9]+\ 0$ ]]; then
@@ -67,7 +78,7 @@ for g in $B/tests/paging/*.elf; do
 		ok "guest/$n under umbra: byte-identical, status $urc, audit OK"
 	fi
 	# Again with a reclaim every 3 exits: the guest must not notice.
-	UMBRA_ARGS="reclaim_every=3" UMBRA_LOG="$out/$n.reclaim.log" UMBRA_TIMEOUT=$T scripts/run-guest "$g" 64 \
+	UMBRA_ARGS="reclaim_every=3" UMBRA_LOG="$out/$n.reclaim.log" UMBRA_TIMEOUT=$T scripts/run-guest "$g" 64 ${gargs:+-- $gargs} \
 		>"$out/$n.reclaim" 2>/dev/null; rrc=$?
 	nrec=$(sed -n 's/.*reclaimed \([0-9]*\) frames.*/\1/p' "$out/$n.reclaim.log")
 	if [ $rrc -eq $prc ] && cmp -s "$out/$n.plain" "$out/$n.reclaim" && [ "${nrec:-0}" -gt 0 ] &&
@@ -117,14 +128,15 @@ PY
 	expect no-multiboot 131 'rejected: no multiboot1 header' -- "$out/nomb.elf"
 	expect segment-outside 131 'rejected: segment 0: .* outside the guest' -- "$out/hugeseg.elf"
 	expect phdrs-outside 131 'rejected: program headers lie outside' -- "$out/badphoff.elf"
-	expect mem-too-small 131 'rejected: .*outside the guest|rejected: mem=' -- "$good" 1
-	expect mem-garbage 131 'rejected: mem= takes' -- "$good" 64 mem=12x
+	expect mem-too-small 131 'rejected: .*outside the guest|rejected: umbra.mem=' -- "$good" 1
+	expect mem-garbage 131 'rejected: umbra.mem= takes' -- "$good" 64 umbra.mem=12x
+	expect unknown-setting 131 "rejected: unknown setting 'umbra.foo=1'" -- "$good" 64 umbra.foo=1
 fi
 if [ -f "$good" ]; then
 	# A bad module beside a good one: one rejected, the other runs to the end.
 	timeout "$T" qemu-system-x86_64 -accel tcg -m 256 -display none -no-reboot -serial stdio \
 		-device isa-debug-exit,iobase=0xf4,iosize=0x04 -kernel $B/umbra.elf \
-		-initrd "$out/random.bin mem=16,$good mem=32" </dev/null >"$out/mixed.out" 2>&1; rc=$?
+		-initrd "$out/random.bin umbra.mem=16,$good umbra.mem=32" </dev/null >"$out/mixed.out" 2>&1; rc=$?
 	if grep -q 'module 0 .*rejected: not an ELF file' "$out/mixed.out" &&
 	   grep -q '^\[vm1\] hello: .*all match' "$out/mixed.out" && grep -q 'no leak' "$out/mixed.out"; then
 		ok "bad-input/bad-module-beside-good (bad one rejected, good one ran, status $rc)"
@@ -150,7 +162,8 @@ done
 mods=""; names=()
 for g in $B/tests/paging/*.elf $good $B/tests/paging/pg_fpu.elf $B/tests/paging/pg_dr.elf $B/tests/edge/spin.elf; do
 	[ -f "$g" ] || continue
-	mods="$mods${mods:+,}$g"; names+=("$(basename "$g" .elf)")
+	gargs=$(sed -n 's/^\/\/ guest-args: //p' "tests/paging/$(basename "$g" .elf).c" 2>/dev/null)
+	mods="$mods${mods:+,}$g${gargs:+ $gargs}"; names+=("$(basename "$g" .elf)")
 done
 timeout "$T" qemu-system-x86_64 -accel tcg -m 512 -display none -no-reboot -serial stdio \
 	-device isa-debug-exit,iobase=0xf4,iosize=0x04 -kernel $B/umbra.elf -append "deadline=8" \
@@ -198,7 +211,7 @@ if [ -f $B/tests/clone/clone_basic.elf ]; then
 		bad "clone/basic" "$(grep -E 'clone|ended|audit|leak' "$o" | tr '\n' ' ' | cut -c1-300)"
 	fi
 	# A deep clone of 100 MiB on a host without room for it: refused.
-	clone_run clone_oom 192 mem=160 clone=deep
+	clone_run clone_oom 192 umbra.mem=160 clone=deep
 	o="$out/clone-clone_oom.out"
 	if grep -q 'clone refused: out of host memory' "$o" && grep -q 'refused as expected, memory intact' "$o" &&
 	   grep -q 'vm1 ended .*status 0: wrote 0' "$o" && grep -q 'no leak' "$o"; then
@@ -207,7 +220,7 @@ if [ -f $B/tests/clone/clone_basic.elf ]; then
 		bad "clone/out-of-memory" "$(grep -E 'clone|ended|leak' "$o" | tr '\n' ' ' | cut -c1-300)"
 	fi
 	# A shared clone is granted; its copy-on-write writes exhaust the host.
-	clone_run clone_cow_oom 192 mem=160 audit=all
+	clone_run clone_cow_oom 192 umbra.mem=160 audit=all
 	o="$out/clone-clone_cow_oom.out"
 	if grep -q 'vm1 cloned into vm2 (shared' "$o" &&
 	   grep -q 'vm2 ended .*(stopped by umbra): out of host memory' "$o" &&

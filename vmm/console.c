@@ -67,38 +67,9 @@ void console_init(void)
 		kprintf("umbra: console on COM1: type 'help' for commands\n");
 }
 
-// Parse a number: decimal, or hex with 0x. False on anything else.
-static bool parse_u64(const char *s, u64 *out)
-{
-	u64 v = 0;
-	int base = 10;
-	if (s[0] == '0' && (s[1] == 'x' || s[1] == 'X')) {
-		base = 16;
-		s += 2;
-	}
-	if (!*s)
-		return false;
-	for (; *s; s++) {
-		u32 d;
-		if (*s >= '0' && *s <= '9')
-			d = (u32)(*s - '0');
-		else if (base == 16 && *s >= 'a' && *s <= 'f')
-			d = (u32)(*s - 'a' + 10);
-		else if (base == 16 && *s >= 'A' && *s <= 'F')
-			d = (u32)(*s - 'A' + 10);
-		else
-			return false;
-		if (v > (~0ull - d) / (u64)base)
-			return false;
-		v = v * (u64)base + d;
-	}
-	*out = v;
-	return true;
-}
-
 static bool arg_num(const char *s, const char *what, u64 max, u64 *out)
 {
-	if (!parse_u64(s, out)) {
+	if (!parse_number(s, s + strlen(s), ~0ull, out)) {
 		kprintf("error: %s must be a number (decimal, or hex with 0x): '%s'\n", what, s);
 		return false;
 	}

@@ -9,6 +9,7 @@
 #include "irq.h"
 #include "lib.h"
 #include "log.h"
+#include "printf.h"
 #include "umbra.h"
 
 #define MB_BOOT_MAGIC 0x2BADB002u
@@ -61,9 +62,38 @@ static bool word_is(const char *w, const char *end, const char *s)
 	return (size_t)(end - w) == n && strncmp(w, s, n) == 0;
 }
 
-static void parse_cmdline(const char *c)
+// The word [w, end) as a string, cut to fit.
+static const char *word_str(char *buf, size_t n, const char *w, const char *end)
 {
-	for (const char *p = c; p && *p;) {
+	size_t len = MIN((size_t)(end - w), n - 1);
+	memcpy(buf, w, len);
+	buf[len] = '\0';
+	return buf;
+}
+
+// NAME=N in [w, end), the number starting at w + skip.
+static void number_option(const char *w, const char *end, int skip, u64 max, u32 *to, bool say)
+{
+	u64 n;
+	char word[64];
+	if (parse_number(w + skip, end, max, &n))
+		*to = (u32)n;
+	else if (say)
+		kprintf("umbra: option '%s' ignored: it takes a number up to %lu\n", word_str(word, sizeof(word), w, end),
+			max);
+}
+
+// umbra's own command line (after the kernel's path, which multiboot
+// loaders put first). say: report what is not understood (once the log is
+// set up; a first, quiet pass finds log=com2).
+static void parse_cmdline(const char *c, bool say)
+{
+	const char *p = c;
+	while (p && *p == ' ')
+		p++;
+	while (p && *p && *p != ' ')
+		p++; // the kernel's path
+	for (; p && *p;) {
 		while (*p == ' ')
 			p++;
 		const char *w = p;
@@ -79,16 +109,13 @@ static void parse_cmdline(const char *c)
 			cfg.bench = true;
 		else if (word_is(w, p, "audit=all"))
 			cfg.audit_all = true;
-		else if (p - w > 9 && strncmp(w, "deadline=", 9) == 0) {
-			u32 n = 0;
-			for (const char *d = w + 9; d < p && *d >= '0' && *d <= '9'; d++)
-				n = n * 10 + (u32)(*d - '0');
-			cfg.deadline_s = n;
-		} else if (p - w > 14 && strncmp(w, "reclaim_every=", 14) == 0) {
-			u32 n = 0;
-			for (const char *d = w + 14; d < p && *d >= '0' && *d <= '9'; d++)
-				n = n * 10 + (u32)(*d - '0');
-			cfg.reclaim_every = n;
+		else if (p - w > 9 && strncmp(w, "deadline=", 9) == 0)
+			number_option(w, p, 9, 100000, &cfg.deadline_s, say);
+		else if (p - w > 14 && strncmp(w, "reclaim_every=", 14) == 0)
+			number_option(w, p, 14, 1000000000, &cfg.reclaim_every, say);
+		else if (w != p && say) {
+			char word[64];
+			kprintf("umbra: unknown option '%s' ignored\n", word_str(word, sizeof(word), w, p));
 		}
 	}
 }
@@ -226,9 +253,11 @@ void kmain(u32 magic, u32 mbi_pa)
 {
 	u64 boot_tsc = rdtsc();
 	const struct mb_info *mbi = (const void *)(uintptr_t)mbi_pa;
-	if (magic == MB_BOOT_MAGIC && (mbi->flags & MB_INFO_CMDLINE))
-		parse_cmdline((const char *)(uintptr_t)mbi->cmdline);
+	const char *cmdline = magic == MB_BOOT_MAGIC && (mbi->flags & MB_INFO_CMDLINE) ?
+		(const char *)(uintptr_t)mbi->cmdline : NULL;
+	parse_cmdline(cmdline, false);
 	log_init(cfg.split);
+	parse_cmdline(cmdline, true);
 	console_init();
 	trap_init();
 	kprintf("umbra: booting (64-bit VMM, shadow paging)\n");

@@ -1,5 +1,6 @@
 // A small vsnprintf: %c %s %d %i %u %x %X %p with l/ll/z sizes, '0'/'-' flags
-// and a width. Output is truncated to the buffer and always terminated.
+// and a width. Output is truncated to the buffer and always terminated. And
+// parse_number, its inverse for the console and the command lines.
 #include "printf.h"
 #include "lib.h"
 
@@ -126,4 +127,31 @@ int ksnprintf(char *buf, size_t size, const char *fmt, ...)
 	int n = kvsnprintf(buf, size, fmt, ap);
 	va_end(ap);
 	return n;
+}
+
+bool parse_number(const char *s, const char *end, u64 max, u64 *out)
+{
+	u64 v = 0, base = 10;
+	if (end - s > 2 && s[0] == '0' && (s[1] == 'x' || s[1] == 'X')) {
+		base = 16;
+		s += 2;
+	}
+	if (s >= end)
+		return false;
+	for (; s < end; s++) {
+		u64 d;
+		if (*s >= '0' && *s <= '9')
+			d = (u64)(*s - '0');
+		else if (base == 16 && *s >= 'a' && *s <= 'f')
+			d = (u64)(*s - 'a' + 10);
+		else if (base == 16 && *s >= 'A' && *s <= 'F')
+			d = (u64)(*s - 'A' + 10);
+		else
+			return false;
+		if (v > (max - d) / base)
+			return false;
+		v = v * base + d;
+	}
+	*out = v;
+	return true;
 }

@@ -17,38 +17,52 @@ struct vm vms[MAX_VMS];
 #define DEFAULT_MEM_MIB 64
 #define MAX_MEM_MIB 3072
 
-// Parse "mem=N" (MiB) out of a module command line. Returns false and says
-// why on a malformed value; other words are the guest's business.
-static bool parse_mem(const char *cmdline, u32 *mib, char *err, size_t errlen)
+#define GUEST_CMDLINE_MAX 1400 // what the multiboot info page has room for
+
+// Split a module's command line: words "umbra.NAME=VALUE" are umbra's
+// settings for the VM (umbra.mem=MiB); everything else, spacing included,
+// is the guest's command line, exactly as plain QEMU's -append would hand
+// it over. False, with the reason, on a bad or unknown setting.
+static bool split_cmdline(const char *line, char *guest, size_t guestlen, u32 *mib, char *err, size_t errlen)
 {
 	*mib = DEFAULT_MEM_MIB;
-	for (const char *p = cmdline; *p;) {
+	size_t out = 0;
+	const char *gap = line; // whitespace before the next word, kept only if the word is
+	for (const char *p = line; *p;) {
 		while (*p == ' ')
 			p++;
 		const char *w = p;
 		while (*p && *p != ' ')
 			p++;
-		if (p - w < 4 || strncmp(w, "mem=", 4) != 0)
-			continue;
-		u64 n = 0;
-		const char *d = w + 4;
-		if (d == p) {
-			ksnprintf(err, errlen, "mem= needs a size in MiB");
-			return false;
-		}
-		for (; d < p; d++) {
-			if (*d < '0' || *d > '9' || n > MAX_MEM_MIB) {
-				ksnprintf(err, errlen, "mem= takes a size in MiB (2..%u)", MAX_MEM_MIB);
+		if (w == p)
+			break;
+		if (p - w >= 6 && strncmp(w, "umbra.", 6) == 0) {
+			if (p - w < 10 || strncmp(w, "umbra.mem=", 10) != 0) {
+				char word[48];
+				size_t len = MIN((size_t)(p - w), sizeof(word) - 1);
+				memcpy(word, w, len);
+				word[len] = '\0';
+				ksnprintf(err, errlen, "unknown setting '%s' (umbra.mem=MiB is the one there is)", word);
 				return false;
 			}
-			n = n * 10 + (u64)(*d - '0');
+			u64 n;
+			if (!parse_number(w + 10, p, MAX_MEM_MIB, &n) || n < 2) {
+				ksnprintf(err, errlen, "umbra.mem= takes a size in MiB (2..%u)", MAX_MEM_MIB);
+				return false;
+			}
+			*mib = (u32)n;
+		} else {
+			size_t n = (size_t)(p - gap);
+			if (out + n >= guestlen) {
+				ksnprintf(err, errlen, "command line longer than %u bytes", (u32)guestlen - 1);
+				return false;
+			}
+			memcpy(guest + out, gap, n);
+			out += n;
 		}
-		if (n < 2 || n > MAX_MEM_MIB) {
-			ksnprintf(err, errlen, "mem=%lu MiB is outside 2..%u", n, MAX_MEM_MIB);
-			return false;
-		}
-		*mib = (u32)n;
+		gap = p;
 	}
+	guest[out] = '\0';
 	return true;
 }
 
@@ -75,8 +89,10 @@ struct vm *vm_create_from_module(const u8 *image, u32 size, const char *cmdline,
 	if (!vm)
 		return NULL;
 	u16 id = vm->id;
-	if (!parse_mem(cmdline, &vm->mem_mib, err, errlen))
+	char guest_cmdline[GUEST_CMDLINE_MAX + 1];
+	if (!split_cmdline(cmdline, guest_cmdline, sizeof(guest_cmdline), &vm->mem_mib, err, errlen))
 		return NULL;
+	cmdline = guest_cmdline;
 	size_t n = MIN(strlen(cmdline), sizeof(vm->cmdline) - 1);
 	memcpy(vm->cmdline, cmdline, n);
 	gpmap_init(&vm->gpmap, vm->mem_mib << (20 - PAGE_SHIFT), id);

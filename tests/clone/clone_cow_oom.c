@@ -3,7 +3,7 @@
 // then rewrites all of it, and umbra runs out of frames to copy into. The
 // clone must be stopped with a message saying so, the parent must go on
 // with its memory intact, and every frame must come back.
-// Run by tests/run.sh with QEMU -m 192 and mem=160 on the module.
+// Run by tests/run.sh with QEMU -m 192 and umbra.mem=160 on the module.
 #include "../edge/edge.h"
 
 static inline u32 inl(unsigned short p) { u32 v; __asm__ volatile("inl %1, %0" : "=a"(v) : "Nd"(p)); return v; }

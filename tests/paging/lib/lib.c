@@ -305,9 +305,13 @@ u32 *pte_of(u32 *pd, u32 va)
 	return (u32 *)(pd[va >> 22] & ~0xFFFu) + ((va >> 12) & 1023);
 }
 
+const char *boot_cmdline = "";
+
 void lib_main(u32 magic, u32 mbi)
 {
-	(void)mbi;
+	const u32 *info = (const u32 *)mbi;
+	if (magic == 0x2BADB002 && (info[0] & 4))
+		boot_cmdline = (const char *)info[4];
 	tables_init();
 	if (magic != 0x2BADB002) {
 		puts("FAIL not booted by a multiboot loader\n");

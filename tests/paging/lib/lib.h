@@ -31,6 +31,7 @@ typedef _Bool bool;
 #define TEST_VA 0x40000000u
 
 void test_main(void);  // each guest defines it
+extern const char *boot_cmdline; // the multiboot command line ("" without one)
 
 void putc(char c);
 void puts(const char *s);

@@ -22,7 +22,7 @@ HCFLAGS := -std=c11 -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer 
 # Every source by name, as xv6 does: nothing joins the build by accident.
 MM_SRCS := mm/frame.c mm/gpmap.c mm/walk.c mm/shadow.c mm/shadow_share.c mm/rmap.c mm/audit.c
 VMM_SRCS := vmm/main.c vmm/vm.c vmm/sched.c vmm/console.c vmm/irq.c vmm/exit.c vmm/insn.c vmm/vpic.c vmm/loader.c vmm/devices.c \
-	vmm/log.c vmm/printf.c vmm/lib.c vmm/trap.c vmm/time.c vmm/asid.c vmm/svm/svm.c $(MM_SRCS)
+	vmm/log.c vmm/printf.c vmm/lib.c vmm/trap.c vmm/time.c vmm/asid.c vmm/cpuid.c vmm/diag.c vmm/svm/svm.c $(MM_SRCS)
 ASM_SRCS := boot/entry.S vmm/trapentry.S vmm/svm/vmrun.S
 KOBJS := $(VMM_SRCS:%.c=$(B)/k/%.o) $(ASM_SRCS:%.S=$(B)/k/%.o)
 
@@ -81,7 +81,7 @@ $(B)/umbra.iso: $(B)/umbra.elf $(GUEST_DIR)/hello.elf $(GUEST_DIR)/kern/kern.elf
 	grub-mkrescue -o $@ $(B)/iso 2>/dev/null
 
 # Host tests link mm/ and the pure-C parts of vmm/ (the decoder).
-HOST_SRCS := $(MM_SRCS) vmm/insn.c vmm/asid.c tests/host/host_env.c
+HOST_SRCS := $(MM_SRCS) vmm/insn.c vmm/asid.c vmm/cpuid.c tests/host/host_env.c
 $(B)/tests/host/%: tests/host/%.c $(HOST_SRCS) $(B)/tests/host/insn_cases.h
 	@mkdir -p $(dir $@)
 	gcc $(HCFLAGS) -I$(B)/tests/host $< $(HOST_SRCS) -o $@

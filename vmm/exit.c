@@ -1,6 +1,8 @@
 // Vendor-neutral VM-exit handling: control registers, INVLPG, shadow page
 // faults, port I/O, MSRs, and event re-injection. Nothing a guest does here
 // may crash umbra: bad behaviour ends that VM with a reason.
+#include "asm.h"
+#include "cpuid.h"
 #include "insn.h"
 #include "devices.h"
 #include "exit.h"
@@ -11,7 +13,29 @@
 #include "umbra.h"
 
 #define CR0_VALID (CR0_PE | CR0_MP | CR0_EM | CR0_TS | CR0_ET | CR0_NE | CR0_WP | CR0_AM | CR0_NW | CR0_CD | CR0_PG)
-#define CR4_VALID (CR4_VME | CR4_PVI | CR4_TSD | CR4_DE | CR4_PSE | CR4_PAE | CR4_MCE | CR4_PGE | CR4_PCE | CR4_OSFXSR | CR4_OSXMMEXCPT)
+
+static void host_cpuid(u32 leaf, u32 sub, struct cpuid_regs *r)
+{
+	cpuid_count(leaf, sub, &r->eax, &r->ebx, &r->ecx, &r->edx);
+}
+
+// The CR4 and EFER bits the CPU umbra shows its guests has; the rest #GP.
+static u32 cr4_valid(void)
+{
+	static u32 v;
+	if (!v)
+		v = cpuid_guest_cr4_valid(host_cpuid);
+	return v;
+}
+
+static u32 efer_valid(void)
+{
+	static u32 v;
+	static bool known;
+	if (!known)
+		v = cpuid_guest_efer_valid(host_cpuid), known = true;
+	return v;
+}
 
 static bool is_contributory(u8 vec)
 {
@@ -25,8 +49,9 @@ static void raise_exception(struct vcpu *v, const struct vm_exit *e, u8 vec, boo
 	const struct event *prev = &e->interrupted;
 	if (prev->valid && (prev->type == EVENT_EXCEPTION || prev->type == EVENT_NMI)) {
 		if (prev->type == EVENT_EXCEPTION && prev->vector == VEC_DF) {
+			vcpu_note_event(v, prev);
 			vm_end(v->vm, UMBRA_EXIT_TRIPLE_FAULT, true,
-			       "triple fault (exception %u while delivering #DF)", vec);
+			       "triple fault (exception %u while delivering #DF) at eip 0x%x", vec, (u32)v->rip);
 			return;
 		}
 		bool prev_pf = prev->type == EVENT_EXCEPTION && prev->vector == VEC_PF;
@@ -76,10 +101,7 @@ static void inject_ud(struct vcpu *v, const struct vm_exit *e)
 	raise_exception(v, e, VEC_UD, false, 0);
 }
 
-// Copy guest-virtual memory without side effects (no A/D update, no
-// permission check): for reading the instruction the guest just executed.
-// Returns how many bytes could be read (less at a non-present page).
-static u32 peek_gva(struct vcpu *v, gva_t gva, u8 *buf, u32 len)
+u32 vcpu_peek(struct vcpu *v, gva_t gva, u8 *buf, u32 len)
 {
 	struct walk_ctx ctx = vcpu_walk_ctx(v);
 	u32 done = 0;
@@ -140,7 +162,7 @@ static bool fetch_insn(struct vcpu *v, struct insn *in)
 {
 	u8 code[15];
 	gva_t pc = hv->seg_base(v, SEG_CS) + (u32)v->rip;
-	u32 n = peek_gva(v, pc, code, sizeof(code));
+	u32 n = vcpu_peek(v, pc, code, sizeof(code));
 	bool code32 = hv->code32(v);
 	if (insn_decode(code, n, code32, in))
 		return true;
@@ -209,7 +231,7 @@ static void set_cr0(struct vcpu *v, const struct vm_exit *e, u32 val)
 
 static void set_cr4(struct vcpu *v, const struct vm_exit *e, u32 val)
 {
-	if (val & ~CR4_VALID) {
+	if (val & ~cr4_valid()) {
 		inject_gp(v, e);
 		return;
 	}
@@ -268,7 +290,7 @@ static void handle_cr(struct vcpu *v, const struct vm_exit *e)
 		u16 src;
 		if (in.has_mem) {
 			u8 b[2];
-			if (peek_gva(v, mem_operand(v, &in), b, 2) != 2) {
+			if (vcpu_peek(v, mem_operand(v, &in), b, 2) != 2) {
 				vm_end(v->vm, UMBRA_EXIT_GUEST_STOPPED, true, "LMSW operand unreadable");
 				return;
 			}
@@ -447,6 +469,13 @@ static void handle_insn(struct vcpu *v, const struct vm_exit *e)
 	if (!fetch_insn(v, &in))
 		return;
 	switch (in.kind) {
+	case INSN_CPUID: {
+		struct cpuid_regs r;
+		cpuid_guest((u32)v->gpr[GPR_RAX], (u32)v->gpr[GPR_RCX], host_cpuid, &r);
+		v->gpr[GPR_RAX] = r.eax, v->gpr[GPR_RBX] = r.ebx, v->gpr[GPR_RCX] = r.ecx, v->gpr[GPR_RDX] = r.edx;
+		v->rip += in.len;
+		break;
+	}
 	case INSN_INVD:
 		// Write-back caches stay coherent: INVD's only guest-visible
 		// effect would be to lose writes, which no guest may count on.
@@ -485,12 +514,10 @@ static void handle_msr(struct vcpu *v, const struct vm_exit *e)
 	} else {
 		val = ((u64)(u32)v->gpr[GPR_RDX] << 32) | (u32)v->gpr[GPR_RAX];
 		if (msr == MSR_EFER) {
-			if (val & ~(u64)(EFER_SCE | EFER_NXE | EFER_LME)) {
+			if (val & ~(u64)efer_valid()) {
+				// What CPUID does not show cannot be turned on (SYSCALL,
+				// NX, long mode: none of them is shown).
 				inject_gp(v, e);
-				return;
-			}
-			if (val & EFER_LME) {
-				vm_end(v->vm, UMBRA_EXIT_GUEST_STOPPED, true, "long mode (EFER.LME) is not supported");
 				return;
 			}
 			v->efer = (u32)val;
@@ -567,7 +594,16 @@ static void handle_one(struct vcpu *v, const struct vm_exit *e, struct vm *vm)
 	case EXIT_IRQ_WINDOW:
 		break; // the next entry injects what is pending
 	case EXIT_SHUTDOWN:
+		if (e->interrupted.valid)
+			vcpu_note_event(v, &e->interrupted);
 		vm_end(vm, UMBRA_EXIT_TRIPLE_FAULT, true, "triple fault (shutdown) at eip 0x%x", (u32)v->rip);
+		break;
+	case EXIT_DF:
+		// A double fault: intercepted only so that the log can name the
+		// event whose delivery raised it. Deliver it as the CPU would have.
+		if (e->interrupted.valid)
+			vcpu_note_event(v, &e->interrupted);
+		v->inject = (struct event){ true, true, VEC_DF, EVENT_EXCEPTION, 0 };
 		break;
 	case EXIT_VMMCALL:
 	case EXIT_SVM_INSN:

@@ -156,12 +156,14 @@ bool insn_decode(const u8 *code, unsigned n, bool code32, struct insn *in)
 	case 0x32: kind = INSN_RDMSR; break;
 	case 0x08: kind = INSN_INVD; break;
 	case 0x33: kind = INSN_RDPMC; break;
+	case 0xA2: kind = INSN_CPUID; break;
 	case 0x20: kind = INSN_MOV_FROM_CR; break;
 	case 0x22: kind = INSN_MOV_TO_CR; break;
 	case 0x01: kind = INSN_INVALID; break; // group 7: decided by ModRM.reg
 	default: return false;
 	}
-	if (kind == INSN_CLTS || kind == INSN_WRMSR || kind == INSN_RDMSR || kind == INSN_INVD || kind == INSN_RDPMC) {
+	if (kind == INSN_CLTS || kind == INSN_WRMSR || kind == INSN_RDMSR || kind == INSN_INVD || kind == INSN_RDPMC ||
+	    kind == INSN_CPUID) {
 		in->kind = kind;
 		in->len = (u8)c.at;
 		return true;

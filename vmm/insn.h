@@ -20,6 +20,7 @@ enum insn_kind {
 	INSN_WRMSR,        // 0F 30
 	INSN_INVD,         // 0F 08
 	INSN_RDPMC,        // 0F 33
+	INSN_CPUID,        // 0F A2
 };
 
 struct insn_mem {

@@ -4,6 +4,7 @@
 #include "asm.h"
 #include "audit.h"
 #include "console.h"
+#include "exit.h"
 #include "frame.h"
 #include "hv.h"
 #include "irq.h"
@@ -212,6 +213,8 @@ static void report_vm(struct vm *vm)
 	u64 us = tsc_to_us(vm->end_tsc - vm->start_tsc);
 	kprintf("umbra: vm%u ended after %lu slices: status %u%s: %s\n", vm->id, vm->slices, vm->exit_status,
 		vm->stopped_by_umbra ? " (stopped by umbra)" : "", vm->reason);
+	if (vm->stopped_by_umbra)
+		vcpu_diagnose(v);
 	const struct shadow_stats *st = &v->mmu.stats;
 	kprintf("umbra: vm%u: %lu exits in %lu ms (%lu exits/s); shadow: %lu faults, %lu fills, %lu reflected, %lu invlpg; %u guest frames\n",
 		vm->id, v->exits_total, us / 1000, us ? v->exits_total * 1000000 / us : 0,

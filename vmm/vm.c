@@ -376,6 +376,8 @@ void vm_run_slice(struct vm *vm, u64 until)
 			vm_flush_pending[vm->id / 64] &= ~(1ull << (vm->id % 64));
 			v->mmu.tlb_flush = true;
 		}
+		if (v->inject.valid)
+			vcpu_note_event(v, &v->inject);
 		hv->vcpu_run(v, &e);
 		v->exits[e.reason < EXIT_NR ? e.reason : EXIT_OTHER]++;
 		v->exits_total++;

@@ -22,11 +22,11 @@ struct event {
 	u32 ec;
 };
 
-// EXIT_INSN: an instruction umbra intercepts to keep the host's state from
-// guests (INVD, RDPMC); the decoder says which.
+// EXIT_INSN: an instruction umbra intercepts to answer it itself or to keep
+// the host's state from guests (CPUID, INVD, RDPMC); the decoder says which.
 enum exit_reason {
 	EXIT_CR_READ, EXIT_CR_WRITE, EXIT_PF, EXIT_INVLPG, EXIT_IO, EXIT_MSR,
-	EXIT_HLT, EXIT_INSN, EXIT_SHUTDOWN, EXIT_VMMCALL, EXIT_SVM_INSN, EXIT_INTR, EXIT_IRQ_WINDOW,
+	EXIT_HLT, EXIT_INSN, EXIT_DF, EXIT_SHUTDOWN, EXIT_VMMCALL, EXIT_SVM_INSN, EXIT_INTR, EXIT_IRQ_WINDOW,
 	EXIT_INVALID, EXIT_OTHER, EXIT_NR
 };
 
@@ -47,6 +47,8 @@ struct vm_exit {
 
 struct vm;
 
+#define VCPU_EVENTS 6
+
 struct vcpu {
 	u64 gpr[GPR_NR];      // synced with the backend around every entry
 	u64 rip, rflags;
@@ -60,6 +62,11 @@ struct vcpu {
 	bool halted;          // HLT with interrupts on: runs again when an interrupt is pending
 	bool dr6_bs;          // set DR6.BS at the next entry: a single-step #DB is being injected
 	struct event inject;  // delivered at the next entry
+	struct event_note {   // the last events delivered or seen, oldest first, for
+		struct event ev;  // the log when umbra stops the VM (vmm/diag.c)
+		u32 eip;
+	} events[VCPU_EVENTS];
+	u32 nevents;          // events noted in all (the ring holds the last VCPU_EVENTS)
 	struct shadow_mmu mmu;
 	struct asid_tag asid; // the backend's TLB tag (ASID, VPID) and its generation
 	struct vm *vm;

@@ -1,6 +1,11 @@
-// A guest that turns on PAE paging, which umbra does not offer.
-// expect-status: 135
-// expect-log: PAE paging is not supported
+// A guest that turns on PAE paging, which umbra's CPU does not show: the
+// CR4 write raises #GP, and with no IDT that ends in a triple fault, which
+// umbra's log alone must explain: where, what was delivered, which bytes.
+// expect-status: 129
+// expect-log: vm1 ended .*triple fault
+// expect-log: vm1:   last events \(oldest first\): #GP\(0x0\) at eip 0x10[0-9a-f]+\s*$
+// expect-log: vm1:   bytes at eip: 0f 22 e0
+// expect-log: vm1:   cr0 0x00000011 cr2 0x00000000 cr3 0x[0-9a-f]+ cr4 0x00000000
 #include "edge.h"
 static u32 pdpt[4] __attribute__((aligned(32)));
 void main(u32 magic, u32 mbi)

@@ -1,6 +1,8 @@
 // A guest that triple-faults: an empty IDT, then an exception.
 // expect-status: 129
 // expect-log: ended after [0-9]+ slices: status 64 \(stopped by umbra\): triple fault
+// expect-log: vm1:   last events \(oldest first\): int 0x3 at eip 0x10[0-9a-f]+
+// expect-log: vm1:   bytes at eip: cc
 #include "edge.h"
 void main(u32 magic, u32 mbi)
 {

@@ -80,6 +80,7 @@ def main():
     cases.append(('wrmsr', 'INSN_WRMSR', 0, 0, 0, 4, 0, -1, -1, 1, 0, 3))
     cases.append(('invd', 'INSN_INVD', 0, 0, 0, 4, 0, -1, -1, 1, 0, 3))
     cases.append(('rdpmc', 'INSN_RDPMC', 0, 0, 0, 4, 0, -1, -1, 1, 0, 3))
+    cases.append(('cpuid', 'INSN_CPUID', 0, 0, 0, 4, 0, -1, -1, 1, 0, 3))
     # AMD's alias: LOCK MOV to/from CR0 is CR8.
     cases.append(('.byte 0xf0, 0x0f, 0x22, 0xc1', 'INSN_MOV_TO_CR', 8, 1, 0, 4, 0, -1, -1, 1, 0, 3))
     cases.append(('.byte 0xf0, 0x0f, 0x20, 0xc7', 'INSN_MOV_FROM_CR', 8, 7, 0, 4, 0, -1, -1, 1, 0, 3))

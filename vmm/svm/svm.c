@@ -69,10 +69,11 @@ static int svm_vcpu_create(struct vcpu *v)
 	struct vmcb_control *c = &vmcb->ctl;
 	c->intercept_cr_read = (1u << 0) | (1u << 3) | (1u << 4) | (1u << 8);
 	c->intercept_cr_write = (1u << 0) | (1u << 3) | (1u << 4) | (1u << 8);
-	c->intercept_exc = 1u << VEC_PF;
+	c->intercept_exc = 1u << VEC_PF | 1u << VEC_DF; // #DF: for the log (a triple fault's chain)
 	c->intercept1 = SVM_INTERCEPT_INTR | SVM_INTERCEPT_NMI | SVM_INTERCEPT_HLT |
 			SVM_INTERCEPT_INVLPG | SVM_INTERCEPT_INVLPGA | SVM_INTERCEPT_IOIO |
 			SVM_INTERCEPT_MSR | SVM_INTERCEPT_SHUTDOWN |
+			SVM_INTERCEPT_CPUID |  // the guest sees umbra's CPU, not the host's
 			SVM_INTERCEPT_INVD |   // would drop the host's dirty cache lines too
 			SVM_INTERCEPT_RDPMC;   // the host's counters, counting every VM
 	c->intercept2 = SVM_INTERCEPT_VMRUN | SVM_INTERCEPT_VMMCALL | SVM_INTERCEPT_VMLOAD |
@@ -156,6 +157,9 @@ static void decode_exit(struct vmcb *vmcb, struct vm_exit *e)
 		return;
 	}
 	switch (code) {
+	case SVM_EXIT_EXCP_BASE + VEC_DF:
+		e->reason = EXIT_DF;
+		break;
 	case SVM_EXIT_EXCP_BASE + VEC_PF:
 		e->reason = EXIT_PF;
 		e->pf_ec = (u32)e->info1;
@@ -171,6 +175,7 @@ static void decode_exit(struct vmcb *vmcb, struct vm_exit *e)
 	case SVM_EXIT_HLT:
 		e->reason = EXIT_HLT;
 		break;
+	case SVM_EXIT_CPUID:
 	case SVM_EXIT_INVD:
 	case SVM_EXIT_RDPMC:
 		e->reason = EXIT_INSN;

@@ -105,6 +105,7 @@ _Static_assert(sizeof(struct vmcb) == 4096, "vmcb is one page");
 #define SVM_INTERCEPT_INIT (1u << 3)
 #define SVM_INTERCEPT_VINTR (1u << 4)
 #define SVM_INTERCEPT_RDPMC (1u << 15)
+#define SVM_INTERCEPT_CPUID (1u << 18)
 #define SVM_INTERCEPT_INVD (1u << 22)
 #define SVM_INTERCEPT_HLT (1u << 24)
 #define SVM_INTERCEPT_INVLPG (1u << 25)
@@ -130,6 +131,7 @@ _Static_assert(sizeof(struct vmcb) == 4096, "vmcb is one page");
 #define SVM_EXIT_NMI 0x061
 #define SVM_EXIT_VINTR 0x064
 #define SVM_EXIT_RDPMC 0x06F
+#define SVM_EXIT_CPUID 0x072
 #define SVM_EXIT_INVD 0x076
 #define SVM_EXIT_HLT 0x078
 #define SVM_EXIT_INVLPG 0x079

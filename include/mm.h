@@ -6,6 +6,10 @@
 
 #include "types.h"
 
+// VMs have ids 1..MAX_VMS-1 (0 is none, or "shared" where mm/ names an
+// owner); mm/ keeps per-VM data indexed by id.
+#define MAX_VMS 128
+
 // Negative error codes returned by mm/ and vmm/ functions.
 #define ERR_NOMEM 12  // no free host frame
 #define ERR_FAULT 14  // address outside what the VM owns

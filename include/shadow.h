@@ -88,6 +88,7 @@ struct shadow_stats {
 struct shadow_global {
 	u64 shared_tables;  // tables shared by clones now
 	u64 clones;         // shadow_clone calls that succeeded
+	u64 tlb_requests;   // TLB generations moved on for a VM other than the one at work
 };
 extern struct shadow_global shadow_global;
 
@@ -98,7 +99,6 @@ struct shadow_mmu {
 	struct sp *cache[ROOT_CACHE];  // recent roots, newest first, each holding a reference
 	struct gpmap *gpmap;
 	u16 owner;
-	bool tlb_flush;                // entries were removed: flush before the next entry
 	struct sp *unsync;             // this VM's unsync tables
 	struct shadow_stats stats;
 	struct shadow_mmu *next;       // every live shadow, for the full-scan reclaim
@@ -158,8 +158,11 @@ typedef void (*shadow_zap_fn)(void *arg, u16 owner, spte_ref_t spte, u32 old);
 u32 shadow_reclaim(hfn_t hfn, shadow_zap_fn report, void *arg);
 // The same by scanning every shadow table of every VM: for benchmarks only.
 u32 shadow_reclaim_scan(hfn_t hfn);
-// Called by mm/ when entries of owner's shadow were removed outside its own
-// exits (reclaim): the VMM flushes that VM's TLB before it next runs.
-extern void (*shadow_tlb_flush_owner)(u16 owner);
+// TLB invalidation as data (bhyve's eptgen, KVM's requests): whenever shadow
+// entries a VM may have cached are removed or narrowed (or it loads CR3),
+// mm/ moves that VM's generation on; before entering the guest, a vCPU
+// compares it with the one it last flushed for. One small array that any
+// CPU can read, not a callback: a reclaim touching many VMs stays cheap.
+extern u32 shadow_tlb_gen[MAX_VMS];
 
 #endif

@@ -16,7 +16,7 @@ static struct sp *sp_free;
 static u32 sp_pool_used;       // entries ever handed out (the rest are fresh)
 static struct sp *sp_hash[SP_HASH];
 static struct shadow_mmu *all_shadows;
-void (*shadow_tlb_flush_owner)(u16 owner);
+u32 shadow_tlb_gen[MAX_VMS];
 struct shadow_global shadow_global;
 
 struct sp *shadow_sp_of(hfn_t hfn)
@@ -62,10 +62,11 @@ static bool gfn_shadowed(u16 owner, gfn_t gfn)
 
 static void flush_owner(struct shadow_mmu *s, u16 owner)
 {
-	if (s && owner == s->owner)
-		s->tlb_flush = true;
-	else if (shadow_tlb_flush_owner)
-		shadow_tlb_flush_owner(owner);
+	if (owner == SP_SHARED || owner >= MAX_VMS)
+		return;
+	shadow_tlb_gen[owner]++;
+	if (!s || owner != s->owner)
+		shadow_global.tlb_requests++;
 }
 
 // An entry of the table in frame table changed: flush every VM that may
@@ -134,7 +135,7 @@ void sp_unlink_child(struct shadow_mmu *s, u32 *spdep)
 	hfn_t child = *spdep >> PAGE_SHIFT;
 	rmap_remove(child, ref_of(spdep));
 	*spdep = 0;
-	s->tlb_flush = true;
+	sp_tlb_flush(s);
 	sp_put(s, shadow_sp_of(child));
 }
 
@@ -297,7 +298,7 @@ static void sync_sp(struct shadow_mmu *s, struct sp *sp)
 			}
 		} else if (!spte_current(s, t[i], g, sp->role)) {
 			clear_spte(&t[i]);
-			s->tlb_flush = true;
+			sp_tlb_flush(s);
 			s->stats.zapped++;
 		}
 	}
@@ -407,7 +408,7 @@ int shadow_load_cr3(struct shadow_mmu *s, const struct walk_ctx *ctx)
 	u16 role;
 	shadow_root_key(ctx, &gfn, &role);
 	s->stats.cr3_loads++;
-	s->tlb_flush = true;
+	sp_tlb_flush(s);
 	int at = -1;
 	for (int i = 0; i < ROOT_CACHE; i++)
 		if (s->cache[i] && s->cache[i]->gfn == gfn && s->cache[i]->role == role)
@@ -506,7 +507,7 @@ void shadow_invlpg(struct shadow_mmu *s, gva_t gva)
 			return;
 	}
 	clear_spte(sptep);
-	s->tlb_flush = true;
+	sp_tlb_flush(s);
 }
 
 // The shadow PTE for a successful walk. The CPU runs the guest with CR0.WP=1
@@ -621,7 +622,7 @@ enum shadow_result shadow_page_fault(struct shadow_mmu *s, const struct walk_ctx
 			s->stats.w_checks++;
 		}
 		*spdep |= PTE_W;
-		s->tlb_flush = true;
+		sp_tlb_flush(s);
 	}
 	child->writes = 0; // in use as a table
 	u32 *sptep = &table_of(child)[PTE_INDEX(gva)];

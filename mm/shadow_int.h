@@ -22,6 +22,12 @@ static inline u16 owner_of_spde(spte_ref_t parent)
 	return frame_of(parent >> PAGE_SHIFT)->owner;
 }
 
+// s's own entries were removed or narrowed: its vCPUs flush before entering.
+static inline void sp_tlb_flush(struct shadow_mmu *s)
+{
+	shadow_tlb_gen[s->owner]++;
+}
+
 // A new table for (gfn, role) of s, holding one reference for the caller.
 struct sp *sp_new(struct shadow_mmu *s, gfn_t gfn, u16 role);
 // Drop a reference; the last frees the table (and unlinks its children).

@@ -94,7 +94,7 @@ struct sp *sp_unshare(struct shadow_mmu *s, struct sp *sp)
 				} else {
 					*spdep = 0; // refaults
 				}
-				s->tlb_flush = true;
+				sp_tlb_flush(s);
 				sp_put(s, sp); // the link's reference; others still link it
 			}
 			moved = true;
@@ -139,7 +139,7 @@ void shadow_cow_moved(void *arg, gfn_t gfn, hfn_t old, hfn_t new_)
 		*sptep = (u32)(new_ << PAGE_SHIFT) | (*sptep & (PAGE_SIZE - 1) & ~PTE_W);
 		if (!rmap_add(new_, mine))
 			*sptep = 0;
-		s->tlb_flush = true;
+		sp_tlb_flush(s);
 	}
 }
 
@@ -159,7 +159,7 @@ int shadow_clone(struct shadow_mmu *s, struct shadow_mmu *parent)
 		for (u32 j = 0; j < PT_ENTRIES; j++)
 			pd[j] &= ~PTE_W;
 	}
-	parent->tlb_flush = true;
+	sp_tlb_flush(parent);
 	s->wgen = 1;
 	struct sp *proot = parent->root;
 	struct sp *root = sp_new(s, proot->gfn, proot->role);
@@ -186,7 +186,7 @@ int shadow_clone(struct shadow_mmu *s, struct shadow_mmu *parent)
 		}
 	}
 	s->cache[0] = s->root = root;
-	s->tlb_flush = true;
+	sp_tlb_flush(s);
 	shadow_global.clones++;
 	return 0;
 }

@@ -11,6 +11,17 @@ void asid_space_init(struct asid_space *sp, u32 limit)
 	sp->wraps = 0;
 }
 
+enum tlb_flush asid_prepare(struct asid_space *sp, struct asid_tag *t, bool stale, bool flush_by_asid)
+{
+	if (stale && !flush_by_asid)
+		t->gen = 0; // a tag nothing is cached under
+	bool fresh = t->gen != sp->gen;
+	if (asid_get(sp, t))
+		return TLB_FLUSH_ALL;
+	// A tag new in this generation has nothing cached under it.
+	return stale && !fresh ? TLB_FLUSH_ASID : TLB_NONE;
+}
+
 bool asid_get(struct asid_space *sp, struct asid_tag *t)
 {
 	if (t->gen == sp->gen)

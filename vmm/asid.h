@@ -19,11 +19,22 @@ struct asid_tag {
 	u64 gen;       // 0: none yet
 };
 
+// What the hardware must flush at an entry.
+enum tlb_flush { TLB_NONE, TLB_FLUSH_ASID, TLB_FLUSH_ALL };
+
 // limit is what the CPU reports (CPUID 8000_000A EBX for SVM); at least 2.
 void asid_space_init(struct asid_space *sp, u32 limit);
 // Before an entry: make t a tag of the current generation. True when the
 // whole TLB (every tag) must be flushed at this entry, because tags of an
 // old generation are being handed out again.
 bool asid_get(struct asid_space *sp, struct asid_tag *t);
+// Before an entry: give t a tag of the current generation and say what the
+// hardware must flush. stale: entries this vCPU may have cached under its
+// tag must go (its VM's shadow lost or narrowed entries, or it loaded CR3).
+// A CPU that flushes by ASID (SVM's FlushByAsid) drops that one tag; one
+// that cannot gets a fresh tag instead, and the whole TLB goes only when
+// the tags run out. (umbra's shadow entries are never global, so one
+// flush of the tag is what a CR3 load and a CR4.PGE change both need.)
+enum tlb_flush asid_prepare(struct asid_space *sp, struct asid_tag *t, bool stale, bool flush_by_asid);
 
 #endif

@@ -21,7 +21,6 @@ static char line[LINE_MAX + 1];
 static u32 len;
 static bool overlong;
 static bool active;
-u64 console_flush_requests; // TLB flushes asked for by mm/ (main.c counts)
 
 struct cmd {
 	const char *name, *args, *help;
@@ -443,14 +442,14 @@ static void report_zap(void *arg, u16 owner, spte_ref_t ref, u32 old)
 
 static u32 reclaim_one(hfn_t hfn, bool verbose)
 {
-	u64 flushes = console_flush_requests;
+	u64 flushes = shadow_global.tlb_requests;
 	reclaim_shown = 0;
 	u32 n = shadow_reclaim(hfn, verbose ? report_zap : NULL, NULL);
 	if (verbose) {
 		if (reclaim_shown > PAGE_LINES)
 			kprintf("  ... and %u more\n", reclaim_shown - PAGE_LINES);
 		kprintf("reclaim: frame 0x%lx: %u shadow entr%s invalidated, %lu TLB flush%s requested\n", hfn, n,
-			n == 1 ? "y" : "ies", console_flush_requests - flushes, console_flush_requests - flushes == 1 ? "" : "es");
+			n == 1 ? "y" : "ies", shadow_global.tlb_requests - flushes, shadow_global.tlb_requests - flushes == 1 ? "" : "es");
 	}
 	return n;
 }
@@ -476,7 +475,7 @@ static void cmd_reclaim(int argc, char **argv)
 		return;
 	// COUNT mapped guest frames, taken round-robin over the running VMs.
 	static u32 cursor;
-	u64 frames = 0, entries = 0, flushes = console_flush_requests;
+	u64 frames = 0, entries = 0, flushes = shadow_global.tlb_requests;
 	for (u32 tries = 0; frames < want && tries < MAX_VMS * GPMAP_ROOT_ENTRIES; tries++) {
 		u32 vmi = 1 + cursor % (MAX_VMS - 1), leafi = (cursor / (MAX_VMS - 1)) % GPMAP_ROOT_ENTRIES;
 		cursor++;
@@ -492,7 +491,7 @@ static void cmd_reclaim(int argc, char **argv)
 		}
 	}
 	kprintf("reclaim: %lu frames, %lu shadow entries invalidated, %lu TLB flushes requested\n", frames, entries,
-		console_flush_requests - flushes);
+		shadow_global.tlb_requests - flushes);
 }
 
 static void cmd_audit(int argc, char **argv)

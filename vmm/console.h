@@ -14,7 +14,5 @@ void console_poll(void);
 // prompt with the half-typed line is shown again after it (redraw).
 bool console_take_prompt(void);
 void console_redraw(void);
-// TLB flushes mm/ asked for (reclaims report what they caused).
-extern u64 console_flush_requests;
 
 #endif

@@ -200,12 +200,6 @@ u64 tsc_to_us(u64 ticks)
 	return cfg.tsc_khz ? ticks * 1000 / cfg.tsc_khz : 0;
 }
 
-static void tlb_flush_owner(u16 owner)
-{
-	console_flush_requests++;
-	if (owner < MAX_VMS)
-		vm_flush_pending[owner / 64] |= 1ull << (owner % 64);
-}
 
 static void report_vm(struct vm *vm)
 {
@@ -286,7 +280,6 @@ void kmain(u32 magic, u32 mbi_pa)
 	cfg.tsc_khz = tsc_calibrate_khz();
 	u64 free_at_boot = frame_free_count();
 
-	shadow_tlb_flush_owner = tlb_flush_owner;
 	hv = &svm_ops;
 	const char *why = hv->probe();
 	if (why)

@@ -4,7 +4,6 @@
 
 #include "vm.h"
 
-#define MAX_VMS 128
 
 struct umbra_config {
 	bool split;       // log=com2: COM1 carries only guest bytes, the log goes to COM2

@@ -230,7 +230,6 @@ u32 vm_audit_all(const char *fmt, ...)
 }
 
 struct vm_totals vm_retired;
-u64 vm_flush_pending[MAX_VMS / 64];
 
 // Add a VM's counters to the totals of VMs gone.
 static void retire_counters(struct vm *vm)
@@ -372,10 +371,9 @@ void vm_run_slice(struct vm *vm, u64 until)
 		deliver_interrupts(v);
 		if (v->halted)
 			return; // waiting for an interrupt: give up the slice
-		if (vm_flush_pending[vm->id / 64] & (1ull << (vm->id % 64))) {
-			vm_flush_pending[vm->id / 64] &= ~(1ull << (vm->id % 64));
-			v->mmu.tlb_flush = true;
-		}
+		u32 gen = shadow_tlb_gen[vm->id];
+		v->tlb_stale = gen != v->tlb_gen_seen;
+		v->tlb_gen_seen = gen;
 		if (v->inject.valid)
 			vcpu_note_event(v, &v->inject);
 		hv->vcpu_run(v, &e);

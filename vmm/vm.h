@@ -69,6 +69,8 @@ struct vcpu {
 	u32 nevents;          // events noted in all (the ring holds the last VCPU_EVENTS)
 	struct shadow_mmu mmu;
 	struct asid_tag asid; // the backend's TLB tag (ASID, VPID) and its generation
+	u32 tlb_gen_seen;     // shadow_tlb_gen of its VM when it last flushed
+	bool tlb_stale;       // at this entry: its cached translations must go
 	struct vm *vm;
 	void *hw;             // backend-private
 	u8 fpu[512] __attribute__((aligned(16))); // FXSAVE image while another VM has the FPU
@@ -122,10 +124,6 @@ struct vm_totals {
 	u64 tlb_flushes, reclaims, vms;
 };
 extern struct vm_totals vm_retired;
-// VMs whose TLB must be flushed before they next run, one bit each: mm/'s
-// requests land here, in one cache line, not in the VMs' own (large) structs,
-// so that a reclaim touching many VMs stays cheap.
-extern u64 vm_flush_pending[]; // MAX_VMS / 64 words
 
 static inline struct walk_ctx vcpu_walk_ctx(struct vcpu *v)
 {

@@ -16,6 +16,7 @@ static u8 msrpm[2 * PAGE_SIZE] __attribute__((aligned(PAGE_SIZE)));
 static u8 host_save[PAGE_SIZE] __attribute__((aligned(PAGE_SIZE)));
 static u8 host_hsave[PAGE_SIZE] __attribute__((aligned(PAGE_SIZE)));
 static struct asid_space asids; // as many as CPUID 8000_000A EBX says
+static bool flush_by_asid;      // CPUID 8000_000A EDX bit 6: TLB_CONTROL 3 works
 
 // The CR0 and CR4 bits the guest controls directly in the real registers.
 #define GUEST_CR0_PASS (CR0_PE | CR0_MP | CR0_EM | CR0_TS | CR0_ET | CR0_NE | CR0_AM | CR0_CD | CR0_NW)
@@ -46,7 +47,10 @@ static int svm_cpu_init(void)
 	if (b < 2) // one ASID is the host's: no guest could run
 		return -ERR_NOMEM;
 	asid_space_init(&asids, b);
-	kprintf("umbra: svm: %u ASIDs, handed out by generation\n", b);
+	flush_by_asid = d & (1u << 6);
+	kprintf("umbra: svm: %u ASIDs, handed out by generation; %s\n", b,
+		flush_by_asid ? "FlushByAsid: a stale vCPU flushes its own ASID" :
+				"no FlushByAsid: a stale vCPU takes a fresh ASID");
 	return 0;
 }
 
@@ -81,8 +85,7 @@ static int svm_vcpu_create(struct vcpu *v)
 			SVM_INTERCEPT_SKINIT;
 	c->iopm_pa = (u64)(uintptr_t)iopm;
 	c->msrpm_pa = (u64)(uintptr_t)msrpm;
-	c->asid = 0; // given at the first entry (asid_get)
-	c->tlb_control = SVM_TLB_FLUSH_ALL;
+	c->asid = 0; // given at the first entry: a fresh tag, nothing cached under it
 	// Physical interrupts follow the host's IF, not the guest's: a guest
 	// running with interrupts off is still preempted by umbra's timer.
 	c->vintr = SVM_VINTR_MASKING;
@@ -116,8 +119,7 @@ static void svm_vcpu_clone(struct vcpu *dst, const struct vcpu *src)
 	struct vmcb *d = dst->hw;
 	const struct vmcb *s = src->hw;
 	memcpy(&d->save, &s->save, sizeof(d->save));
-	d->ctl.tlb_control = SVM_TLB_FLUSH_ALL;
-	dst->asid = (struct asid_tag){ 0 }; // its own tag at its first entry
+	dst->asid = (struct asid_tag){ 0 }; // its own fresh tag at its first entry
 	dst->paging_changed = true;
 }
 
@@ -236,15 +238,21 @@ static void svm_vcpu_run(struct vcpu *v, struct vm_exit *e)
 		v->paging_changed = false;
 	}
 	s->cr3 = shadow_root_hpa(&v->mmu);
-	if (asid_get(&asids, &v->asid))
+	switch (asid_prepare(&asids, &v->asid, v->tlb_stale, flush_by_asid)) {
+	case TLB_FLUSH_ALL:
 		vmcb->ctl.tlb_control = SVM_TLB_FLUSH_ALL; // old tags are reused from here on
+		v->tlb_flushes++;
+		break;
+	case TLB_FLUSH_ASID:
+		vmcb->ctl.tlb_control = SVM_TLB_FLUSH_ASID;
+		v->tlb_flushes++;
+		break;
+	case TLB_NONE:
+		break;
+	}
+	v->tlb_stale = false;
 	vmcb->ctl.asid = v->asid.asid;
 	ASSERT(v->asid.asid > 0 && v->asid.asid < asids.limit);
-	if (v->mmu.tlb_flush) {
-		vmcb->ctl.tlb_control = SVM_TLB_FLUSH_ALL;
-		v->mmu.tlb_flush = false;
-		v->tlb_flushes++;
-	}
 	vmcb->ctl.int_shadow = v->int_shadow ? 1 : 0;
 	if (v->want_irq_window) {
 		// A virtual interrupt request makes the CPU exit (VINTR) the moment

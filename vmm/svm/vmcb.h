@@ -164,6 +164,7 @@ _Static_assert(sizeof(struct vmcb) == 4096, "vmcb is one page");
 #define SVM_EVT_EV (1u << 11)
 #define SVM_EVT_V (1u << 31)
 
+#define SVM_TLB_FLUSH_ASID 3 // this guest's ASID only (needs FlushByAsid)
 #define SVM_TLB_FLUSH_ALL 1
 #define SVM_VINTR_MASKING (1ull << 24)
 #define SVM_VINTR_IRQ (1ull << 8)

@@ -195,6 +195,18 @@ static void cmd_kill(int argc, char **argv)
 	kprintf("vm%u killed\n", vm->id);
 }
 
+bool console_quit;
+
+static void cmd_quit(int argc, char **argv)
+{
+	(void)argc, (void)argv;
+	u32 running = 0;
+	for (u32 i = 1; i < MAX_VMS; i++)
+		running += vms[i].state == VM_RUNNING;
+	kprintf("umbra: quitting%s\n", running ? ": the VMs still running are stopped" : "");
+	console_quit = true;
+}
+
 static void cmd_clone(int argc, char **argv)
 {
 	struct vm *vm = arg_vm(argv[1]);
@@ -578,6 +590,7 @@ static const struct cmd cmds[] = {
 	{ "audit", "", "run the auditor over every VM", cmd_audit },
 	{ "stats", "", "exits by reason, shadow, copy-on-write, reverse-map counters", cmd_stats },
 	{ "mem", "", "frames free, used, shared; metadata bytes", cmd_mem },
+	{ "quit", "", "stop every VM and end umbra (QEMU exits)", cmd_quit },
 	{ NULL, NULL, NULL, NULL },
 };
 

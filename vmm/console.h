@@ -6,6 +6,8 @@
 #include "types.h"
 
 void console_init(void);
+// The console's quit: every VM still running is stopped, and umbra ends.
+extern bool console_quit;
 // Read what arrived on COM1 and run each complete command line. Called
 // between scheduler slices and while umbra idles.
 void console_poll(void);

@@ -5,6 +5,7 @@
 #include "audit.h"
 #include "console.h"
 #include "exit.h"
+#include "fwcfg.h"
 #include "frame.h"
 #include "hv.h"
 #include "irq.h"
@@ -84,15 +85,16 @@ static void number_option(const char *w, const char *end, int skip, u64 max, u32
 			max);
 }
 
-// umbra's own command line (after the kernel's path, which multiboot
-// loaders put first). say: report what is not understood (once the log is
-// set up; a first, quiet pass finds log=com2).
-static void parse_cmdline(const char *c, bool say)
+// umbra's own options: its command line (after the kernel's path, which
+// multiboot loaders put first: skip_path), or more from QEMU's fw_cfg.
+// say: report what is not understood (once the log is set up; a first,
+// quiet pass finds log=com2).
+static void parse_cmdline(const char *c, bool skip_path, bool say)
 {
 	const char *p = c;
 	while (p && *p == ' ')
 		p++;
-	while (p && *p && *p != ' ')
+	while (skip_path && p && *p && *p != ' ')
 		p++; // the kernel's path
 	for (; p && *p;) {
 		while (*p == ' ')
@@ -252,9 +254,19 @@ void kmain(u32 magic, u32 mbi_pa)
 	const struct mb_info *mbi = (const void *)(uintptr_t)mbi_pa;
 	const char *cmdline = magic == MB_BOOT_MAGIC && (mbi->flags & MB_INFO_CMDLINE) ?
 		(const char *)(uintptr_t)mbi->cmdline : NULL;
-	parse_cmdline(cmdline, false);
+	// More options from QEMU's -fw_cfg name=opt/umbra/args (how make run
+	// asks a GRUB-booted umbra to keep its console with a terminal).
+	static char fw_args[256];
+	bool have_fw_args = fwcfg_read_file("opt/umbra/args", fw_args, sizeof(fw_args));
+	parse_cmdline(cmdline, true, false);
+	if (have_fw_args)
+		parse_cmdline(fw_args, false, false);
 	log_init(cfg.split);
-	parse_cmdline(cmdline, true);
+	parse_cmdline(cmdline, true, true);
+	if (have_fw_args) {
+		kprintf("umbra: options from fw_cfg: %s\n", fw_args);
+		parse_cmdline(fw_args, false, true);
+	}
 	console_init();
 	trap_init();
 	kprintf("umbra: booting (64-bit VMM, shadow paging)\n");
@@ -322,9 +334,9 @@ void kmain(u32 magic, u32 mbi_pa)
 		free_at_boot == free_at_end ? "no leak" : "LEAK");
 	if (free_at_boot != free_at_end)
 		panic("frames leaked: %lu", free_at_boot - free_at_end);
-	if (!cfg.end_exit) {
-		kprintf("umbra: every VM has ended; the console stays (end=halt)\n");
-		for (;;) {
+	if (!cfg.end_exit && !console_quit) {
+		kprintf("umbra: every VM has ended; the console stays: type 'quit' to leave\n");
+		while (!console_quit) {
 			console_poll();
 			sti();
 			hlt(); // the next timer tick

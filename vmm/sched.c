@@ -71,6 +71,10 @@ void sched_run(void (*finish)(struct vm *vm))
 			}
 		}
 		console_poll();
+		if (console_quit) {
+			for (u32 i = 1; i < MAX_VMS; i++)
+				vm_end(&vms[i], UMBRA_EXIT_GUEST_STOPPED, true, "umbra quit from the console");
+		}
 		if (!any)
 			break;
 		if (!ran)

@@ -38,7 +38,7 @@ all: $(B)/umbra.elf $(B)/umbra.asm guests $(HOST_TESTS) $(B)/bench/bench_mm
 
 help:
 	@echo "make            build build/umbra.elf (multiboot ELF32, 64-bit inside), build/umbra.iso, guests"
-	@echo "make run        the demo: GRUB ISO, the guest OS running forkstress, cloned 3 times mid-run; type console commands (help)"
+	@echo "make run        the demo: GRUB ISO, the guest OS running forkstress, cloned 3 times mid-run; type console commands (help); with a terminal the console stays until quit"
 	@echo "make run-guest GUEST=k.elf [MEM=64]   run one multiboot kernel under umbra (see scripts/run-guest)"
 	@echo "make test       host tests of mm/, paging guests on plain QEMU vs umbra, clones, the console, ISO boot"
 	@echo "make soak       the model tests at length (10^8 operations, 2x10^7 with clones), longer guest limits"

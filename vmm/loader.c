@@ -2,22 +2,14 @@
 // field is untrusted: all offsets and sizes are checked in 64-bit arithmetic
 // before use, and the guest only ever receives memory through its gpmap.
 #include "lib.h"
+#include "multiboot.h"
 #include "loader.h"
 #include "printf.h"
 #include "walk.h"
 
-#define MB_MAGIC 0x1BADB002u
-#define MB_BOOT_MAGIC 0x2BADB002u
-#define MB_SEARCH 8192
-#define MB_FLAG_AOUT_KLUDGE (1u << 16)
 #define MB_FLAGS_KNOWN 0x0000FFFFu
 #define MB_FLAGS_WE_HONOUR 0x3u // page-aligned modules (we give none), memory info
 
-#define MBI_MEM (1u << 0)
-#define MBI_CMDLINE (1u << 2)
-#define MBI_MODS (1u << 3)
-#define MBI_MMAP (1u << 6)
-#define MBI_LOADER_NAME (1u << 9)
 
 struct elf32_ehdr {
 	u8 ident[16];
@@ -30,19 +22,6 @@ struct elf32_phdr {
 	u32 type, offset, vaddr, paddr, filesz, memsz, flags, align;
 };
 
-struct mb_info {
-	u32 flags, mem_lower, mem_upper, boot_device, cmdline, mods_count, mods_addr;
-	u32 syms[4];
-	u32 mmap_length, mmap_addr, drives_length, drives_addr, config_table;
-	u32 boot_loader_name, apm_table;
-	u32 vbe[6];
-};
-
-struct mb_mmap {
-	u32 size;
-	u64 base, len;
-	u32 type;
-} __attribute__((packed));
 
 #define FAIL(...) (ksnprintf(err, errlen, __VA_ARGS__), -ERR_INVAL)
 

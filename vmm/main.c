@@ -10,32 +10,13 @@
 #include "hv.h"
 #include "irq.h"
 #include "lib.h"
+#include "multiboot.h"
 #include "log.h"
 #include "printf.h"
 #include "umbra.h"
 
-#define MB_BOOT_MAGIC 0x2BADB002u
-#define MB_INFO_MEM (1u << 0)
-#define MB_INFO_CMDLINE (1u << 2)
-#define MB_INFO_MODS (1u << 3)
-#define MB_INFO_MMAP (1u << 6)
 #define HOST_MEM_LIMIT (4ull << 30) // shadow tables must lie below 4 GiB
 
-struct mb_info {
-	u32 flags, mem_lower, mem_upper, boot_device, cmdline, mods_count, mods_addr;
-	u32 syms[4];
-	u32 mmap_length, mmap_addr;
-};
-
-struct mb_module {
-	u32 start, end, cmdline, pad;
-};
-
-struct mb_mmap {
-	u32 size;
-	u64 base, len;
-	u32 type;
-} __attribute__((packed));
 
 struct umbra_config cfg = { .end_exit = true };
 const struct hv_ops *hv;
@@ -127,7 +108,7 @@ static void parse_cmdline(const char *c, bool skip_path, bool say)
 // allocator, after carving the frame table itself out of one of them.
 static void memory_init(const struct mb_info *mbi)
 {
-	if (!(mbi->flags & MB_INFO_MMAP))
+	if (!(mbi->flags & MBI_MMAP))
 		panic("the boot loader gave no memory map");
 	u64 top = 0;
 	for (u32 off = 0; off < mbi->mmap_length;) {
@@ -252,7 +233,7 @@ void kmain(u32 magic, u32 mbi_pa)
 {
 	u64 boot_tsc = rdtsc();
 	const struct mb_info *mbi = (const void *)(uintptr_t)mbi_pa;
-	const char *cmdline = magic == MB_BOOT_MAGIC && (mbi->flags & MB_INFO_CMDLINE) ?
+	const char *cmdline = magic == MB_BOOT_MAGIC && (mbi->flags & MBI_CMDLINE) ?
 		(const char *)(uintptr_t)mbi->cmdline : NULL;
 	// More options from QEMU's -fw_cfg name=opt/umbra/args (how make run
 	// asks a GRUB-booted umbra to keep its console with a terminal).
@@ -276,10 +257,10 @@ void kmain(u32 magic, u32 mbi_pa)
 	busy_add(0, 0x100000);
 	busy_add((u64)(uintptr_t)__kernel_start, (u64)(uintptr_t)__kernel_end);
 	busy_add(mbi_pa, mbi_pa + sizeof(*mbi));
-	if (mbi->flags & MB_INFO_CMDLINE)
+	if (mbi->flags & MBI_CMDLINE)
 		busy_add(mbi->cmdline, mbi->cmdline + strlen((const char *)(uintptr_t)mbi->cmdline) + 1);
 	const struct mb_module *mods = (const void *)(uintptr_t)mbi->mods_addr;
-	u32 nmods = (mbi->flags & MB_INFO_MODS) ? mbi->mods_count : 0;
+	u32 nmods = (mbi->flags & MBI_MODS) ? mbi->mods_count : 0;
 	busy_add(mbi->mmap_addr, mbi->mmap_addr + mbi->mmap_length);
 	if (nmods)
 		busy_add(mbi->mods_addr, mbi->mods_addr + nmods * sizeof(*mods));

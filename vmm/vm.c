@@ -1,5 +1,6 @@
-// VM lifecycle: create from a module, run until it ends, destroy. One vCPU
-// per VM; VMs run one after another until the scheduler lands.
+// VM lifecycle: create from a module or as a clone, run a slice (the
+// scheduler, sched.c, picks whose), end, destroy; guest-caused messages.
+// One vCPU per VM for now.
 #include "audit.h"
 #include "exit.h"
 #include "frame.h"

@@ -1,5 +1,5 @@
 // VMs and vCPUs as the vendor-neutral parts of umbra see them. Nothing here
-// knows a VMCB or a VMCS: the backend (vmm/svm, vmm/vmx) translates.
+// knows a VMCB or a VMCS: the backend (vmm/svm; vmm/vmx to come) translates.
 #ifndef UMBRA_VM_H
 #define UMBRA_VM_H
 

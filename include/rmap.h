@@ -17,6 +17,10 @@ typedef u32 spte_ref_t;
 // entry keeps them; code that installs one writes the entry first and then
 // calls rmap_add, which sets them.
 #define RMAP_SPTE_BITS 0xE00u
+// Where a shadow entry sits in its frame's reverse-map set, from those bits:
+// which of its two buckets, and which of the bucket's four slots.
+static inline u32 rmap_spte_bucket(u32 spte) { return (spte >> 11) & 1; }
+static inline u32 rmap_spte_slot(u32 spte) { return (spte >> 9) & 3; }
 
 // The largest set: 2^19 words (a directory frame and 512 leaf frames),
 // which holds up to 491,520 entries. Past RMAP_RECYCLE_AT, a frame whose

@@ -125,6 +125,8 @@ int shadow_load_cr3(struct shadow_mmu *s, const struct walk_ctx *ctx);
 int shadow_clone(struct shadow_mmu *s, struct shadow_mmu *parent);
 // Bring every unsync table of s back in sync (as at a CR3 load).
 void shadow_sync_all(struct shadow_mmu *s);
+// Is sp a table of VM owner's: its own, or shared and linked by its roots?
+bool shadow_sp_used_by(const struct sp *sp, u16 owner);
 // How many roots of distinct VMs link sp, and through how many shadow PDEs.
 void shadow_sp_users(const struct sp *sp, u32 *vms, u32 *spdes);
 // Handle a #PF the CPU took on the shadow at gva with hardware error code ec.

@@ -25,17 +25,6 @@ static spte_ref_t ref_of(const u32 *e)
 	return (spte_ref_t)((uintptr_t)e - mm_phys_base);
 }
 
-// Does a root of owner link the shared table sp?
-static bool sp_linked_by(const struct sp *sp, u16 owner)
-{
-	struct rmap_iter it;
-	spte_ref_t parent;
-	for_each_rmap(sp->hfn, &it, &parent)
-		if (frame_of(parent >> PAGE_SHIFT)->owner == owner)
-			return true;
-	return false;
-}
-
 // One table on its own: owner, count, protection, entries and their rmaps.
 static void audit_table(struct auditor *a, struct sp *sp)
 {
@@ -166,7 +155,7 @@ u32 shadow_audit(struct shadow_mmu *s, audit_report_fn report, void *arg, struct
 	memset(res, 0, sizeof(*res));
 	for (u32 k = 0; k < shadow_sp_limit(); k++) {
 		struct sp *sp = shadow_sp_at(k);
-		if (sp && (sp->owner == s->owner || (sp->owner == SP_SHARED && sp_linked_by(sp, s->owner))))
+		if (sp && shadow_sp_used_by(sp, s->owner))
 			audit_table(&a, sp);
 	}
 	for (int i = 0; i < ROOT_CACHE; i++)
@@ -198,7 +187,7 @@ u32 shadow_audit(struct shadow_mmu *s, audit_report_fn report, void *arg, struct
 				// A frame shared with clones is also mapped by their
 				// tables: count the entries of tables this VM uses.
 				struct sp *sp = shadow_sp_of(ref >> PAGE_SHIFT);
-				if (sp->owner == s->owner || (sp->owner == SP_SHARED && sp_linked_by(sp, s->owner)))
+				if (shadow_sp_used_by(sp, s->owner))
 					res->rmap_entries++;
 			}
 		}

@@ -163,7 +163,7 @@ static void stamp_at(u32 set, u32 order, u32 i)
 static u32 *slot_of(u32 set, u32 order, spte_ref_t ref)
 {
 	u32 e = *spte_ptr(ref);
-	return word_at(set, order, 4 * bucket_of(ref, order, (e >> 11) & 1) + ((e >> 9) & 3));
+	return word_at(set, order, 4 * bucket_of(ref, order, rmap_spte_bucket(e)) + rmap_spte_slot(e));
 }
 
 // Put ref into the set. False when MAX_KICKS moves found no room; the set

@@ -339,7 +339,7 @@ static struct sp *shared_sp_of(struct shadow_mmu *s, gfn_t gfn)
 {
 	for (struct sp *sp = sp_hash[bucket_of(SP_SHARED, gfn)]; sp; sp = sp->hash_next)
 		if (sp->gfn == gfn && sp->owner == SP_SHARED && !(sp->role & SP_ROLE_DIRECT) &&
-		    sp_used_by(sp, s->owner))
+		    shadow_sp_used_by(sp, s->owner))
 			return sp;
 	return NULL;
 }

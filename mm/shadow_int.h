@@ -35,7 +35,6 @@ void sp_put(struct shadow_mmu *s, struct sp *sp);
 // Clear the shadow PDE at spdep and drop its table's reference.
 void sp_unlink_child(struct shadow_mmu *s, u32 *spdep);
 void sp_set_owner(struct sp *sp, u16 owner);
-bool sp_used_by(const struct sp *sp, u16 owner);
 struct sp *sp_unshare(struct shadow_mmu *s, struct sp *sp);
 void shadow_cow_moved(void *arg, gfn_t gfn, hfn_t old, hfn_t new_);
 

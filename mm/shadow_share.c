@@ -7,7 +7,7 @@
 #include "shadow.h"
 #include "shadow_int.h"
 
-bool sp_used_by(const struct sp *sp, u16 owner)
+bool shadow_sp_used_by(const struct sp *sp, u16 owner)
 {
 	if (sp->owner != SP_SHARED)
 		return sp->owner == owner;
@@ -122,7 +122,7 @@ void shadow_cow_moved(void *arg, gfn_t gfn, hfn_t old, hfn_t new_)
 		struct rmap_iter it;
 		spte_ref_t ref, mine = 0;
 		for_each_rmap(old, &it, &ref) {
-			if (sp_used_by(shadow_sp_of(ref >> PAGE_SHIFT), s->owner)) {
+			if (shadow_sp_used_by(shadow_sp_of(ref >> PAGE_SHIFT), s->owner)) {
 				mine = ref;
 				break;
 			}

@@ -82,6 +82,7 @@ struct shadow_stats {
 	u64 sp_taken;     // shared tables this VM took over uncopied (last user)
 	u64 w_checks;     // tables checked before a first write through them
 	u64 recycles;     // frames whose many mappings were dropped for one more
+	u64 oom_shrinks;  // out of memory: cached roots dropped to retry
 };
 
 // Shadow state no one VM owns.
@@ -115,7 +116,9 @@ enum shadow_result {
 int shadow_init(struct shadow_mmu *s, struct gpmap *gpmap, u16 owner);
 void shadow_destroy(struct shadow_mmu *s);
 // The guest loaded CR3, or changed CR0.PG/WP or CR4.PSE: sync what the guest
-// wrote, then switch to the root for ctx (kept, or made). 0 or -ERR_NOMEM.
+// wrote, then switch to the root for ctx (kept, or made). Out of memory,
+// it drops the cached roots not in use (shadow_shrink) and tries once more.
+// 0 or -ERR_NOMEM.
 int shadow_load_cr3(struct shadow_mmu *s, const struct walk_ctx *ctx);
 // s is a fresh shadow for a clone of parent whose gpmap already shares the
 // parent's (gpmap_share): give it a copy of parent's current root linking
@@ -130,6 +133,7 @@ bool shadow_sp_used_by(const struct sp *sp, u16 owner);
 // How many roots of distinct VMs link sp, and through how many shadow PDEs.
 void shadow_sp_users(const struct sp *sp, u32 *vms, u32 *spdes);
 // Handle a #PF the CPU took on the shadow at gva with hardware error code ec.
+// Out of memory, it drops the cached roots not in use and tries once more.
 enum shadow_result shadow_page_fault(struct shadow_mmu *s, const struct walk_ctx *ctx,
 				     gva_t gva, u32 ec, struct walk *w);
 void shadow_invlpg(struct shadow_mmu *s, gva_t gva);
@@ -139,6 +143,10 @@ u64 shadow_shrink(struct shadow_mmu *s);
 // The guest wrote guest frame gfn (the fault path calls this for writes to
 // protected frames; host tests call it for their direct writes).
 void shadow_guest_wrote(struct shadow_mmu *s, gfn_t gfn);
+// Write guest-physical memory for the guest (an instruction umbra completes)
+// within one page, and tell the shadow: what umbra writes into a guest goes
+// through here. 0 or gpa_write's error.
+int shadow_gpa_write(struct shadow_mmu *s, gpa_t gpa, const void *buf, u32 len);
 hpa_t shadow_root_hpa(const struct shadow_mmu *s);
 struct sp *shadow_sp_of(hfn_t hfn);
 // The (gfn, role) of the root for the guest's paging state in ctx.

@@ -401,7 +401,7 @@ hpa_t shadow_root_hpa(const struct shadow_mmu *s)
 	return s->root->hfn << PAGE_SHIFT;
 }
 
-int shadow_load_cr3(struct shadow_mmu *s, const struct walk_ctx *ctx)
+static int load_cr3_once(struct shadow_mmu *s, const struct walk_ctx *ctx)
 {
 	shadow_sync_all(s);
 	gfn_t gfn;
@@ -435,6 +435,16 @@ int shadow_load_cr3(struct shadow_mmu *s, const struct walk_ctx *ctx)
 	s->cache[0] = root;
 	s->root = root;
 	return 0;
+}
+
+int shadow_load_cr3(struct shadow_mmu *s, const struct walk_ctx *ctx)
+{
+	int r = load_cr3_once(s, ctx);
+	if (r == -ERR_NOMEM && shadow_shrink(s)) {
+		s->stats.oom_shrinks++;
+		r = load_cr3_once(s, ctx);
+	}
+	return r;
 }
 
 u64 shadow_shrink(struct shadow_mmu *s)
@@ -552,10 +562,9 @@ static bool rmap_recycle(struct shadow_mmu *s, hfn_t hfn, spte_ref_t ref)
 	return rmap_add(hfn, ref);
 }
 
-enum shadow_result shadow_page_fault(struct shadow_mmu *s, const struct walk_ctx *ctx,
-				     gva_t gva, u32 ec, struct walk *w)
+static enum shadow_result page_fault_once(struct shadow_mmu *s, const struct walk_ctx *ctx,
+					  gva_t gva, u32 ec, struct walk *w)
 {
-	s->stats.faults++;
 	switch (walk_gva(ctx, gva, ec & (PFEC_W | PFEC_U), w)) {
 	case WALK_OK:
 		break;
@@ -643,6 +652,27 @@ enum shadow_result shadow_page_fault(struct shadow_mmu *s, const struct walk_ctx
 	}
 	s->stats.fills++;
 	return SHADOW_FIXED;
+}
+
+enum shadow_result shadow_page_fault(struct shadow_mmu *s, const struct walk_ctx *ctx,
+				     gva_t gva, u32 ec, struct walk *w)
+{
+	s->stats.faults++;
+	enum shadow_result r = page_fault_once(s, ctx, gva, ec, w);
+	// Out of memory: drop the shadows of address spaces not loaded, once.
+	if (r == SHADOW_NOMEM && shadow_shrink(s)) {
+		s->stats.oom_shrinks++;
+		r = page_fault_once(s, ctx, gva, ec, w);
+	}
+	return r;
+}
+
+int shadow_gpa_write(struct shadow_mmu *s, gpa_t gpa, const void *buf, u32 len)
+{
+	int r = gpa_write(s->gpmap, gpa, buf, len);
+	if (r == 0)
+		shadow_guest_wrote(s, gpa >> PAGE_SHIFT);
+	return r;
 }
 
 u32 shadow_reclaim(hfn_t hfn, shadow_zap_fn report, void *arg)

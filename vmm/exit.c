@@ -146,12 +146,11 @@ static bool write_gva(struct vcpu *v, const struct vm_exit *e, gva_t gva, const 
 			return false;
 		}
 		u32 chunk = MIN(len - done, PAGE_SIZE - (at & (PAGE_SIZE - 1)));
-		if (gpa_write(&v->vm->gpmap, w.gpa, (const u8 *)buf + done, chunk) < 0) {
+		if (shadow_gpa_write(&v->mmu, w.gpa, (const u8 *)buf + done, chunk) < 0) {
 			vm_end(v->vm, UMBRA_EXIT_GUEST_STOPPED, true,
 			       "write to gpa 0x%x outside guest memory", w.gpa);
 			return false;
 		}
-		shadow_guest_wrote(&v->mmu, w.gpa >> PAGE_SHIFT);
 		done += chunk;
 	}
 	return true;
@@ -201,8 +200,7 @@ static gva_t mem_operand(struct vcpu *v, const struct insn *in)
 static void switch_root(struct vcpu *v)
 {
 	struct walk_ctx ctx = vcpu_walk_ctx(v);
-	if (shadow_load_cr3(&v->mmu, &ctx) < 0 &&
-	    (!shadow_shrink(&v->mmu) || shadow_load_cr3(&v->mmu, &ctx) < 0))
+	if (shadow_load_cr3(&v->mmu, &ctx) < 0)
 		vm_end(v->vm, UMBRA_EXIT_GUEST_STOPPED, true,
 		       "out of host memory for shadow tables (%lu frames free)", frame_free_count());
 }
@@ -348,9 +346,6 @@ static void handle_pf(struct vcpu *v, const struct vm_exit *e)
 		return;
 	}
 	enum shadow_result r = shadow_page_fault(&v->mmu, &ctx, e->pf_addr, e->pf_ec, &w);
-	// Out of memory: drop the shadows of address spaces not loaded, once.
-	if (r == SHADOW_NOMEM && shadow_shrink(&v->mmu))
-		r = shadow_page_fault(&v->mmu, &ctx, e->pf_addr, e->pf_ec, &w);
 	switch (r) {
 	case SHADOW_FIXED:
 		reinject_interrupted(v, e);

@@ -61,8 +61,7 @@ static u32 guest_read(struct tvm *v, gpa_t gpa)
 // first, then tell the shadow, as the fault path does.
 static void guest_write(struct tvm *v, gpa_t gpa, u32 val)
 {
-	CHECK(gpa_write(&v->gm, gpa, &val, 4) == 0, "gpa_write");
-	shadow_guest_wrote(&v->s, gpa >> PAGE_SHIFT);
+	CHECK(shadow_gpa_write(&v->s, gpa, &val, 4) == 0, "shadow_gpa_write");
 }
 
 // The model CPU: user access through the shadow tables (CR0.WP=1); on

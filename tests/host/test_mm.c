@@ -648,8 +648,9 @@ static void test_shadow_alias_flood(void)
 	CHECK(rmap_count(h) == 0 && rmap_stats.sets == 0, "mappings left: %u", rmap_count(h));
 }
 
-// Out of host frames: a fault fails cleanly (no partial state, audit OK),
-// and shrinking the root cache gives back enough for it to succeed.
+// Out of host frames: a fault drops the cached roots not in use and then
+// succeeds; with nothing left to drop it fails cleanly (no partial state,
+// audit OK).
 static void test_shadow_nomem(void)
 {
 	guest_reset();
@@ -667,19 +668,29 @@ static void test_shadow_nomem(void)
 	// A new page table under the current root needs a frame: take them all.
 	*gpa_word(0x20000u + (ROOT_CACHE - 1) * 0x1000u + 8) = (PT_GPA + 0x1000) | 7;
 	*gpa_word(PT_GPA + 0x1000 + 4) = 0x5000 | 7;
+	// And one more after that (gva 0xC01000), for when nothing is left.
+	*gpa_word(0x20000u + (ROOT_CACHE - 1) * 0x1000u + 12) = (PT_GPA + 0x2000) | 7;
+	*gpa_word(PT_GPA + 0x2000 + 4) = 0x5000 | 7;
 	u64 grabbed = 0;
 	while (frame_alloc(FRAME_VMM, 0))
 		grabbed++;
 	struct walk_ctx cur = { CR0_PG | CR0_PE | CR0_WP, 0x20000u + (ROOT_CACHE - 1) * 0x1000u, 0, &gm };
 	struct walk w;
+	// The fault finds no frame, drops the roots not in use itself, and
+	// succeeds on its second try.
+	u64 tables = sm.stats.tables;
 	enum shadow_result r = shadow_page_fault(&sm, &cur, 0x801000, 0, &w);
 	struct audit_result res;
-	CHECK(r == SHADOW_NOMEM, "fault with no frame left: %d", r);
-	CHECK(shadow_audit(&sm, NULL, NULL, &res) == 0, "audit after a failed fault: %u", res.violations);
-	u64 freed = shadow_shrink(&sm);
-	r = shadow_page_fault(&sm, &cur, 0x801000, 0, &w);
-	CHECK(freed >= 1 && r == SHADOW_FIXED, "after shrinking %llu tables: %d", (unsigned long long)freed, r);
+	CHECK(r == SHADOW_FIXED && sm.stats.oom_shrinks == 1 && sm.stats.tables < tables,
+	      "fault with no frame left: %d, %llu shrinks, tables %llu -> %llu", r,
+	      (unsigned long long)sm.stats.oom_shrinks, (unsigned long long)tables, (unsigned long long)sm.stats.tables);
 	CHECK(shadow_audit(&sm, NULL, NULL, &res) == 0, "audit after shrink: %u", res.violations);
+	// Nothing left to drop: the next fault that needs a frame fails cleanly.
+	while (frame_alloc(FRAME_VMM, 0))
+		grabbed++;
+	r = shadow_page_fault(&sm, &cur, 0xC01000, 0, &w);
+	CHECK(r == SHADOW_NOMEM && sm.stats.oom_shrinks == 1, "fault with nothing to drop: %d", r);
+	CHECK(shadow_audit(&sm, NULL, NULL, &res) == 0, "audit after a failed fault: %u", res.violations);
 	CHECK(grabbed > 0, "nothing to grab");
 	shadow_destroy(&sm);
 }

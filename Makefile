@@ -41,6 +41,7 @@ help:
 	@echo "make run        the demo: GRUB ISO, the guest OS running forkstress, cloned 3 times mid-run; type console commands (help); with a terminal the console stays until quit"
 	@echo "make run-guest GUEST=k.elf [MEM=64]   run one multiboot kernel under umbra (see scripts/run-guest)"
 	@echo "make test       host tests of mm/, paging guests on plain QEMU vs umbra, clones, the console, ISO boot"
+	@echo "make test ONLY=PATTERN   only the tests whose names (as printed) match the extended regex"
 	@echo "make soak       the model tests at length (10^8 operations, 2x10^7 with clones), longer guest limits"
 	@echo "make bench      print BENCH lines (figures, not pass/fail)"
 	@echo "make clean      remove build/"
@@ -82,7 +83,10 @@ $(B)/umbra.iso: $(B)/umbra.elf $(GUEST_DIR)/hello.elf $(GUEST_DIR)/kern/kern.elf
 
 # Host tests link mm/ and the pure-C parts of vmm/ (the decoder).
 HOST_SRCS := $(MM_SRCS) vmm/insn.c vmm/asid.c vmm/cpuid.c tests/host/host_env.c
-$(B)/tests/host/%: tests/host/%.c $(HOST_SRCS) $(B)/tests/host/insn_cases.h
+# (Each compiles several sources into one binary, so gcc's -MD file would
+# name the last one's headers only: depend on every header instead.)
+HOST_HDRS := $(wildcard include/*.h vmm/*.h mm/*.h tests/host/*.h)
+$(B)/tests/host/%: tests/host/%.c $(HOST_SRCS) $(HOST_HDRS) $(B)/tests/host/insn_cases.h
 	@mkdir -p $(dir $@)
 	gcc $(HCFLAGS) -I$(B)/tests/host $< $(HOST_SRCS) -o $@
 
@@ -108,7 +112,7 @@ run-guest: $(B)/umbra.elf
 test:
 	@scripts/deps.sh test
 	@$(MAKE) -s all
-	@tests/run.sh
+	@ONLY='$(ONLY)' tests/run.sh
 
 soak:
 	@$(MAKE) -s all

@@ -11,8 +11,15 @@
 #      OS's forkstress; 3d. the console
 #   4. the GRUB ISO: make run's demo ends by itself without a terminal, and
 #      keeps its console until 'quit' with one
+#
+# ONLY=PATTERN (make test ONLY=...): run only the tests whose printed names
+# match the extended regex PATTERN (host test binaries filter their groups
+# by it too), e.g. ONLY=pg_role, ONLY='host/test_asid', ONLY='console/kill'.
 set -uo pipefail
 cd "$(dirname "$0")/.."
+ONLY=${ONLY:-}
+# Is the test called $1 one to run?
+want() { [ -z "$ONLY" ] || grep -Eq -- "$ONLY" <<<"$1"; }
 B=build
 out=$B/test-out
 rm -rf "$out" && mkdir -p "$out"
@@ -33,15 +40,18 @@ plain_qemu() { # kernel mem args... -> stdout, status
 
 # ---- 0. the build ------------------------------------------------------------
 # make test has just built everything: a second make must rebuild nothing.
-touch "$out/.mark"; sleep 1
-make -s all >"$out/remake.txt" 2>&1
-rebuilt=$(find "$B" -newer "$out/.mark" -type f ! -path "$out/*" | head -5 | tr '\n' ' ')
-if [ -z "$rebuilt" ]; then ok "build/a second make rebuilds nothing"; else bad "build/a second make rebuilds nothing" "it rebuilt $rebuilt"; fi
+if want "build/a second make rebuilds nothing"; then
+	touch "$out/.mark"; sleep 1
+	make -s all >"$out/remake.txt" 2>&1
+	rebuilt=$(find "$B" -newer "$out/.mark" -type f ! -path "$out/*" | head -5 | tr '\n' ' ')
+	if [ -z "$rebuilt" ]; then ok "build/a second make rebuilds nothing"; else bad "build/a second make rebuilds nothing" "it rebuilt $rebuilt"; fi
+fi
 
 # ---- 1. host tests -------------------------------------------------------
 for t in $B/tests/host/test_*; do
 	[ -f "$t" ] && [ -x "$t" ] || continue
 	name=host/$(basename "$t")
+	export UMBRA_ONLY=$ONLY UMBRA_TEST_PREFIX=$name/  # the binary runs the groups that match
 	if [ $soak = 1 ]; then UMBRA_SOAK=1 "$t" >"$out/$(basename "$t").txt" 2>&1; else "$t" >"$out/$(basename "$t").txt" 2>&1; fi
 	rc=$?
 	while read -r verdict rest; do
@@ -59,6 +69,7 @@ done
 for g in $B/tests/paging/*.elf; do
 	[ -f "$g" ] || continue
 	n=$(basename "$g" .elf)
+	want "guest/$n" || continue
 	gargs=$(sed -n 's/^\/\/ guest-args: //p' "tests/paging/$n.c")  # the same for both
 	plain_qemu "$g" 64 $gargs >"$out/$n.plain" 2>"$out/$n.plain.err"; prc=$?
 	UMBRA_LOG="$out/$n.umbra.log" UMBRA_TIMEOUT=$T scripts/run-guest "$g" 64 ${gargs:+-- $gargs} \
@@ -94,6 +105,7 @@ done
 # expect NAME STATUS LOG-REGEXES -- run-guest args... (one regex a line; all must match)
 expect() {
 	local name=$1 want=$2 re=$3 r matched=1; shift 4
+	want "bad-input/$name" || return 0
 	UMBRA_LOG="$out/bad-$name.log" UMBRA_TIMEOUT=$T scripts/run-guest "$@" >"$out/bad-$name.out" 2>&1
 	local rc=$?
 	while IFS= read -r r; do grep -Eq "$r" "$out/bad-$name.log" || matched=0; done <<<"$re"
@@ -133,7 +145,7 @@ PY
 	expect mem-garbage 131 'rejected: umbra.mem= takes' -- "$good" 64 umbra.mem=12x
 	expect unknown-setting 131 "rejected: unknown setting 'umbra.foo=1'" -- "$good" 64 umbra.foo=1
 fi
-if [ -f "$good" ]; then
+if [ -f "$good" ] && want "bad-input/bad-module-beside-good"; then
 	# A bad module beside a good one: one rejected, the other runs to the end.
 	timeout "$T" qemu-system-x86_64 -accel tcg -m 256 -display none -no-reboot -serial stdio \
 		-device isa-debug-exit,iobase=0xf4,iosize=0x04 -kernel $B/umbra.elf \
@@ -160,6 +172,7 @@ done
 # round-robin, preempted by the host timer; each VM's lines (prefix [vmN]
 # stripped) must equal that guest's own output on plain QEMU, and the
 # spinner, which never exits by itself, must not hold the others up.
+if want "multi-vm"; then
 mods=""; names=()
 for g in $B/tests/paging/*.elf $good $B/tests/paging/pg_fpu.elf $B/tests/paging/pg_dr.elf $B/tests/edge/spin.elf; do
 	[ -f "$g" ] || continue
@@ -191,6 +204,7 @@ if [ $multi_ok = 1 ] && [ "$late_lines" -gt 0 ]; then
 else
 	bad "multi-vm/${#names[@]} VMs at once" "${why:-the VMs did not overlap in time ($switched lines, $late_lines after the first end)}"
 fi
+fi
 
 # ---- 3c. clone ----------------------------------------------------------
 clone_run() { # NAME QEMU_MIB MODULE_ARGS [UMBRA_ARGS [TAG]] -> $out/clone-NAME[TAG].out
@@ -198,7 +212,7 @@ clone_run() { # NAME QEMU_MIB MODULE_ARGS [UMBRA_ARGS [TAG]] -> $out/clone-NAME[
 		-device isa-debug-exit,iobase=0xf4,iosize=0x04 -kernel $B/umbra.elf -append "${4:-}" \
 		-initrd "$B/tests/clone/$1.elf${3:+ $3}" </dev/null 2>&1 | tr -d '\r' >"$out/clone-$1${5:-}.out"
 }
-if [ -f $B/tests/clone/clone_basic.elf ]; then
+if [ -f $B/tests/clone/clone_basic.elf ] && want "clone/basic|clone/out-of-memory|clone/copy-on-write"; then
 	plain_qemu $B/tests/clone/clone_basic.elf 64 >"$out/clone-plain.out" 2>/dev/null; prc=$?
 	clone_run clone_basic 256
 	o="$out/clone-clone_basic.out"
@@ -236,7 +250,7 @@ fi
 # The clone tree: 65 VMs, clones of clones, sharing memory and shadow tables
 # copy-on-write; audited after every clone and every end. Then with reclaims,
 # and with deep copies, which must give the same bytes.
-if [ -f $B/tests/clone/clone_tree.elf ]; then
+if [ -f $B/tests/clone/clone_tree.elf ] && want "clone/tree"; then
 	plain_qemu $B/tests/clone/clone_tree.elf 64 >"$out/clone-tree-plain.out" 2>/dev/null; prc=$?
 	why=$(python3 tests/clone/check_tree.py "$out/clone-tree-plain.out" plain) && [ $prc -eq 1 ] &&
 		ok "clone/tree on plain QEMU (one VM, $why)" || bad "clone/tree on plain QEMU" "status $prc: $why"
@@ -268,7 +282,7 @@ fi
 # again with a reclaim every 3 exits; a malformed parameter gets a clear
 # message and a failure status on both.
 K=$B/guest/kern/kern.elf
-if [ -f $K ]; then
+if [ -f $K ] && want "guest-os/forkstress"; then
 	fs_args=${FORKSTRESS_ARGS:-procs=3 depth=2 pages=8 rounds=4}
 	[ $soak = 1 ] && fs_args="procs=3 depth=3 pages=16 rounds=2600"  # 101,400 forks
 	plain_qemu $K 64 $fs_args >"$out/forkstress.plain" 2>/dev/null; prc=$?
@@ -297,6 +311,7 @@ fi
 # ---- 3d. the console ------------------------------------------------------
 if [ -f $B/tests/clone/clone_soak.elf ]; then
 	for scenario in main kill; do
+		want "console/$scenario" || continue
 		if why=$(python3 tests/console_test.py $B "$T" $scenario); then
 			ok "console/$scenario ($why)"
 		else
@@ -306,11 +321,14 @@ if [ -f $B/tests/clone/clone_soak.elf ]; then
 fi
 
 # ---- 4. the GRUB ISO: make run's demo, without and with a terminal ----------
-if [ -f $B/umbra.iso ]; then
+if ! want "iso/make-run demo"; then
+	:
+elif [ -f $B/umbra.iso ]; then
 	if why=$(python3 tests/demo_test.py "$T"); then ok "iso/make-run demo ($why)"; else bad "iso/make-run demo" "$why"; fi
 else
 	bad "iso/make-run demo" "build/umbra.iso missing"
 fi
 
+[ -n "$ONLY" ] && [ $((pass + fail + skip)) -eq 0 ] && echo "no test name matches ONLY='$ONLY'" >&2
 echo "$pass passed, $fail failed$([ $skip -gt 0 ] && echo ", $skip skipped")"
 [ $fail -eq 0 ]

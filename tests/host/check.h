@@ -22,9 +22,28 @@ static int check_failed_here;
 		}                                                             \
 	} while (0)
 
+// Is the group called name one to run? UMBRA_ONLY (from make test ONLY=)
+// is an extended regex matched against UMBRA_TEST_PREFIX + name.
+#include <regex.h>
+#include <string.h>
+static int check_wanted(const char *name)
+{
+	const char *only = getenv("UMBRA_ONLY"), *prefix = getenv("UMBRA_TEST_PREFIX");
+	if (!only || !*only)
+		return 1;
+	char full[256];
+	snprintf(full, sizeof(full), "%s%s", prefix ? prefix : "", name);
+	regex_t re;
+	if (regcomp(&re, only, REG_EXTENDED | REG_NOSUB) != 0)
+		return 1;
+	int hit = regexec(&re, full, 0, NULL, 0) == 0;
+	regfree(&re);
+	return hit;
+}
+
 // RUN(fn): run one check group and print its verdict.
 #define RUN(fn)                                                               \
-	do {                                                                  \
+	if (check_wanted(#fn)) do {                                           \
 		check_failed_here = 0;                                        \
 		fn();                                                         \
 		if (check_failed_here) {                                      \

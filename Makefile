@@ -29,7 +29,7 @@ KOBJS := $(VMM_SRCS:%.c=$(B)/k/%.o) $(ASM_SRCS:%.S=$(B)/k/%.o)
 HOST_TESTS := $(B)/tests/host/test_mm $(B)/tests/host/test_role $(B)/tests/host/test_asid $(B)/tests/host/test_clone $(B)/tests/host/test_rmap $(B)/tests/host/test_insn
 GUEST_DIR := $(B)/guest
 
-.PHONY: all help deps run run-guest test soak bench guests clean
+.PHONY: all help deps run run-guest test soak bench guests clean debug debug-guest
 # The ISO is made by a second make once the guests' sub-makes have run, so
 # that it depends on their files, not on the phony target: a make with
 # nothing changed rebuilds nothing.
@@ -44,6 +44,8 @@ help:
 	@echo "make test ONLY=PATTERN   only the tests whose names (as printed) match the extended regex"
 	@echo "make soak       the model tests at length (10^8 operations, 2x10^7 with clones), longer guest limits"
 	@echo "make bench      print BENCH lines (figures, not pass/fail)"
+	@echo "make debug      umbra in QEMU under gdb, stopped at kmain with source (scripts/debug)"
+	@echo "make debug-guest GUEST=k.elf [SYMBOL=main]   the same, then stopped in the guest at SYMBOL"
 	@echo "make clean      remove build/"
 
 deps:
@@ -122,6 +124,13 @@ bench:
 	@scripts/deps.sh bench
 	@$(MAKE) -s all
 	@tests/bench.sh
+
+debug: all
+	@scripts/debug
+
+debug-guest: all
+	@test -n "$(GUEST)" || { echo "usage: make debug-guest GUEST=kernel.elf [SYMBOL=main]"; exit 2; }
+	@scripts/debug $(GUEST) $(or $(SYMBOL),main)
 
 clean:
 	rm -rf $(B)

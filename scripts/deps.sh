@@ -13,6 +13,7 @@ have mformat || need+=(mtools)
 have gcc || need+=(gcc)
 have make || need+=(make)
 have python3 || need+=(python3)
+[ "${1:-}" = test ] && { have gdb || need+=(gdb); }
 [ "${1:-}" = bench ] && { have valgrind || need+=(valgrind); }
 [ ${#need[@]} -eq 0 ] && exit 0
 cmd="apt-get install -y ${need[*]}"

@@ -320,6 +320,24 @@ if [ -f $B/tests/clone/clone_soak.elf ]; then
 	done
 fi
 
+# ---- 3e. what kernel developers use --------------------------------------------
+if want "dev/make debug"; then
+	o=$(UMBRA_DEBUG_BATCH=1 scripts/debug)
+	if grep -q "^Breakpoint 1, kmain (" <<<"$o" && grep -Eq '^Line [0-9]+ of "[a-z/]+\.[chS]"' <<<"$o"; then
+		ok "dev/make debug (gdb stopped at umbra's kmain with source lines)"
+	else
+		bad "dev/make debug" "$(tail -4 <<<"$o" | tr '\n' ' ')"
+	fi
+fi
+if want "dev/make debug-guest"; then
+	o=$(UMBRA_DEBUG_BATCH=1 scripts/debug $B/tests/paging/pg_basic.elf test_main)
+	if grep -q "^Breakpoint 2, .*test_main ()" <<<"$o" && grep -q 'of "pg_basic.c"' <<<"$o"; then
+		ok "dev/make debug-guest (gdb stopped in the guest's test_main, pg_basic.c, with its symbols)"
+	else
+		bad "dev/make debug-guest" "$(tail -4 <<<"$o" | tr '\n' ' ')"
+	fi
+fi
+
 # ---- 4. the GRUB ISO: make run's demo, without and with a terminal ----------
 if ! want "iso/make-run demo"; then
 	:

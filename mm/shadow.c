@@ -234,7 +234,8 @@ void shadow_root_key(const struct walk_ctx *ctx, gfn_t *gfn, u16 *role)
 	*role = (u16)(SP_ROLE_DIR | ((ctx->cr0 & CR0_WP) ? SP_ROLE_WP : 0) | ((ctx->cr4 & CR4_PSE) ? SP_ROLE_PSE : 0));
 }
 
-void shadow_child_key(u32 gpde, gva_t gva, u16 root_role, gfn_t *gfn, u16 *role)
+static inline __attribute__((always_inline)) void child_key(u32 gpde, gva_t gva, u16 root_role, gfn_t *gfn,
+								u16 *role)
 {
 	if (root_role & SP_ROLE_NOPG) {
 		// The identity: which 4 MiB of guest-physical memory, nothing else.
@@ -252,6 +253,11 @@ void shadow_child_key(u32 gpde, gva_t gva, u16 root_role, gfn_t *gfn, u16 *role)
 		*gfn = gpde >> PAGE_SHIFT;
 		*role = r;
 	}
+}
+
+void shadow_child_key(u32 gpde, gva_t gva, u16 root_role, gfn_t *gfn, u16 *role)
+{
+	child_key(gpde, gva, root_role, gfn, role);
 }
 
 static u32 guest_entry(struct shadow_mmu *s, gfn_t table, u32 index)
@@ -562,8 +568,9 @@ static bool rmap_recycle(struct shadow_mmu *s, hfn_t hfn, spte_ref_t ref)
 	return rmap_add(hfn, ref);
 }
 
-static enum shadow_result page_fault_once(struct shadow_mmu *s, const struct walk_ctx *ctx,
-					  gva_t gva, u32 ec, struct walk *w)
+// One try at the fault (inlined into its only caller: the fill path is hot).
+static inline __attribute__((always_inline)) enum shadow_result
+page_fault_once(struct shadow_mmu *s, const struct walk_ctx *ctx, gva_t gva, u32 ec, struct walk *w)
 {
 	switch (walk_gva(ctx, gva, ec & (PFEC_W | PFEC_U), w)) {
 	case WALK_OK:
@@ -594,7 +601,7 @@ static enum shadow_result page_fault_once(struct shadow_mmu *s, const struct wal
 
 	gfn_t cgfn;
 	u16 crole;
-	shadow_child_key(w->pde, gva, s->root->role, &cgfn, &crole);
+	child_key(w->pde, gva, s->root->role, &cgfn, &crole);
 	u32 *spdep = &table_of(s->root)[PDE_INDEX(gva)];
 	if (*spdep & PTE_P) {
 		struct sp *cur = shadow_sp_of(*spdep >> PAGE_SHIFT);
@@ -658,13 +665,13 @@ enum shadow_result shadow_page_fault(struct shadow_mmu *s, const struct walk_ctx
 				     gva_t gva, u32 ec, struct walk *w)
 {
 	s->stats.faults++;
-	enum shadow_result r = page_fault_once(s, ctx, gva, ec, w);
-	// Out of memory: drop the shadows of address spaces not loaded, once.
-	if (r == SHADOW_NOMEM && shadow_shrink(s)) {
+	for (bool retried = false;; retried = true) {
+		enum shadow_result r = page_fault_once(s, ctx, gva, ec, w);
+		// Out of memory: drop the shadows of address spaces not loaded, once.
+		if (r != SHADOW_NOMEM || retried || !shadow_shrink(s))
+			return r;
 		s->stats.oom_shrinks++;
-		r = page_fault_once(s, ctx, gva, ec, w);
 	}
-	return r;
 }
 
 int shadow_gpa_write(struct shadow_mmu *s, gpa_t gpa, const void *buf, u32 len)

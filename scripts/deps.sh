@@ -14,7 +14,7 @@ have gcc || need+=(gcc)
 have make || need+=(make)
 have python3 || need+=(python3)
 [ "${1:-}" = test ] && { have gdb || need+=(gdb); }
-[ "${1:-}" = bench ] && { have valgrind || need+=(valgrind); }
+[ "${1:-}" = bench ] && { have valgrind || need+=(valgrind); have gnuplot || need+=(gnuplot-nox); }
 [ ${#need[@]} -eq 0 ] && exit 0
 cmd="apt-get install -y ${need[*]}"
 if [ "$(id -u)" -eq 0 ]; then

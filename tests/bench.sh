@@ -37,7 +37,7 @@ echo "BENCH exit_bench_slowdown_vs_qemu $(awk "BEGIN{printf \"%.1f\", ($t1-$t0)/
 # mm/ on the host: reclaim through the rmap vs a scan of >= 10^4 shadow
 # tables, reverse-map bytes, and instructions per shadow fill (callgrind
 # counts instructions, so this figure is repeatable on a noisy machine).
-$B/bench/bench_mm
+$B/bench/bench_mm --curves "$B/bench"
 n=20000
 ir=$(valgrind --tool=callgrind --callgrind-out-file="$out/fill.cg" --toggle-collect=shadow_page_fault \
 	$B/bench/bench_mm --fill-only $n 2>&1 | sed -n 's/.*Collected : \([0-9]*\).*/\1/p')
@@ -67,6 +67,15 @@ echo "BENCH clone_speedup_vs_deep $(awk "BEGIN{printf \"%.0f\", ${deep256:-0}/${
 c16=$(best_clone 16)
 c1g=$(best_clone 1024)
 echo "BENCH clone_cost_1g_over_16m $(awk "BEGIN{printf \"%.2f\", ${c1g:-0}/${c16:-1}}") x cycles_16m=$c16 cycles_1g=$c1g guests=16M,1G accel=tcg"
+# The clone-size curve for the plot: shared and deep from 16 MiB to 1 GiB.
+{
+	echo "# guest_mib shared_cycles deep_cycles"
+	for m in 16 64 256 1024; do
+		case $m in 16) s=$c16;; 256) s=$shared256;; 1024) s=$c1g;; *) s=$(best_clone $m);; esac
+		d=$deep256; [ $m != 256 ] && d=$(umbra_clone $m clone=deep)
+		echo "$m ${s:-0} ${d:-0}"
+	done
+} >"$B/bench/clone_vs_size.dat"
 
 # Reclaim of a frame shared by 64 clones, inside umbra: 65 VMs each with its
 # own copy of 240 page tables (the most the shadow pool allows for 65 VMs);
@@ -96,3 +105,10 @@ same=no; cmp -s $out/fs.plain $out/fs.umbra && same=yes
 echo "BENCH forkstress_slowdown_vs_qemu $(awk "BEGIN{printf \"%.2f\", ($t3-$t2)/($t1-$t0)}") x forks=$forks umbra_ms=$((t3 - t2)) plain_ms=$((t1 - t0)) identical_output=$same accel=tcg"
 echo "BENCH forkstress_forks_per_s $(awk "BEGIN{printf \"%.0f\", $forks*1000/($t3-$t2)}") forks/s forks=$forks plain_forks_per_s=$(awk "BEGIN{printf \"%.0f\", $forks*1000/($t1-$t0)}") accel=tcg"
 grep -E 'exits in|by reason|shadow tables:' $out/fs.log | sed 's/^/  /'
+
+# The figures, drawn from the curves above.
+if gnuplot -e "dir='$B/bench'" tests/bench/plots.gp 2>"$out/gnuplot.err"; then
+	echo "plots: $(ls $B/bench/*.svg | tr '\n' ' ')"
+else
+	echo "plots: gnuplot failed: $(head -3 "$out/gnuplot.err" | tr '\n' ' ')" >&2
+fi

@@ -10,8 +10,10 @@ mkdir -p "$out"
 make -s -C tests/bench O=$PWD/$B/tests/bench
 
 now_ms() { date +%s%3N; }
-plain() { timeout 120 qemu-system-x86_64 -accel tcg -cpu qemu64 -m 64 -display none -no-reboot \
-	-serial stdio -device isa-debug-exit,iobase=0xf4,iosize=0x04 -kernel "$1" </dev/null; }
+plain() { scripts/qemu --plain "$1" --timeout 120 </dev/null; }
+umbra() { # QEMU_MIB "UMBRA_ARGS" "MODULES" TIMEOUT_S
+	scripts/qemu --umbra "$3" --mem "$1" --umbra-args "$2" --tcg --timeout "$4" </dev/null 2>/dev/null | tr -d '\r'
+}
 
 # Boot to the first guest instruction, wall time, best of 5: a guest that
 # exits at once, under umbra (-kernel path) and on plain QEMU.
@@ -48,9 +50,7 @@ echo "BENCH fill_instructions $((ir / (n + 1))) instr fills=$((n + 1)) counted=s
 # 16 MiB and 1 GiB (best of 3 each, TCG is noisy), shared and deep at 256 MiB.
 umbra_clone() { # MEM_MIB UMBRA_ARGS -> cycles of the clone
 	local mem=$1
-	timeout 300 qemu-system-x86_64 -accel tcg -m $((2 * mem + 160)) -display none -no-reboot -serial stdio \
-		-device isa-debug-exit,iobase=0xf4,iosize=0x04 -kernel $B/umbra.elf -append "$2" \
-		-initrd "$B/tests/bench/clonemem.elf umbra.mem=$mem" </dev/null 2>/dev/null | tr -d '\r' |
+	umbra $((2 * mem + 160)) "$2" "$B/tests/bench/clonemem.elf umbra.mem=$mem" 300 |
 		sed -n 's/.*cloned into vm2 .* \([0-9]*\) cycles).*/\1/p'
 }
 best_clone() { # MEM_MIB -> best of 3 shared clones
@@ -81,9 +81,7 @@ echo "BENCH clone_cost_1g_over_16m $(awk "BEGIN{printf \"%.2f\", ${c1g:-0}/${c16
 # own copy of 240 page tables (the most the shadow pool allows for 65 VMs);
 # the reverse map against a scan of every shadow table; the second of two
 # runs (the first pays for TCG translating the code).
-line=$(timeout 300 qemu-system-x86_64 -accel tcg -m 1400 -display none -no-reboot -serial stdio \
-	-device isa-debug-exit,iobase=0xf4,iosize=0x04 -kernel $B/umbra.elf -append bench \
-	-initrd "$B/tests/bench/clone64.elf umbra.mem=1024 tables=240" </dev/null 2>/dev/null | tr -d '\r' |
+line=$(umbra 1400 bench "$B/tests/bench/clone64.elf umbra.mem=1024 tables=240" 300 |
 	grep 'umbra: bench: reclaim' | tail -1)
 k=$(echo "$line" | sed -n 's/.*(\([0-9]*\) mappings).*/\1/p')
 nvm=$(echo "$line" | sed -n 's/.* with \([0-9]*\) VMs.*/\1/p')
@@ -98,8 +96,7 @@ echo "BENCH reclaim_speedup_vs_scan_vm $(awk "BEGIN{printf \"%.0f\", ${sc_c:-0}/
 K=$B/guest/kern/kern.elf
 fs="procs=3 depth=3 pages=16 rounds=40"
 forks=$((40 * 39))
-t0=$(now_ms); timeout 600 qemu-system-x86_64 -accel tcg -cpu qemu64 -m 64 -display none -no-reboot -serial stdio \
-	-device isa-debug-exit,iobase=0xf4,iosize=0x04 -kernel $K -append "$fs" </dev/null >$out/fs.plain 2>&1; t1=$(now_ms)
+t0=$(now_ms); scripts/qemu --plain $K --args "$fs" --timeout 600 </dev/null >$out/fs.plain 2>/dev/null; t1=$(now_ms)
 t2=$(now_ms); UMBRA_LOG=$out/fs.log UMBRA_TIMEOUT=600 scripts/run-guest $K 64 -- $fs >$out/fs.umbra 2>/dev/null; t3=$(now_ms)
 same=no; cmp -s $out/fs.plain $out/fs.umbra && same=yes
 echo "BENCH forkstress_slowdown_vs_qemu $(awk "BEGIN{printf \"%.2f\", ($t3-$t2)/($t1-$t0)}") x forks=$forks umbra_ms=$((t3 - t2)) plain_ms=$((t1 - t0)) identical_output=$same accel=tcg"

@@ -18,11 +18,9 @@ MODULES = {
     "main": f"{B}/tests/clone/clone_soak.elf seconds=25",
     "kill": f"{B}/tests/edge/spin.elf,{B}/tests/edge/idle.elf,{B}/tests/clone/clone_soak.elf seconds=12",
 }[SCENARIO]
-qemu = subprocess.Popen(
-    ["qemu-system-x86_64", "-accel", "tcg", "-m", "256", "-display", "none", "-no-reboot",
-     "-serial", "stdio", "-device", "isa-debug-exit,iobase=0xf4,iosize=0x04",
-     "-kernel", f"{B}/umbra.elf", "-initrd", MODULES],
-    stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+qemu = subprocess.Popen(  # the launcher execs QEMU: this is its process
+    ["scripts/qemu", "--umbra", MODULES, "--tcg", "--mem", "256", "--timeout", "0"],
+    stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
 out, lock = [], threading.Lock()
 
 def reader():

@@ -33,9 +33,10 @@ T=${UMBRA_TEST_TIMEOUT:-60}
 
 plain_qemu() { # kernel mem args... -> stdout, status
 	local k=$1 mem=$2; shift 2
-	timeout "$T" qemu-system-x86_64 -accel tcg -cpu qemu64 -m "$mem" -display none -no-reboot \
-		-serial stdio -device isa-debug-exit,iobase=0xf4,iosize=0x04 \
-		-kernel "$k" ${1:+-append "$*"} </dev/null
+	scripts/qemu --plain "$k" --mem "$mem" --args "$*" --timeout "$T" </dev/null
+}
+umbra_qemu() { # QEMU_MIB "UMBRA_ARGS" "MODULES" -> stdout, status (TCG, umbra's log on COM1)
+	scripts/qemu --umbra "$3" --mem "$1" --umbra-args "$2" --tcg --timeout "$T" </dev/null
 }
 
 # ---- 0. the build ------------------------------------------------------------
@@ -147,9 +148,7 @@ PY
 fi
 if [ -f "$good" ] && want "bad-input/bad-module-beside-good"; then
 	# A bad module beside a good one: one rejected, the other runs to the end.
-	timeout "$T" qemu-system-x86_64 -accel tcg -m 256 -display none -no-reboot -serial stdio \
-		-device isa-debug-exit,iobase=0xf4,iosize=0x04 -kernel $B/umbra.elf \
-		-initrd "$out/random.bin umbra.mem=16,$good umbra.mem=32" </dev/null >"$out/mixed.out" 2>&1; rc=$?
+	umbra_qemu 256 "" "$out/random.bin umbra.mem=16,$good umbra.mem=32" >"$out/mixed.out" 2>&1; rc=$?
 	if grep -q 'module 0 .*rejected: not an ELF file' "$out/mixed.out" &&
 	   grep -q '^\[vm1\] hello: .*all match' "$out/mixed.out" && grep -q 'no leak' "$out/mixed.out"; then
 		ok "bad-input/bad-module-beside-good (bad one rejected, good one ran, status $rc)"
@@ -179,9 +178,7 @@ for g in $B/tests/paging/*.elf $good $B/tests/paging/pg_fpu.elf $B/tests/paging/
 	gargs=$(sed -n 's/^\/\/ guest-args: //p' "tests/paging/$(basename "$g" .elf).c" 2>/dev/null)
 	mods="$mods${mods:+,}$g${gargs:+ $gargs}"; names+=("$(basename "$g" .elf)")
 done
-timeout "$T" qemu-system-x86_64 -accel tcg -m 512 -display none -no-reboot -serial stdio \
-	-device isa-debug-exit,iobase=0xf4,iosize=0x04 -kernel $B/umbra.elf -append "deadline=8" \
-	-initrd "$mods" </dev/null 2>&1 | tr -d '\r' >"$out/multi.out"
+umbra_qemu 512 "deadline=8" "$mods" 2>&1 | tr -d '\r' >"$out/multi.out"
 multi_ok=1; why=""
 for i in "${!names[@]}"; do
 	id=$((i + 1)); n=${names[$i]}
@@ -190,7 +187,8 @@ for i in "${!names[@]}"; do
 		grep -q "vm$id ended .*deadline=8 s passed" "$out/multi.out" || { multi_ok=0; why="$why spin not stopped by the deadline;"; }
 		continue
 	fi
-	[ -f "$out/$n.plain" ] || plain_qemu "$(ls $B/tests/paging/$n.elf $B/guest/$n.elf 2>/dev/null | head -1)" 64 >"$out/$n.plain" 2>/dev/null
+	gargs=$(sed -n 's/^\/\/ guest-args: //p' "tests/paging/$n.c" 2>/dev/null)
+	[ -f "$out/$n.plain" ] || plain_qemu "$(ls $B/tests/paging/$n.elf $B/guest/$n.elf 2>/dev/null | head -1)" 64 $gargs >"$out/$n.plain" 2>/dev/null
 	cmp -s "$out/$n.plain" "$out/multi.vm$id" || { multi_ok=0; why="$why vm$id ($n) output differs;"; }
 	grep -q "vm$id ended after [0-9]* slices: status 0:" "$out/multi.out" || { multi_ok=0; why="$why vm$id ($n) did not end with status 0;"; }
 done
@@ -208,9 +206,7 @@ fi
 
 # ---- 3c. clone ----------------------------------------------------------
 clone_run() { # NAME QEMU_MIB MODULE_ARGS [UMBRA_ARGS [TAG]] -> $out/clone-NAME[TAG].out
-	timeout "$T" qemu-system-x86_64 -accel tcg -m "$2" -display none -no-reboot -serial stdio \
-		-device isa-debug-exit,iobase=0xf4,iosize=0x04 -kernel $B/umbra.elf -append "${4:-}" \
-		-initrd "$B/tests/clone/$1.elf${3:+ $3}" </dev/null 2>&1 | tr -d '\r' >"$out/clone-$1${5:-}.out"
+	umbra_qemu "$2" "${4:-}" "$B/tests/clone/$1.elf${3:+ $3}" 2>&1 | tr -d '\r' >"$out/clone-$1${5:-}.out"
 }
 if [ -f $B/tests/clone/clone_basic.elf ] && want "clone/basic|clone/out-of-memory|clone/copy-on-write"; then
 	plain_qemu $B/tests/clone/clone_basic.elf 64 >"$out/clone-plain.out" 2>/dev/null; prc=$?

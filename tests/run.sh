@@ -20,6 +20,38 @@ cd "$(dirname "$0")/.."
 ONLY=${ONLY:-}
 # Is the test called $1 one to run?
 want() { [ -z "$ONLY" ] || grep -Eq -- "$ONLY" <<<"$1"; }
+
+# The guest tests run as jobs, UMBRA_TEST_JOBS (default: the CPU count, at
+# most 4) at a time; each job's lines are printed, in the order the jobs
+# were started, once all have ended. job_alone waits until no other job
+# runs (for tests whose deadlines are wall time).
+JOBS=${UMBRA_TEST_JOBS:-$(nproc)}; [ "$JOBS" -gt 4 ] && JOBS=4
+job_names=()
+job() { # NAME FUNCTION ARGS...
+	local name=$1; shift
+	while [ "$(jobs -rp | wc -l)" -ge "$JOBS" ]; do wait -n; done
+	("$@") >"$out/job-$name.txt" 2>&1 &
+	job_names+=("$name")
+}
+job_alone() { # NAME FUNCTION ARGS...
+	local name=$1; shift
+	wait
+	("$@") >"$out/job-$name.txt" 2>&1
+	job_names+=("$name")
+}
+collect() { # print and count every job's PASS/FAIL/SKIP lines, in order
+	wait
+	local name line
+	for name in "${job_names[@]}"; do
+		while IFS= read -r line; do
+			case $line in
+			"PASS "*) pass=$((pass + 1)); echo "$line";;
+			"FAIL "*) fail=$((fail + 1)); echo "$line";;
+			"SKIP "*) skip=$((skip + 1)); echo "$line";;
+			esac
+		done <"$out/job-$name.txt"
+	done
+}
 B=build
 out=$B/test-out
 rm -rf "$out" && mkdir -p "$out"
@@ -67,10 +99,10 @@ for t in $B/tests/host/test_*; do
 done
 
 # ---- 2. paging guests: plain QEMU is the reference -----------------------
-for g in $B/tests/paging/*.elf; do
-	[ -f "$g" ] || continue
+paging_guest() { # GUEST.elf: on plain QEMU, under umbra, under umbra with reclaims
+	local g=$1 n gargs prc urc rrc last nrec
 	n=$(basename "$g" .elf)
-	want "guest/$n" || continue
+	want "guest/$n" || return
 	gargs=$(sed -n 's/^\/\/ guest-args: //p' "tests/paging/$n.c")  # the same for both
 	plain_qemu "$g" 64 $gargs >"$out/$n.plain" 2>"$out/$n.plain.err"; prc=$?
 	UMBRA_LOG="$out/$n.umbra.log" UMBRA_TIMEOUT=$T scripts/run-guest "$g" 64 ${gargs:+-- $gargs} \
@@ -78,7 +110,7 @@ for g in $B/tests/paging/*.elf; do
 	last=$(tail -n 1 "$out/$n.plain" | tr -d '\r')
 	if [ $prc -ne 1 ] || ! [[ $last =~ ^DONE\ [0-9]+\ 0$ ]]; then
 		bad "guest/$n on plain QEMU" "status $prc, last line '$last'"
-		continue
+		return
 	fi
 	ok "guest/$n on plain QEMU ($last)"
 	if [ $urc -ne $prc ]; then
@@ -100,6 +132,11 @@ for g in $B/tests/paging/*.elf; do
 	else
 		bad "guest/$n under umbra with reclaims" "status $rrc, ${nrec:-0} reclaimed: $(diff "$out/$n.plain" "$out/$n.reclaim" | head -3 | tr '\n' ' ') $(grep -m2 -E 'audit|ended' "$out/$n.reclaim.log" | tr '\n' ' ')"
 	fi
+}
+for g in $B/tests/paging/*.elf; do
+	[ -f "$g" ] || continue
+	want "guest/$(basename "$g" .elf)" || continue
+	job "guest-$(basename "$g" .elf)" paging_guest "$g"
 done
 
 # ---- 3. bad input --------------------------------------------------------
@@ -118,6 +155,7 @@ expect() {
 	fi
 }
 good=$B/guest/hello.elf
+bad_inputs() {
 if [ -f "$good" ]; then
 	head -c 4096 /dev/urandom >"$out/random.bin"
 	expect random-bytes 131 'rejected: not an ELF file' -- "$out/random.bin"
@@ -163,6 +201,8 @@ for g in $B/tests/edge/*.elf; do
 	re=$(sed -n 's/^\/\/ expect-log: //p' "tests/edge/$n.c")
 	UMBRA_ARGS=$(sed -n 's/^\/\/ umbra-args: //p' "tests/edge/$n.c") expect "$n" "$want" "$re" -- "$g"
 done
+}
+job bad-inputs bad_inputs
 
 # ---- 3b. several VMs at once ---------------------------------------------
 # Every paging guest, the default guest, a second FPU guest and a second
@@ -171,7 +211,7 @@ done
 # round-robin, preempted by the host timer; each VM's lines (prefix [vmN]
 # stripped) must equal that guest's own output on plain QEMU, and the
 # spinner, which never exits by itself, must not hold the others up.
-if want "multi-vm"; then
+multi_vm() {
 mods=""; names=()
 for g in $B/tests/paging/*.elf $good $B/tests/paging/pg_fpu.elf $B/tests/paging/pg_dr.elf $B/tests/edge/spin.elf; do
 	[ -f "$g" ] || continue
@@ -202,13 +242,15 @@ if [ $multi_ok = 1 ] && [ "$late_lines" -gt 0 ]; then
 else
 	bad "multi-vm/${#names[@]} VMs at once" "${why:-the VMs did not overlap in time ($switched lines, $late_lines after the first end)}"
 fi
-fi
+}
+want "multi-vm" && job_alone multi-vm multi_vm
 
 # ---- 3c. clone ----------------------------------------------------------
 clone_run() { # NAME QEMU_MIB MODULE_ARGS [UMBRA_ARGS [TAG]] -> $out/clone-NAME[TAG].out
 	umbra_qemu "$2" "${4:-}" "$B/tests/clone/$1.elf${3:+ $3}" 2>&1 | tr -d '\r' >"$out/clone-$1${5:-}.out"
 }
-if [ -f $B/tests/clone/clone_basic.elf ] && want "clone/basic|clone/out-of-memory|clone/copy-on-write"; then
+clone_small() {
+[ -f $B/tests/clone/clone_basic.elf ] || return 0
 	plain_qemu $B/tests/clone/clone_basic.elf 64 >"$out/clone-plain.out" 2>/dev/null; prc=$?
 	clone_run clone_basic 256
 	o="$out/clone-clone_basic.out"
@@ -241,12 +283,14 @@ if [ -f $B/tests/clone/clone_basic.elf ] && want "clone/basic|clone/out-of-memor
 	else
 		bad "clone/copy-on-write out of memory" "$(grep -E 'clone|ended|leak|audit' "$o" | tr '\n' ' ' | cut -c1-300)"
 	fi
-fi
+}
+want "clone/basic|clone/out-of-memory|clone/copy-on-write" && job clone-small clone_small
 
 # The clone tree: 65 VMs, clones of clones, sharing memory and shadow tables
 # copy-on-write; audited after every clone and every end. Then with reclaims,
 # and with deep copies, which must give the same bytes.
-if [ -f $B/tests/clone/clone_tree.elf ] && want "clone/tree"; then
+clone_tree() {
+[ -f $B/tests/clone/clone_tree.elf ] || return 0
 	plain_qemu $B/tests/clone/clone_tree.elf 64 >"$out/clone-tree-plain.out" 2>/dev/null; prc=$?
 	why=$(python3 tests/clone/check_tree.py "$out/clone-tree-plain.out" plain) && [ $prc -eq 1 ] &&
 		ok "clone/tree on plain QEMU (one VM, $why)" || bad "clone/tree on plain QEMU" "status $prc: $why"
@@ -270,7 +314,8 @@ if [ -f $B/tests/clone/clone_tree.elf ] && want "clone/tree"; then
 			bad "clone/tree $mode" "$why; $audits audits OK, $ended ended well; $(grep -E 'violation|leak|refused' "$o" | head -3 | tr '\n' ' ')"
 		fi
 	done
-fi
+}
+want "clone/tree" && job clone-tree clone_tree
 
 # ---- 3c'. the guest OS: forkstress -------------------------------------------
 # The same guest OS and parameters on plain QEMU and under umbra: the bytes
@@ -278,7 +323,8 @@ fi
 # again with a reclaim every 3 exits; a malformed parameter gets a clear
 # message and a failure status on both.
 K=$B/guest/kern/kern.elf
-if [ -f $K ] && want "guest-os/forkstress"; then
+forkstress() {
+[ -f $K ] || return 0
 	fs_args=${FORKSTRESS_ARGS:-procs=3 depth=2 pages=8 rounds=4}
 	[ $soak = 1 ] && fs_args="procs=3 depth=3 pages=16 rounds=2600"  # 101,400 forks
 	plain_qemu $K 64 $fs_args >"$out/forkstress.plain" 2>/dev/null; prc=$?
@@ -302,21 +348,26 @@ if [ -f $K ] && want "guest-os/forkstress"; then
 	else
 		bad "guest-os/forkstress bad parameter" "plain $prc umbra $urc: $(head -c 200 "$out/forkstress.bad")"
 	fi
-fi
+}
+want "guest-os/forkstress" && job forkstress forkstress
 
 # ---- 3d. the console ------------------------------------------------------
+console_scenario() { # main|kill
+	local why
+	if why=$(python3 tests/console_test.py $B "$T" $1); then
+		ok "console/$1 ($why)"
+	else
+		bad "console/$1" "$why"
+	fi
+}
 if [ -f $B/tests/clone/clone_soak.elf ]; then
 	for scenario in main kill; do
-		want "console/$scenario" || continue
-		if why=$(python3 tests/console_test.py $B "$T" $scenario); then
-			ok "console/$scenario ($why)"
-		else
-			bad "console/$scenario" "$why"
-		fi
+		want "console/$scenario" && job "console-$scenario" console_scenario $scenario
 	done
 fi
 
 # ---- 3e. what kernel developers use --------------------------------------------
+dev_tools() {
 if want "dev/make debug"; then
 	o=$(UMBRA_DEBUG_BATCH=1 scripts/debug)
 	if grep -q "^Breakpoint 1, kmain (" <<<"$o" && grep -Eq '^Line [0-9]+ of "[a-z/]+\.[chS]"' <<<"$o"; then
@@ -333,8 +384,11 @@ if want "dev/make debug-guest"; then
 		bad "dev/make debug-guest" "$(tail -4 <<<"$o" | tr '\n' ' ')"
 	fi
 fi
+}
+job dev dev_tools
 
 # ---- 4. the GRUB ISO: make run's demo, without and with a terminal ----------
+demo() {
 if ! want "iso/make-run demo"; then
 	:
 elif [ -f $B/umbra.iso ]; then
@@ -342,6 +396,10 @@ elif [ -f $B/umbra.iso ]; then
 else
 	bad "iso/make-run demo" "build/umbra.iso missing"
 fi
+}
+job demo demo
+
+collect
 
 [ -n "$ONLY" ] && [ $((pass + fail + skip)) -eq 0 ] && echo "no test name matches ONLY='$ONLY'" >&2
 echo "$pass passed, $fail failed$([ $skip -gt 0 ] && echo ", $skip skipped")"

@@ -19,19 +19,22 @@ enum frame_type {
 // a free frame's link holds the next free frame number (0 ends the list);
 // a frame in use keeps in rmap the head of its reverse map (mm/rmap.c):
 // every shadow entry that maps it, 0 when none. A shadow table's frame
-// keeps its descriptor's index in sp (mm/shadow.c). Host memory umbra
+// keeps its descriptor's index, plus one, in sp_plus1 (mm/shadow.c). Host memory umbra
 // manages lies below 4 GiB, so frame numbers and entry addresses fit 32 bits.
 struct frame {
 	u32 count;  // references: mappings in gpmaps, parents of a shadow table, or 1
 	u8 type;    // enum frame_type
 	u8 flags;   // FRAME_F_*
-	u16 owner;  // VM id of a guest or shadow frame, 0 when none or shared
+	u16 owner;  // VM id of a guest or shadow frame; OWNER_NONE for umbra's
+	            // own; SP_SHARED (shadow.h) for a table clones share
 	union {
 		u32 link; // free: next free hfn
 		u32 rmap; // in use: reverse-map head
 	};
-	u32 sp;     // FRAME_SHADOW: index of its struct sp
+	u32 sp_plus1; // FRAME_SHADOW: 1 + the index of its struct sp (0: none yet)
 };
+
+#define OWNER_NONE 0 // no VM: umbra's own frames
 
 // The guest frame holds a guest page table or directory that umbra shadows:
 // no shadow entry may let the guest write it (until its shadows go unsync).

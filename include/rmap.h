@@ -39,15 +39,15 @@ struct rmap_stats {
 };
 extern struct rmap_stats rmap_stats;
 
-// Record that the entry at spte (already written, naming hfn) maps hfn, or
+// Record that the entry at ref (already written, naming hfn) maps hfn, or
 // forget it (the entry still intact). Remove is O(1): it reads the entry's
 // slot from its bits. Add is O(1) expected, amortized over the rebuilds that
 // keep the set between 1/8 and 15/16 full; it returns false when no memory
 // could be had, and then nothing changed (the caller must not keep the entry).
-bool rmap_add_more(hfn_t hfn, spte_ref_t spte);
-void rmap_remove(hfn_t hfn, spte_ref_t spte);
-// Is spte in hfn's reverse map, at the slot its bits name? O(1).
-bool rmap_holds(hfn_t hfn, spte_ref_t spte);
+bool rmap_add_more(hfn_t hfn, spte_ref_t ref);
+void rmap_remove(hfn_t hfn, spte_ref_t ref);
+// Is ref in hfn's reverse map, at the slot its bits name? O(1).
+bool rmap_holds(hfn_t hfn, spte_ref_t ref);
 u32 rmap_count(hfn_t hfn);
 // Forget every entry of hfn at once (the caller has cleared the entries).
 void rmap_clear(hfn_t hfn);
@@ -61,26 +61,26 @@ struct rmap_iter {
 	u32 order;
 	u32 i;
 };
-bool rmap_first(hfn_t hfn, struct rmap_iter *it, spte_ref_t *spte);
-bool rmap_next(struct rmap_iter *it, spte_ref_t *spte);
-#define for_each_rmap(hfn, it, spte) \
-	for (bool ok_ = rmap_first(hfn, it, spte); ok_; ok_ = rmap_next(it, spte))
+bool rmap_first(hfn_t hfn, struct rmap_iter *it, spte_ref_t *ref);
+bool rmap_next(struct rmap_iter *it, spte_ref_t *ref);
+#define for_each_rmap(hfn, it, ref) \
+	for (bool ok_ = rmap_first(hfn, it, ref); ok_; ok_ = rmap_next(it, ref))
 
 // Extra bytes the reverse map of hfn costs beyond its metadata word.
 u32 rmap_bytes(hfn_t hfn);
 
-static inline u32 *spte_ptr(spte_ref_t spte)
+static inline u32 *spte_ptr(spte_ref_t ref)
 {
-	return hpa_ptr(spte);
+	return hpa_ptr(ref);
 }
 
 // The first mapping, the common case of every fill, inline.
-static inline bool rmap_add(hfn_t hfn, spte_ref_t spte)
+static inline bool rmap_add(hfn_t hfn, spte_ref_t ref)
 {
 	struct frame *f = frame_of(hfn);
-	if (f->rmap || !spte || (spte & 3))
-		return rmap_add_more(hfn, spte);
-	f->rmap = spte;
+	if (f->rmap || !ref || (ref & 3))
+		return rmap_add_more(hfn, ref);
+	f->rmap = ref;
 	rmap_stats.adds++;
 	return true;
 }

@@ -45,7 +45,7 @@
 // takes its own copy, or takes the table itself if no other VM links it.
 // A shadow PDE that links a shared table is read-only; one that is writable
 // links a table whose writable entries all map frames its VM alone holds.
-#define SP_SHARED 0
+#define SP_SHARED 0xFFFFu // never a VM id (ids are below MAX_VMS), nor OWNER_NONE
 struct sp {
 	hfn_t hfn;
 	gfn_t gfn;          // the guest table; direct: the first guest frame it maps
@@ -164,7 +164,7 @@ u32 shadow_sp_limit(void); // indexes below it may hold a table
 // Returns how many entries were invalidated; the frame is then mapped by no
 // shadow, so its owner may drop or reuse it. report, if given, is called
 // with each invalidated entry first.
-typedef void (*shadow_zap_fn)(void *arg, u16 owner, spte_ref_t spte, u32 old);
+typedef void (*shadow_zap_fn)(void *arg, u16 owner, spte_ref_t ref, u32 old);
 u32 shadow_reclaim(hfn_t hfn, shadow_zap_fn report, void *arg);
 // The same by scanning every shadow table of every VM: for benchmarks only.
 u32 shadow_reclaim_scan(hfn_t hfn);

@@ -54,7 +54,7 @@ hfn_t frame_alloc(enum frame_type type, u16 owner)
 	f->owner = owner;
 	f->flags = 0;
 	f->link = 0;
-	f->sp = 0;
+	f->sp_plus1 = 0;
 	memset(hfn_ptr(hfn), 0, PAGE_SIZE);
 	return hfn;
 }
@@ -78,7 +78,7 @@ void frame_put(hfn_t hfn)
 	f->type = FRAME_FREE;
 	f->owner = 0;
 	f->flags = 0;
-	f->sp = 0;
+	f->sp_plus1 = 0;
 	f->link = (u32)free_head;
 	free_head = hfn;
 	free_count++;

@@ -247,45 +247,45 @@ static bool rebuild(struct frame *f, u32 order, spte_ref_t extra)
 	return false;
 }
 
-bool rmap_add_more(hfn_t hfn, spte_ref_t spte)
+bool rmap_add_more(hfn_t hfn, spte_ref_t ref)
 {
 	struct frame *f = frame_of(hfn);
-	ASSERT(spte && !(spte & 3));
+	ASSERT(ref && !(ref & 3));
 	if (!f->rmap) {
-		f->rmap = spte;
+		f->rmap = ref;
 	} else if (!(f->rmap & HEAD_SET)) {
 		u32 set = set_alloc(2);
 		if (!set)
 			return false;
 		place(set, 2, f->rmap); // one bucket of three free slots
-		place(set, 2, spte);
+		place(set, 2, ref);
 		words(set)[0] = 2 << 5 | 2;
 		f->rmap = set | HEAD_SET;
 	} else {
 		u32 set = f->rmap & ~HEAD_SET;
 		u32 order = words(set)[0] & 31;
-		if ((words(set)[0] >> 5) < max_fill(order) && place(set, order, spte))
+		if ((words(set)[0] >> 5) < max_fill(order) && place(set, order, ref))
 			words(set)[0] += 1 << 5;
-		else if (!rebuild(f, order + 1, spte))
+		else if (!rebuild(f, order + 1, ref))
 			return false;
 	}
 	rmap_stats.adds++;
 	return true;
 }
 
-void rmap_remove(hfn_t hfn, spte_ref_t spte)
+void rmap_remove(hfn_t hfn, spte_ref_t ref)
 {
 	struct frame *f = frame_of(hfn);
 	rmap_stats.removes++;
 	if (!(f->rmap & HEAD_SET)) {
-		ASSERT(f->rmap == spte);
+		ASSERT(f->rmap == ref);
 		f->rmap = 0;
 		return;
 	}
 	u32 set = f->rmap & ~HEAD_SET;
 	u32 order = words(set)[0] & 31;
-	u32 *slot = slot_of(set, order, spte);
-	ASSERT(*slot == spte);
+	u32 *slot = slot_of(set, order, ref);
+	ASSERT(*slot == ref);
 	*slot = 0;
 	u32 count = (words(set)[0] -= 1 << 5) >> 5;
 	if (count == 1) {
@@ -307,13 +307,13 @@ void rmap_remove(hfn_t hfn, spte_ref_t spte)
 	}
 }
 
-bool rmap_holds(hfn_t hfn, spte_ref_t spte)
+bool rmap_holds(hfn_t hfn, spte_ref_t ref)
 {
 	u32 head = frame_of(hfn)->rmap;
 	if (!(head & HEAD_SET))
-		return head && head == spte;
+		return head && head == ref;
 	u32 set = head & ~HEAD_SET;
-	return *slot_of(set, words(set)[0] & 31, spte) == spte;
+	return *slot_of(set, words(set)[0] & 31, ref) == ref;
 }
 
 u32 rmap_count(hfn_t hfn)
@@ -355,28 +355,28 @@ void rmap_clear(hfn_t hfn)
 	f->rmap = 0;
 }
 
-bool rmap_first(hfn_t hfn, struct rmap_iter *it, spte_ref_t *spte)
+bool rmap_first(hfn_t hfn, struct rmap_iter *it, spte_ref_t *ref)
 {
 	u32 head = frame_of(hfn)->rmap;
 	it->table = 0;
 	if (!(head & HEAD_SET)) {
-		*spte = head;
+		*ref = head;
 		return head != 0;
 	}
 	it->table = head & ~HEAD_SET;
 	it->order = words(it->table)[0] & 31;
 	it->i = 0;
-	return rmap_next(it, spte);
+	return rmap_next(it, ref);
 }
 
-bool rmap_next(struct rmap_iter *it, spte_ref_t *spte)
+bool rmap_next(struct rmap_iter *it, spte_ref_t *ref)
 {
 	if (!it->table)
 		return false;
 	while (++it->i < 1u << it->order) {
 		spte_ref_t e = *word_at(it->table, it->order, it->i);
 		if (e) {
-			*spte = e;
+			*ref = e;
 			return true;
 		}
 	}

@@ -22,8 +22,8 @@ struct shadow_global shadow_global;
 struct sp *shadow_sp_of(hfn_t hfn)
 {
 	struct frame *f = frame_of(hfn);
-	ASSERT(f->type == FRAME_SHADOW && f->sp);
-	return &sp_pool[f->sp - 1];
+	ASSERT(f->type == FRAME_SHADOW && f->sp_plus1);
+	return &sp_pool[f->sp_plus1 - 1];
 }
 
 u32 shadow_sp_limit(void)
@@ -210,7 +210,7 @@ struct sp *sp_new(struct shadow_mmu *s, gfn_t gfn, u16 role)
 		return NULL;
 	}
 	*sp = (struct sp){ .hfn = hfn, .gfn = gfn, .role = role, .owner = s->owner, .wgen = s->wgen };
-	frame_of(hfn)->sp = (u32)(sp - sp_pool) + 1;
+	frame_of(hfn)->sp_plus1 = (u32)(sp - sp_pool) + 1;
 	u32 b = bucket_of(s->owner, gfn);
 	sp->hash_next = sp_hash[b];
 	sp_hash[b] = sp;

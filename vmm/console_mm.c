@@ -186,8 +186,15 @@ void cmd_frame(int argc, char **argv)
 	if (!arg_from(argc, argv, 2, &from))
 		return;
 	struct frame *f = frame_of(hfn);
-	kprintf("frame 0x%lx: %s, count %u, owner %s%u%s\n", hfn, frame_type_name(f->type), f->count,
-		f->owner ? "vm" : "", f->owner, (f->flags & FRAME_F_PROTECTED) ? ", write-protected guest table" : "");
+	char owner[12];
+	if (f->owner == SP_SHARED)
+		ksnprintf(owner, sizeof(owner), "shared");
+	else if (f->owner == OWNER_NONE)
+		ksnprintf(owner, sizeof(owner), "none");
+	else
+		ksnprintf(owner, sizeof(owner), "vm%u", f->owner);
+	kprintf("frame 0x%lx: %s, count %u, owner %s%s\n", hfn, frame_type_name(f->type), f->count, owner,
+		(f->flags & FRAME_F_PROTECTED) ? ", write-protected guest table" : "");
 	if (f->type == FRAME_FREE || f->type == FRAME_RESERVED || f->type == FRAME_RMAP || f->type == FRAME_VMM)
 		return;
 	if (f->type == FRAME_SHADOW) {

@@ -95,15 +95,27 @@ extern struct shadow_global shadow_global;
 
 #define ROOT_CACHE 8
 
+struct shadow_vcpu;
+
+// A VM's shadow: its tables (found by owner in the table hash), their sync
+// state, its statistics, and its vCPUs.
 struct shadow_mmu {
-	struct sp *root;               // the root the CPU walks; also in cache
-	struct sp *cache[ROOT_CACHE];  // recent roots, newest first, each holding a reference
 	struct gpmap *gpmap;
 	u16 owner;
 	struct sp *unsync;             // this VM's unsync tables
 	struct shadow_stats stats;
 	struct shadow_mmu *next;       // every live shadow, for the full-scan reclaim
 	u32 wgen;                      // clone generation: bumped when this VM is cloned
+	struct shadow_vcpu *vcpus;     // every vCPU running on it
+};
+
+// A vCPU's part: the root its CPU walks and the roots it switched between
+// most recently, so that switching back finds them (each holds a reference).
+struct shadow_vcpu {
+	struct shadow_mmu *mmu;        // its VM's
+	struct sp *root;               // the root the CPU walks; also in cache
+	struct sp *cache[ROOT_CACHE];  // recent roots, newest first
+	struct shadow_vcpu *next;      // the VM's other vCPUs
 };
 
 enum shadow_result {
@@ -114,18 +126,23 @@ enum shadow_result {
 };
 
 int shadow_init(struct shadow_mmu *s, struct gpmap *gpmap, u16 owner);
+// After every vCPU's shadow_vcpu_destroy.
 void shadow_destroy(struct shadow_mmu *s);
+// A vCPU joins s (no root yet: shadow_load_cr3 or shadow_clone gives one),
+// or leaves it, dropping its roots.
+void shadow_vcpu_init(struct shadow_vcpu *sv, struct shadow_mmu *s);
+void shadow_vcpu_destroy(struct shadow_vcpu *sv);
 // The guest loaded CR3, or changed CR0.PG/WP or CR4.PSE: sync what the guest
 // wrote, then switch to the root for ctx (kept, or made). Out of memory,
 // it drops the cached roots not in use (shadow_shrink) and tries once more.
 // 0 or -ERR_NOMEM.
-int shadow_load_cr3(struct shadow_mmu *s, const struct walk_ctx *ctx);
-// s is a fresh shadow for a clone of parent whose gpmap already shares the
-// parent's (gpmap_share): give it a copy of parent's current root linking
-// the same tables, now shared, and take write permission from every shadow
-// PDE of parent's roots. Costs O(1024) whatever the guest's size.
-// 0 or -ERR_NOMEM (s is then left empty).
-int shadow_clone(struct shadow_mmu *s, struct shadow_mmu *parent);
+int shadow_load_cr3(struct shadow_vcpu *sv, const struct walk_ctx *ctx);
+// sv is the vCPU of a fresh shadow for a clone of parent's VM, whose gpmap
+// already shares the parent's (gpmap_share): give it a copy of parent's
+// current root linking the same tables, now shared, and take write
+// permission from every shadow PDE of the parent VM's roots. Costs O(1024)
+// whatever the guest's size. 0 or -ERR_NOMEM (sv is then left rootless).
+int shadow_clone(struct shadow_vcpu *sv, struct shadow_vcpu *parent);
 // Bring every unsync table of s back in sync (as at a CR3 load).
 void shadow_sync_all(struct shadow_mmu *s);
 // Is sp a table of VM owner's: its own, or shared and linked by its roots?
@@ -134,11 +151,12 @@ bool shadow_sp_used_by(const struct sp *sp, u16 owner);
 void shadow_sp_users(const struct sp *sp, u32 *vms, u32 *spdes);
 // Handle a #PF the CPU took on the shadow at gva with hardware error code ec.
 // Out of memory, it drops the cached roots not in use and tries once more.
-enum shadow_result shadow_page_fault(struct shadow_mmu *s, const struct walk_ctx *ctx,
+enum shadow_result shadow_page_fault(struct shadow_vcpu *sv, const struct walk_ctx *ctx,
 				     gva_t gva, u32 ec, struct walk *w);
-void shadow_invlpg(struct shadow_mmu *s, gva_t gva);
-// Out of memory: let go of every cached root but the current one (their
-// tables go with their last reference). Returns how many tables went.
+void shadow_invlpg(struct shadow_vcpu *sv, gva_t gva);
+// Out of memory: let go of every cached root of s's vCPUs but the ones
+// they run on (their tables go with their last reference). Returns how many
+// tables went.
 u64 shadow_shrink(struct shadow_mmu *s);
 // The guest wrote guest frame gfn (the fault path calls this for writes to
 // protected frames; host tests call it for their direct writes).
@@ -147,7 +165,7 @@ void shadow_guest_wrote(struct shadow_mmu *s, gfn_t gfn);
 // within one page, and tell the shadow: what umbra writes into a guest goes
 // through here. 0 or gpa_write's error.
 int shadow_gpa_write(struct shadow_mmu *s, gpa_t gpa, const void *buf, u32 len);
-hpa_t shadow_root_hpa(const struct shadow_mmu *s);
+hpa_t shadow_root_hpa(const struct shadow_vcpu *sv);
 struct sp *shadow_sp_of(hfn_t hfn);
 // The (gfn, role) of the root for the guest's paging state in ctx.
 void shadow_root_key(const struct walk_ctx *ctx, gfn_t *gfn, u16 *role);

@@ -35,8 +35,9 @@ static void audit_table(struct auditor *a, struct sp *sp)
 	    (sp->owner == SP_SHARED && ((sp->role & SP_ROLE_DIR) || sp->unsync)))
 		violation(a, AUDIT_TABLE_NOT_SHADOW, 0, f->type, FRAME_SHADOW, sp->hfn);
 	u32 holds = 0;
-	for (int i = 0; i < ROOT_CACHE; i++)
-		holds += s->cache[i] == sp && sp->owner == s->owner;
+	for (const struct shadow_vcpu *sv = s->vcpus; sv; sv = sv->next)
+		for (int i = 0; i < ROOT_CACHE; i++)
+			holds += sv->cache[i] == sp && sp->owner == s->owner;
 	u32 broken = rmap_check(sp->hfn);
 	if (broken)
 		violation(a, AUDIT_RMAP_BROKEN, 0, broken, 0, sp->hfn);
@@ -158,9 +159,10 @@ u32 shadow_audit(struct shadow_mmu *s, audit_report_fn report, void *arg, struct
 		if (sp && shadow_sp_used_by(sp, s->owner))
 			audit_table(&a, sp);
 	}
-	for (int i = 0; i < ROOT_CACHE; i++)
-		if (s->cache[i])
-			audit_root(&a, s->cache[i]);
+	for (const struct shadow_vcpu *sv = s->vcpus; sv; sv = sv->next)
+		for (int i = 0; i < ROOT_CACHE; i++)
+			if (sv->cache[i])
+				audit_root(&a, sv->cache[i]);
 	// The other direction: every reverse-map entry of every guest frame is a
 	// live shadow PTE that maps that frame.
 	for (u32 r = 0; r < GPMAP_ROOT_ENTRIES; r++) {

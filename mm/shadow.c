@@ -401,14 +401,43 @@ int shadow_init(struct shadow_mmu *s, struct gpmap *gpmap, u16 owner)
 	return 0;
 }
 
-hpa_t shadow_root_hpa(const struct shadow_mmu *s)
+hpa_t shadow_root_hpa(const struct shadow_vcpu *sv)
 {
-	ASSERT(s->root);
-	return s->root->hfn << PAGE_SHIFT;
+	ASSERT(sv->root);
+	return sv->root->hfn << PAGE_SHIFT;
 }
 
-static int load_cr3_once(struct shadow_mmu *s, const struct walk_ctx *ctx)
+void shadow_vcpu_init(struct shadow_vcpu *sv, struct shadow_mmu *s)
 {
+	memset(sv, 0, sizeof(*sv));
+	sv->mmu = s;
+	sv->next = s->vcpus;
+	s->vcpus = sv;
+}
+
+void shadow_vcpu_destroy(struct shadow_vcpu *sv)
+{
+	struct shadow_mmu *s = sv->mmu;
+	if (!s)
+		return;
+	for (int i = 0; i < ROOT_CACHE; i++) {
+		if (sv->cache[i])
+			sp_put(s, sv->cache[i]);
+		sv->cache[i] = NULL;
+	}
+	sv->root = NULL;
+	for (struct shadow_vcpu **pp = &s->vcpus; *pp; pp = &(*pp)->next) {
+		if (*pp == sv) {
+			*pp = sv->next;
+			break;
+		}
+	}
+	sv->mmu = NULL;
+}
+
+static int load_cr3_once(struct shadow_vcpu *sv, const struct walk_ctx *ctx)
+{
+	struct shadow_mmu *s = sv->mmu;
 	shadow_sync_all(s);
 	gfn_t gfn;
 	u16 role;
@@ -417,11 +446,11 @@ static int load_cr3_once(struct shadow_mmu *s, const struct walk_ctx *ctx)
 	sp_tlb_flush(s);
 	int at = -1;
 	for (int i = 0; i < ROOT_CACHE; i++)
-		if (s->cache[i] && s->cache[i]->gfn == gfn && s->cache[i]->role == role)
+		if (sv->cache[i] && sv->cache[i]->gfn == gfn && sv->cache[i]->role == role)
 			at = i;
 	struct sp *root;
 	if (at >= 0) {
-		root = s->cache[at];
+		root = sv->cache[at];
 		s->stats.roots_reused++;
 	} else {
 		root = sp_lookup(s->owner, gfn, role);
@@ -432,23 +461,23 @@ static int load_cr3_once(struct shadow_mmu *s, const struct walk_ctx *ctx)
 			return -ERR_NOMEM;
 		}
 		at = ROOT_CACHE - 1;
-		if (s->cache[at])
-			sp_put(s, s->cache[at]);
+		if (sv->cache[at])
+			sp_put(s, sv->cache[at]);
 	}
 	// Move to the front, newest first.
 	for (int i = at; i > 0; i--)
-		s->cache[i] = s->cache[i - 1];
-	s->cache[0] = root;
-	s->root = root;
+		sv->cache[i] = sv->cache[i - 1];
+	sv->cache[0] = root;
+	sv->root = root;
 	return 0;
 }
 
-int shadow_load_cr3(struct shadow_mmu *s, const struct walk_ctx *ctx)
+int shadow_load_cr3(struct shadow_vcpu *sv, const struct walk_ctx *ctx)
 {
-	int r = load_cr3_once(s, ctx);
-	if (r == -ERR_NOMEM && shadow_shrink(s)) {
-		s->stats.oom_shrinks++;
-		r = load_cr3_once(s, ctx);
+	int r = load_cr3_once(sv, ctx);
+	if (r == -ERR_NOMEM && shadow_shrink(sv->mmu)) {
+		sv->mmu->stats.oom_shrinks++;
+		r = load_cr3_once(sv, ctx);
 	}
 	return r;
 }
@@ -456,22 +485,19 @@ int shadow_load_cr3(struct shadow_mmu *s, const struct walk_ctx *ctx)
 u64 shadow_shrink(struct shadow_mmu *s)
 {
 	u64 before = s->stats.tables;
-	for (int i = 1; i < ROOT_CACHE; i++) {
-		if (s->cache[i])
-			sp_put(s, s->cache[i]);
-		s->cache[i] = NULL;
+	for (struct shadow_vcpu *sv = s->vcpus; sv; sv = sv->next) {
+		for (int i = 1; i < ROOT_CACHE; i++) { // cache[0] is the root in use
+			if (sv->cache[i])
+				sp_put(s, sv->cache[i]);
+			sv->cache[i] = NULL;
+		}
 	}
 	return before - s->stats.tables;
 }
 
 void shadow_destroy(struct shadow_mmu *s)
 {
-	for (int i = 0; i < ROOT_CACHE; i++) {
-		if (s->cache[i])
-			sp_put(s, s->cache[i]);
-		s->cache[i] = NULL;
-	}
-	s->root = NULL;
+	ASSERT(!s->vcpus);
 	ASSERT(s->stats.tables == 0 && !s->unsync);
 	for (struct shadow_mmu **pp = &all_shadows; *pp; pp = &(*pp)->next) {
 		if (*pp == s) {
@@ -482,9 +508,10 @@ void shadow_destroy(struct shadow_mmu *s)
 }
 
 // Is the shadow PDE at index i of the root still what the guest's PDE asks?
-static bool spde_current(struct shadow_mmu *s, u32 spde, u32 i)
+static bool spde_current(struct shadow_vcpu *sv, u32 spde, u32 i)
 {
-	const struct sp *root = s->root;
+	struct shadow_mmu *s = sv->mmu;
+	const struct sp *root = sv->root;
 	if (root->role & SP_ROLE_DIRECT)
 		return true; // paging off: the identity never changes
 	u32 g = guest_entry(s, root->gfn, i);
@@ -495,15 +522,16 @@ static bool spde_current(struct shadow_mmu *s, u32 spde, u32 i)
 	return (g & (PTE_P | PTE_A)) == (PTE_P | PTE_A) && child->gfn == gfn && child->role == role;
 }
 
-void shadow_invlpg(struct shadow_mmu *s, gva_t gva)
+void shadow_invlpg(struct shadow_vcpu *sv, gva_t gva)
 {
-	u32 *spdep = &table_of(s->root)[PDE_INDEX(gva)];
+	struct shadow_mmu *s = sv->mmu;
+	u32 *spdep = &table_of(sv->root)[PDE_INDEX(gva)];
 	s->stats.invlpgs++;
 	if (!(*spdep & PTE_P))
 		return;
 	// INVLPG also drops paging-structure caches: a changed PDE takes effect,
 	// and a 4 MiB translation goes whole.
-	if (!spde_current(s, *spdep, PDE_INDEX(gva)) ||
+	if (!spde_current(sv, *spdep, PDE_INDEX(gva)) ||
 	    (shadow_sp_of(*spdep >> PAGE_SHIFT)->role & SP_ROLE_DIRECT)) {
 		sp_unlink_child(s, spdep);
 		return;
@@ -570,8 +598,9 @@ static bool rmap_recycle(struct shadow_mmu *s, hfn_t hfn, spte_ref_t ref)
 
 // One try at the fault (inlined into its only caller: the fill path is hot).
 static inline __attribute__((always_inline)) enum shadow_result
-page_fault_once(struct shadow_mmu *s, const struct walk_ctx *ctx, gva_t gva, u32 ec, struct walk *w)
+page_fault_once(struct shadow_vcpu *sv, const struct walk_ctx *ctx, gva_t gva, u32 ec, struct walk *w)
 {
+	struct shadow_mmu *s = sv->mmu;
 	switch (walk_gva(ctx, gva, ec & (PFEC_W | PFEC_U), w)) {
 	case WALK_OK:
 		break;
@@ -601,8 +630,8 @@ page_fault_once(struct shadow_mmu *s, const struct walk_ctx *ctx, gva_t gva, u32
 
 	gfn_t cgfn;
 	u16 crole;
-	child_key(w->pde, gva, s->root->role, &cgfn, &crole);
-	u32 *spdep = &table_of(s->root)[PDE_INDEX(gva)];
+	child_key(w->pde, gva, sv->root->role, &cgfn, &crole);
+	u32 *spdep = &table_of(sv->root)[PDE_INDEX(gva)];
 	if (*spdep & PTE_P) {
 		struct sp *cur = shadow_sp_of(*spdep >> PAGE_SHIFT);
 		if (cur->gfn != cgfn || cur->role != crole)
@@ -661,12 +690,13 @@ page_fault_once(struct shadow_mmu *s, const struct walk_ctx *ctx, gva_t gva, u32
 	return SHADOW_FIXED;
 }
 
-enum shadow_result shadow_page_fault(struct shadow_mmu *s, const struct walk_ctx *ctx,
+enum shadow_result shadow_page_fault(struct shadow_vcpu *sv, const struct walk_ctx *ctx,
 				     gva_t gva, u32 ec, struct walk *w)
 {
+	struct shadow_mmu *s = sv->mmu;
 	s->stats.faults++;
 	for (bool retried = false;; retried = true) {
-		enum shadow_result r = page_fault_once(s, ctx, gva, ec, w);
+		enum shadow_result r = page_fault_once(sv, ctx, gva, ec, w);
 		// Out of memory: drop the shadows of address spaces not loaded, once.
 		if (r != SHADOW_NOMEM || retried || !shadow_shrink(s))
 			return r;

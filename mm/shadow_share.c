@@ -143,25 +143,28 @@ void shadow_cow_moved(void *arg, gfn_t gfn, hfn_t old, hfn_t new_)
 	}
 }
 
-int shadow_clone(struct shadow_mmu *s, struct shadow_mmu *parent)
+int shadow_clone(struct shadow_vcpu *sv, struct shadow_vcpu *psv)
 {
-	ASSERT(!s->root && parent->root && s->gpmap->nr_frames == parent->gpmap->nr_frames);
+	struct shadow_mmu *s = sv->mmu, *parent = psv->mmu;
+	ASSERT(!sv->root && psv->root && s->gpmap->nr_frames == parent->gpmap->nr_frames);
 	// Shared tables are in sync for all: the parent syncs first.
 	shadow_sync_all(parent);
 	// Every guest frame is now shared, so no entry may let the parent write
 	// one: take W from the shadow PDEs of its roots (the tables below are
 	// checked at the first write through each; wgen says which).
 	parent->wgen++;
-	for (int i = 0; i < ROOT_CACHE; i++) {
-		if (!parent->cache[i])
-			continue;
-		u32 *pd = table_of(parent->cache[i]);
-		for (u32 j = 0; j < PT_ENTRIES; j++)
-			pd[j] &= ~PTE_W;
+	for (struct shadow_vcpu *pv = parent->vcpus; pv; pv = pv->next) {
+		for (int i = 0; i < ROOT_CACHE; i++) {
+			if (!pv->cache[i])
+				continue;
+			u32 *pd = table_of(pv->cache[i]);
+			for (u32 j = 0; j < PT_ENTRIES; j++)
+				pd[j] &= ~PTE_W;
+		}
 	}
 	sp_tlb_flush(parent);
 	s->wgen = 1;
-	struct sp *proot = parent->root;
+	struct sp *proot = psv->root;
 	struct sp *root = sp_new(s, proot->gfn, proot->role);
 	if (!root)
 		return -ERR_NOMEM;
@@ -185,7 +188,7 @@ int shadow_clone(struct shadow_mmu *s, struct shadow_mmu *parent)
 			sp_set_owner(child, SP_SHARED);
 		}
 	}
-	s->cache[0] = s->root = root;
+	sv->cache[0] = sv->root = root;
 	sp_tlb_flush(s);
 	shadow_global.clones++;
 	return 0;

@@ -49,14 +49,14 @@ void cmd_walk(int argc, char **argv)
 		else
 			kprintf("          -> no host frame yet (never touched)\n");
 	}
-	if (!v->mmu.root) {
+	if (!v->shadow.root) {
 		kprintf("  shadow: no root\n");
 		return;
 	}
-	const u32 *pd = hfn_ptr(v->mmu.root->hfn);
+	const u32 *pd = hfn_ptr(v->shadow.root->hfn);
 	u32 spde = pd[PDE_INDEX(gva)];
 	flags_str(spde, f1);
-	kprintf("  shadow: root table 0x%lx, PDE[%u] = 0x%08x %s\n", v->mmu.root->hfn, PDE_INDEX(gva), spde, f1);
+	kprintf("  shadow: root table 0x%lx, PDE[%u] = 0x%08x %s\n", v->shadow.root->hfn, PDE_INDEX(gva), spde, f1);
 	if (!(spde & PTE_P))
 		return;
 	struct sp *sp = shadow_sp_of(spde >> PAGE_SHIFT);
@@ -301,7 +301,7 @@ void cmd_stats(int argc, char **argv)
 		live++;
 		for (int r = 0; r < EXIT_NR; r++)
 			ex[r] += vm->vcpu.exits[r];
-		const u64 *from = (const u64 *)&vm->vcpu.mmu.stats;
+		const u64 *from = (const u64 *)&vm->mmu.stats;
 		u64 *to = (u64 *)&st;
 		for (size_t k = 0; k < sizeof(st) / sizeof(u64); k++)
 			to[k] += from[k];

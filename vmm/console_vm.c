@@ -33,7 +33,7 @@ void cmd_vms(int argc, char **argv)
 		if (vm->parent)
 			ksnprintf(parent, sizeof(parent), "vm%u", vm->parent);
 		kprintf("  %-3u %-8s %4uM  %4u %-6s %9lu  %13lu  %6lu  %6lu\n", vm->id, state_name(vm), vm->mem_mib,
-			vm->vcpu.asid.asid, parent, vm->vcpu.exits_total, vm->vcpu.mmu.stats.faults, vm->vcpu.mmu.stats.tables,
+			vm->vcpu.asid.asid, parent, vm->vcpu.exits_total, vm->mmu.stats.faults, vm->mmu.stats.tables,
 			vm->clones);
 		shown++;
 	}
@@ -63,7 +63,7 @@ void cmd_vm(int argc, char **argv)
 		v->exits_total, v->exits[EXIT_PF], v->exits[EXIT_CR_READ] + v->exits[EXIT_CR_WRITE],
 		v->exits[EXIT_INVLPG], v->exits[EXIT_IO], v->exits[EXIT_MSR], v->exits[EXIT_HLT],
 		v->exits[EXIT_INTR], v->exits[EXIT_IRQ_WINDOW]);
-	const struct shadow_stats *st = &v->mmu.stats;
+	const struct shadow_stats *st = &vm->mmu.stats;
 	kprintf("  shadow: %lu faults, %lu fills, %lu reflected, %lu CR3 loads, %lu invlpg, %lu tables own now\n",
 		st->faults, st->fills, st->guest_faults, st->cr3_loads, st->invlpgs, st->tables);
 	kprintf("  copy-on-write: %lu frames copied, %lu shared tables copied, %lu taken over; %lu guest table writes trapped\n",

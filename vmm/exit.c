@@ -146,7 +146,7 @@ static bool write_gva(struct vcpu *v, const struct vm_exit *e, gva_t gva, const 
 			return false;
 		}
 		u32 chunk = MIN(len - done, PAGE_SIZE - (at & (PAGE_SIZE - 1)));
-		if (shadow_gpa_write(&v->mmu, w.gpa, (const u8 *)buf + done, chunk) < 0) {
+		if (shadow_gpa_write(&v->vm->mmu, w.gpa, (const u8 *)buf + done, chunk) < 0) {
 			vm_end(v->vm, UMBRA_EXIT_GUEST_STOPPED, true,
 			       "write to gpa 0x%x outside guest memory", w.gpa);
 			return false;
@@ -200,7 +200,7 @@ static gva_t mem_operand(struct vcpu *v, const struct insn *in)
 static void switch_root(struct vcpu *v)
 {
 	struct walk_ctx ctx = vcpu_walk_ctx(v);
-	if (shadow_load_cr3(&v->mmu, &ctx) < 0)
+	if (shadow_load_cr3(&v->shadow, &ctx) < 0)
 		vm_end(v->vm, UMBRA_EXIT_GUEST_STOPPED, true,
 		       "out of host memory for shadow tables (%lu frames free)", frame_free_count());
 }
@@ -329,7 +329,7 @@ static void handle_invlpg(struct vcpu *v, const struct vm_exit *e)
 		vm_end(v->vm, UMBRA_EXIT_GUEST_STOPPED, true, "INVLPG exit on another instruction");
 		return;
 	}
-	shadow_invlpg(&v->mmu, mem_operand(v, &in));
+	shadow_invlpg(&v->shadow, mem_operand(v, &in));
 	v->rip += in.len;
 }
 
@@ -345,7 +345,7 @@ static void handle_pf(struct vcpu *v, const struct vm_exit *e)
 		       "umbra bug: reserved-bit fault on a shadow PTE at gva 0x%x", e->pf_addr);
 		return;
 	}
-	enum shadow_result r = shadow_page_fault(&v->mmu, &ctx, e->pf_addr, e->pf_ec, &w);
+	enum shadow_result r = shadow_page_fault(&v->shadow, &ctx, e->pf_addr, e->pf_ec, &w);
 	switch (r) {
 	case SHADOW_FIXED:
 		reinject_interrupted(v, e);
@@ -362,7 +362,7 @@ static void handle_pf(struct vcpu *v, const struct vm_exit *e)
 	case SHADOW_NOMEM:
 		vm_end(v->vm, UMBRA_EXIT_GUEST_STOPPED, true,
 		       "out of host memory at gva 0x%x (%lu frames free, %lu shadow tables held)",
-		       e->pf_addr, frame_free_count(), v->mmu.stats.tables);
+		       e->pf_addr, frame_free_count(), v->vm->mmu.stats.tables);
 		break;
 	}
 }

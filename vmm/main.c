@@ -192,7 +192,7 @@ static void report_vm(struct vm *vm)
 		vm->stopped_by_umbra ? " (stopped by umbra)" : "", vm->reason);
 	if (vm->stopped_by_umbra)
 		vcpu_diagnose(v);
-	const struct shadow_stats *st = &v->mmu.stats;
+	const struct shadow_stats *st = &vm->mmu.stats;
 	kprintf("umbra: vm%u: %lu exits in %lu ms (%lu exits/s); shadow: %lu faults, %lu fills, %lu reflected, %lu invlpg; %u guest frames\n",
 		vm->id, v->exits_total, us / 1000, us ? v->exits_total * 1000000 / us : 0,
 		st->faults, st->fills, st->guest_faults, st->invlpgs, vm->gpmap.populated);

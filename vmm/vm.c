@@ -103,13 +103,14 @@ struct vm *vm_create_from_module(const u8 *image, u32 size, const char *cmdline,
 	vm->vcpu.fpu[1] = 0x03;
 	vm->vcpu.fpu[24] = 0x80;
 	vm->vcpu.fpu[25] = 0x1F;
-	if (shadow_init(&vm->vcpu.mmu, &vm->gpmap, id) < 0) {
+	if (shadow_init(&vm->mmu, &vm->gpmap, id) < 0) {
 		ksnprintf(err, errlen, "out of host memory");
 		return NULL;
 	}
+	shadow_vcpu_init(&vm->vcpu.shadow, &vm->mmu);
 	int r = loader_load(vm, image, size, cmdline, err, errlen);
 	struct walk_ctx ctx = vcpu_walk_ctx(&vm->vcpu);
-	if (r == 0 && shadow_load_cr3(&vm->vcpu.mmu, &ctx) < 0) {
+	if (r == 0 && shadow_load_cr3(&vm->vcpu.shadow, &ctx) < 0) {
 		ksnprintf(err, errlen, "out of host memory for the first shadow table");
 		r = -ERR_NOMEM;
 	}
@@ -139,7 +140,8 @@ struct vm *vm_clone(struct vm *parent, char *err, size_t errlen)
 	vm->uart_fcr = parent->uart_fcr;
 	vm->irq = parent->irq;
 	gpmap_init(&vm->gpmap, parent->gpmap.nr_frames, vm->id);
-	int r = shadow_init(&vm->vcpu.mmu, &vm->gpmap, vm->id);
+	int r = shadow_init(&vm->mmu, &vm->gpmap, vm->id);
+	shadow_vcpu_init(&vm->vcpu.shadow, &vm->mmu);
 	if (!cfg.clone_deep) {
 		// Copy-on-write: the clone's map names the parent's leaves.
 		gpmap_share(&vm->gpmap, &parent->gpmap);
@@ -161,7 +163,7 @@ struct vm *vm_clone(struct vm *parent, char *err, size_t errlen)
 	if (r == 0 && hv->vcpu_create(v) < 0)
 		r = -ERR_NOMEM;
 	if (r == 0 && !cfg.clone_deep)
-		r = shadow_clone(&v->mmu, &pv->mmu);
+		r = shadow_clone(&v->shadow, &pv->shadow);
 	if (r == 0) {
 		hv->vcpu_clone(v, pv);
 		memcpy(v->gpr, pv->gpr, sizeof(v->gpr));
@@ -174,7 +176,7 @@ struct vm *vm_clone(struct vm *parent, char *err, size_t errlen)
 		memcpy(v->fpu, pv->fpu, sizeof(v->fpu));
 		memcpy(v->dr, pv->dr, sizeof(v->dr));
 		struct walk_ctx ctx = vcpu_walk_ctx(v);
-		r = shadow_load_cr3(&v->mmu, &ctx);
+		r = shadow_load_cr3(&v->shadow, &ctx);
 	}
 	if (r < 0) {
 		ksnprintf(err, errlen, "out of host memory (%lu frames free)", frame_free_count());
@@ -196,7 +198,7 @@ static void print_violation(void *arg, const struct audit_violation *v)
 u32 vm_audit(struct vm *vm)
 {
 	struct audit_result res;
-	if (shadow_audit(&vm->vcpu.mmu, print_violation, vm, &res) == 0)
+	if (shadow_audit(&vm->mmu, print_violation, vm, &res) == 0)
 		kprintf("umbra: vm%u: audit: OK (%lu shadow tables, %lu shadow PDEs, %lu shadow PTEs, %lu reverse-map entries, %lu guest frames)\n",
 			vm->id, res.tables, res.spdes, res.sptes, res.rmap_entries, res.guest_frames);
 	else
@@ -217,7 +219,7 @@ u32 vm_audit_all(const char *fmt, ...)
 		if (vms[i].state == VM_EMPTY)
 			continue;
 		struct audit_result res;
-		u32 v = shadow_audit(&vms[i].vcpu.mmu, print_violation, &vms[i], &res);
+		u32 v = shadow_audit(&vms[i].mmu, print_violation, &vms[i], &res);
 		n++;
 		bad += v;
 		sum.tables += res.tables, sum.sptes += res.sptes, sum.rmap_entries += res.rmap_entries;
@@ -238,7 +240,7 @@ static void retire_counters(struct vm *vm)
 	const struct vcpu *v = &vm->vcpu;
 	for (int i = 0; i < EXIT_NR; i++)
 		vm_retired.exits[i] += v->exits[i];
-	const u64 *from = (const u64 *)&v->mmu.stats;
+	const u64 *from = (const u64 *)&vm->mmu.stats;
 	u64 *to = (u64 *)&vm_retired.shadow;
 	for (size_t i = 0; i < sizeof(struct shadow_stats) / sizeof(u64); i++)
 		to[i] += from[i];
@@ -253,7 +255,8 @@ void vm_destroy(struct vm *vm)
 		retire_counters(vm);
 	sched_forget(vm);
 	hv->vcpu_destroy(&vm->vcpu);
-	shadow_destroy(&vm->vcpu.mmu);
+	shadow_vcpu_destroy(&vm->vcpu.shadow);
+	shadow_destroy(&vm->mmu);
 	gpmap_destroy(&vm->gpmap);
 	vm->state = VM_EMPTY;
 }
@@ -322,7 +325,7 @@ void vm_console_putc(struct vm *vm, char c)
 // chosen by a rotating cursor, so guests run with reclaims under their feet.
 static void reclaim_some(struct vm *vm)
 {
-	const u32 *pd = hfn_ptr(vm->vcpu.mmu.root->hfn);
+	const u32 *pd = hfn_ptr(vm->vcpu.shadow.root->hfn);
 	for (u32 n = 0; n < PT_ENTRIES * 4; n++) {
 		u32 slot = (u32)(vm->reclaims * 7919 + n * 31) % (PT_ENTRIES * 4);
 		u32 spde = pd[(slot + vm->id) % PT_ENTRIES];

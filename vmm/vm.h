@@ -67,7 +67,7 @@ struct vcpu {
 		u32 eip;
 	} events[VCPU_EVENTS];
 	u32 nevents;          // events noted in all (the ring holds the last VCPU_EVENTS)
-	struct shadow_mmu mmu;
+	struct shadow_vcpu shadow; // the root it runs on and its recent roots
 	struct asid_tag asid; // the backend's TLB tag (ASID, VPID) and its generation
 	u32 tlb_gen_seen;     // shadow_tlb_gen of its VM when it last flushed
 	bool tlb_stale;       // at this entry: its cached translations must go
@@ -103,6 +103,7 @@ struct vm {
 	char cmdline[128];
 	u32 mem_mib;
 	struct gpmap gpmap;
+	struct shadow_mmu mmu; // its shadow tables, their sync state, statistics
 	struct vcpu vcpu;
 	u8 uart_lcr, uart_ier, uart_mcr, uart_scr, uart_dll, uart_dlm, uart_fcr;
 	u8 warned_ports[8192]; // one bit per port: "unhandled" logged once

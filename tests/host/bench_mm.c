@@ -18,6 +18,7 @@ void host_mem_init(u64 nframes);
 struct guest {
 	struct gpmap gm;
 	struct shadow_mmu sm;
+	struct shadow_vcpu sv;
 	struct walk_ctx ctx;
 };
 static struct guest guests[VMS];
@@ -45,7 +46,7 @@ static void guest_build(struct guest *g, u16 id)
 		*gword(&g->gm, pts + i * 4096) = (data + i * 4096) | 7 | 0x60;
 	}
 	g->ctx = (struct walk_ctx){ CR0_PG | CR0_PE | CR0_WP, pd, 0, &g->gm };
-	if (shadow_init(&g->sm, &g->gm, id) || shadow_load_cr3(&g->sm, &g->ctx)) {
+	if (shadow_init(&g->sm, &g->gm, id) || (shadow_vcpu_init(&g->sv, &g->sm), shadow_load_cr3(&g->sv, &g->ctx))) {
 		fprintf(stderr, "bench: shadow_init\n");
 		exit(1);
 	}
@@ -54,7 +55,7 @@ static void guest_build(struct guest *g, u16 id)
 static void touch(struct guest *g, u32 i)
 {
 	struct walk w;
-	if (shadow_page_fault(&g->sm, &g->ctx, i << 22, PFEC_W | PFEC_U, &w) != SHADOW_FIXED) {
+	if (shadow_page_fault(&g->sv, &g->ctx, i << 22, PFEC_W | PFEC_U, &w) != SHADOW_FIXED) {
 		fprintf(stderr, "bench: fill failed\n");
 		exit(1);
 	}
@@ -210,7 +211,8 @@ static void bench_curves(const char *dir)
 		*gword(&alias.gm, pts + i * 4096) = data | 7 | 0x60;
 	}
 	alias.ctx = (struct walk_ctx){ CR0_PG | CR0_PE | CR0_WP, pd, 0, &alias.gm };
-	if (shadow_init(&alias.sm, &alias.gm, VMS + 1) || shadow_load_cr3(&alias.sm, &alias.ctx))
+	if (shadow_init(&alias.sm, &alias.gm, VMS + 1) ||
+	    (shadow_vcpu_init(&alias.sv, &alias.sm), shadow_load_cr3(&alias.sv, &alias.ctx)))
 		exit(6);
 	*gword(&alias.gm, data) = 1; // the frame they all map exists from now on
 	hfn_t h = gpmap_lookup(&alias.gm, data >> 12);
@@ -262,7 +264,7 @@ static void fill_only(int n)
 	guest_build(g, 1);
 	touch(g, 7);
 	for (int r = 0; r < n; r++) {
-		shadow_invlpg(&g->sm, 7u << 22);
+		shadow_invlpg(&g->sv, 7u << 22);
 		touch(g, 7);
 	}
 	printf("fills %d\n", n);

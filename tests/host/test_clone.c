@@ -31,6 +31,7 @@ struct tvm {
 	bool live;
 	struct gpmap gm;
 	struct shadow_mmu s;
+	struct shadow_vcpu sv;
 	gpa_t cr3;
 	u32 data[NDATA];          // what word 0 of each data frame must hold
 };
@@ -68,7 +69,7 @@ static void guest_write(struct tvm *v, gpa_t gpa, u32 val)
 // success, the word at the host frame it reaches.
 static u32 *cpu_access(struct tvm *v, gva_t gva, bool write, u32 *ec)
 {
-	u32 spde = ((u32 *)hfn_ptr(v->s.root->hfn))[PDE_INDEX(gva)];
+	u32 spde = ((u32 *)hfn_ptr(v->sv.root->hfn))[PDE_INDEX(gva)];
 	*ec = (write ? PFEC_W : 0) | PFEC_U;
 	if (!(spde & PTE_P))
 		return NULL;
@@ -93,7 +94,7 @@ static u32 *access(struct tvm *v, gva_t gva, bool write, bool *guest_fault)
 			return p;
 		struct walk_ctx c = ctx_of(v);
 		struct walk w;
-		enum shadow_result r = shadow_page_fault(&v->s, &c, gva, ec, &w);
+		enum shadow_result r = shadow_page_fault(&v->sv, &c, gva, ec, &w);
 		if (r == SHADOW_GUEST_FAULT) {
 			*guest_fault = true;
 			return NULL;
@@ -109,7 +110,7 @@ static u32 *access(struct tvm *v, gva_t gva, bool write, bool *guest_fault)
 static void reload(struct tvm *v)
 {
 	struct walk_ctx c = ctx_of(v);
-	CHECK(shadow_load_cr3(&v->s, &c) == 0, "load_cr3");
+	CHECK(shadow_load_cr3(&v->sv, &c) == 0, "load_cr3");
 }
 
 static void print_violation(void *arg, const struct audit_violation *x)
@@ -143,6 +144,7 @@ static struct tvm *vm_new(int *id)
 			memset(&vm[i], 0, sizeof(vm[i]));
 			gpmap_init(&vm[i].gm, GUEST_FRAMES, (u16)i);
 			shadow_init(&vm[i].s, &vm[i].gm, (u16)i);
+			shadow_vcpu_init(&vm[i].sv, &vm[i].s);
 			return &vm[i];
 		}
 	}
@@ -151,6 +153,7 @@ static struct tvm *vm_new(int *id)
 
 static void vm_end(struct tvm *v)
 {
+	shadow_vcpu_destroy(&v->sv);
 	shadow_destroy(&v->s);
 	gpmap_destroy(&v->gm);
 	v->live = false;
@@ -164,7 +167,7 @@ static bool vm_fork(struct tvm *p)
 	if (!c)
 		return false;
 	gpmap_share(&c->gm, &p->gm);
-	if (shadow_clone(&c->s, &p->s) < 0) {
+	if (shadow_clone(&c->sv, &p->sv) < 0) {
 		CHECK(0, "shadow_clone");
 		return false;
 	}
@@ -237,7 +240,7 @@ static void test_clone_random(void)
 			static const u32 flags[] = { 7, 7, 7, 5, 0 };
 			gpa_t at = PT_GPA(k) + 4 * (u32)t;
 			guest_write(v, at, ((DATA_GFN + rnd(NDATA)) << PAGE_SHIFT) | flags[rnd(5)]);
-			shadow_invlpg(&v->s, gva & ~0xFFFu);
+			shadow_invlpg(&v->sv, gva & ~0xFFFu);
 			edits++;
 		} else if (r < 86) { // switch address space
 			v->cr3 = v->cr3 == PD_GPA ? PD2_GPA : PD_GPA;
@@ -245,7 +248,7 @@ static void test_clone_random(void)
 		} else if (r < 90) { // clear the A bit of a PTE, INVLPG
 			gpa_t at = PT_GPA(k) + 4 * (u32)t;
 			guest_write(v, at, guest_read(v, at) & ~(PTE_A | PTE_D));
-			shadow_invlpg(&v->s, gva & ~0xFFFu);
+			shadow_invlpg(&v->sv, gva & ~0xFFFu);
 		} else if (r < 94) { // reclaim a frame this VM maps
 			hfn_t h = gpmap_lookup(&v->gm, DATA_GFN + rnd(NDATA));
 			if (h) {

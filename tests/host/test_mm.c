@@ -194,12 +194,13 @@ static void test_walk_paging_off_and_bad_gpa(void)
 // ---- the shadow, through a model of the CPU ----------------------------
 
 static struct shadow_mmu sm;
+static struct shadow_vcpu sv; // the one vCPU on sm
 
 // The CPU's own check of the shadow tables (CR0.WP=1 always): returns true
 // if the access goes through, and the host frame it reaches.
 static bool cpu_access(gva_t gva, bool write, bool user, u32 *ec, hfn_t *hfn)
 {
-	u32 *pd = hfn_ptr(sm.root->hfn);
+	u32 *pd = hfn_ptr(sv.root->hfn);
 	u32 spde = pd[PDE_INDEX(gva)];
 	*ec = (write ? 2u : 0u) | (user ? 4u : 0u);
 	if (!(spde & 1))
@@ -230,7 +231,7 @@ static struct ref shadow_access(struct walk_ctx *ctx, gva_t gva, bool write, boo
 			return r;
 		}
 		struct walk w;
-		enum shadow_result res = shadow_page_fault(&sm, ctx, gva, ec, &w);
+		enum shadow_result res = shadow_page_fault(&sv, ctx, gva, ec, &w);
 		if (res == SHADOW_GUEST_FAULT) {
 			r.fault = true;
 			r.ec = w.error_code;
@@ -251,6 +252,7 @@ static void test_shadow_exhaustive(void)
 {
 	guest_reset();
 	CHECK(shadow_init(&sm, &gm, 1) == 0, "shadow_init");
+	shadow_vcpu_init(&sv, &sm);
 	for (int large = 0; large < 2; large++)
 	for (unsigned i = 0; i < ARRAY_SIZE(flag_sets); i++)
 	for (unsigned j = 0; j < ARRAY_SIZE(flag_sets); j++)
@@ -270,7 +272,7 @@ static void test_shadow_exhaustive(void)
 		shadow_guest_wrote(&sm, PD_GPA >> 12);
 		shadow_guest_wrote(&sm, PT_GPA >> 12);
 		struct walk_ctx ctx = { CR0_PG | CR0_PE | (wp ? CR0_WP : 0), PD_GPA, CR4_PSE, &gm };
-		CHECK(shadow_load_cr3(&sm, &ctx) == 0, "load_cr3");
+		CHECK(shadow_load_cr3(&sv, &ctx) == 0, "load_cr3");
 		// Two accesses in a row: the second runs against whatever the first
 		// left in the shadow, which is where stale permissions would show.
 		int accs[2] = { acc, acc2 };
@@ -291,6 +293,7 @@ static void test_shadow_exhaustive(void)
 			}
 		}
 	}
+	shadow_vcpu_destroy(&sv);
 	shadow_destroy(&sm);
 }
 
@@ -313,7 +316,7 @@ static void invalidate_pte(gpa_t pd_gpa, gpa_t table_gpa, int t, int npde, bool 
 	for (int k = 0; k < npde; k++) {
 		u32 pde = *gpa_word(pd_gpa + 4 * k);
 		if ((pde & 1) && !(pse && (pde & 0x80)) && (pde & 0xFFFFF000u) == table_gpa)
-			shadow_invlpg(&sm, ((u32)k << 22) | ((u32)t << 12));
+			shadow_invlpg(&sv, ((u32)k << 22) | ((u32)t << 12));
 	}
 }
 
@@ -339,6 +342,7 @@ static void test_shadow_random(void)
 	guest_reset();
 	u64 free_before = frame_free_count();
 	CHECK(shadow_init(&sm, &gm, 1) == 0, "shadow_init");
+	shadow_vcpu_init(&sv, &sm);
 	const int npde = 4, npte = 8;
 	// PDEs 0..3 cover 0..16 MiB; page tables at 0x10000 + k*0x1000, linked
 	// into both directories; data frames in 4..8 MiB.
@@ -352,7 +356,7 @@ static void test_shadow_random(void)
 	bool wp = true, pse = true;
 	gpa_t cur = PD_GPA, other = PD2_GPA;
 #define CTX ((struct walk_ctx){ CR0_PG | CR0_PE | (wp ? CR0_WP : 0), cur, pse ? CR4_PSE : 0, &gm })
-#define RELOAD() do { struct walk_ctx c_ = CTX; CHECK(shadow_load_cr3(&sm, &c_) == 0, "load_cr3"); } while (0)
+#define RELOAD() do { struct walk_ctx c_ = CTX; CHECK(shadow_load_cr3(&sv, &c_) == 0, "load_cr3"); } while (0)
 #define WROTE(gpa) shadow_guest_wrote(&sm, (gpa) >> 12)
 	RELOAD();
 	int ops = getenv("UMBRA_SOAK") ? 100000000 : 1000000, mismatches = 0;
@@ -394,7 +398,7 @@ static void test_shadow_random(void)
 				*pdep = 0x400000u | 0x80 | flag_sets[rnd(5)];
 			WROTE(cur);
 			if (was_large)
-				shadow_invlpg(&sm, gva);
+				shadow_invlpg(&sv, gva);
 			else
 				RELOAD();
 			break;
@@ -404,7 +408,7 @@ static void test_shadow_random(void)
 			if (pse && (*pdep & 0x80)) {
 				*pdep &= ~(PTE_A | PTE_D);
 				WROTE(cur);
-				shadow_invlpg(&sm, gva);
+				shadow_invlpg(&sv, gva);
 			} else if (rnd(4)) {
 				*ptep &= ~(PTE_A | PTE_D);
 				WROTE(pt_gpa);
@@ -425,7 +429,7 @@ static void test_shadow_random(void)
 		case 4: { // reclaim a data frame: exactly its mappings go, the scan finds none left
 			// Mostly a frame the shadow maps at gva, else any data frame.
 			hfn_t hfn = 0;
-			u32 spde = ((u32 *)hfn_ptr(sm.root->hfn))[k];
+			u32 spde = ((u32 *)hfn_ptr(sv.root->hfn))[k];
 			if (spde & PTE_P) {
 				u32 spte = ((u32 *)hfn_ptr(spde >> 12))[t];
 				if (spte & PTE_P)
@@ -513,6 +517,7 @@ static void test_shadow_random(void)
 	       (unsigned long long)sm.stats.roots_reused, (unsigned long long)sm.stats.tables_made,
 	       (unsigned long long)sm.stats.syncs, (unsigned long long)sm.stats.zapped,
 	       (unsigned long long)freed, (unsigned long long)sm.stats.unshadowed);
+	shadow_vcpu_destroy(&sv);
 	shadow_destroy(&sm);
 	gpmap_destroy(&gm);
 	CHECK(frame_free_count() == free_before, "frames leaked: %llu free, %llu before",
@@ -530,19 +535,20 @@ static void test_shadow_sharing(void)
 	guest_reset();
 	u64 free0 = frame_free_count();
 	CHECK(shadow_init(&sm, &gm, 1) == 0, "shadow_init");
+	shadow_vcpu_init(&sv, &sm);
 	*gpa_word(PD_GPA + 4) = PT_GPA | 7;   // gva 0x400000.. in directory 1
 	*gpa_word(PD2_GPA + 8) = PT_GPA | 7;  // gva 0x800000.. in directory 2
 	*gpa_word(PT_GPA + 4) = 0x5000 | 7;
 	struct walk_ctx c1 = { CR0_PG | CR0_PE | CR0_WP, PD_GPA, 0, &gm };
 	struct walk_ctx c2 = { CR0_PG | CR0_PE | CR0_WP, PD2_GPA, 0, &gm };
 	int r;
-	CHECK(shadow_load_cr3(&sm, &c1) == 0, "load 1");
+	CHECK(shadow_load_cr3(&sv, &c1) == 0, "load 1");
 	struct ref a = shadow_access(&c1, 0x401000, false, false, &r);
-	CHECK(shadow_load_cr3(&sm, &c2) == 0, "load 2");
+	CHECK(shadow_load_cr3(&sv, &c2) == 0, "load 2");
 	struct ref b = shadow_access(&c2, 0x801000, false, false, &r);
 	CHECK(!a.fault && !b.fault && a.gpa == b.gpa, "both reach the frame");
-	hfn_t pt_shadow = ((u32 *)hfn_ptr(sm.root->hfn))[2] >> 12;
-	hfn_t pt_shadow1 = ((u32 *)hfn_ptr(sm.cache[1]->hfn))[1] >> 12;
+	hfn_t pt_shadow = ((u32 *)hfn_ptr(sv.root->hfn))[2] >> 12;
+	hfn_t pt_shadow1 = ((u32 *)hfn_ptr(sv.cache[1]->hfn))[1] >> 12;
 	CHECK(pt_shadow == pt_shadow1, "two shadow tables for one guest table");
 	CHECK(frame_of(pt_shadow)->count == 2 && rmap_count(pt_shadow) == 2, "count %u, parents %u",
 	      frame_of(pt_shadow)->count, rmap_count(pt_shadow));
@@ -550,25 +556,26 @@ static void test_shadow_sharing(void)
 	hfn_t pt_guest = gpmap_lookup(&gm, PT_GPA >> 12);
 	CHECK(frame_of(pt_guest)->flags & FRAME_F_PROTECTED, "shadowed guest table not protected");
 	// Back to directory 1: its root is found again, nothing rebuilt.
-	CHECK(shadow_load_cr3(&sm, &c1) == 0 && sm.stats.tables_made == 3 && sm.stats.roots_reused == 1,
+	CHECK(shadow_load_cr3(&sv, &c1) == 0 && sm.stats.tables_made == 3 && sm.stats.roots_reused == 1,
 	      "root not kept: made %llu", (unsigned long long)sm.stats.tables_made);
 	// Push directory 2's root out of the cache (directory 1's is newest):
 	// the table stays, counted once.
 	for (u32 i = 0; i < ROOT_CACHE - 1; i++) {
 		struct walk_ctx c = { CR0_PG | CR0_PE | CR0_WP, 0x20000u + i * 0x1000u, 0, &gm };
-		shadow_load_cr3(&sm, &c);
+		shadow_load_cr3(&sv, &c);
 	}
 	CHECK(shadow_sp_of(pt_shadow)->gfn == PT_GPA >> 12 && frame_of(pt_shadow)->count == 1,
 	      "after one directory went: count %u", frame_of(pt_shadow)->count);
 	for (u32 i = 0; i < ROOT_CACHE; i++) {
 		struct walk_ctx c = { CR0_PG | CR0_PE | CR0_WP, 0x30000u + i * 0x1000u, 0, &gm };
-		shadow_load_cr3(&sm, &c);
+		shadow_load_cr3(&sv, &c);
 	}
 	CHECK(frame_of(pt_shadow)->type != FRAME_SHADOW || shadow_sp_of(pt_shadow)->gfn != PT_GPA >> 12,
 	      "the table outlived its last reference");
 	CHECK(!(frame_of(pt_guest)->flags & FRAME_F_PROTECTED), "unshadowed table still protected");
 	struct audit_result res;
 	CHECK(shadow_audit(&sm, NULL, NULL, &res) == 0, "audit: %u", res.violations);
+	shadow_vcpu_destroy(&sv);
 	shadow_destroy(&sm);
 	gpmap_destroy(&gm);
 	CHECK(frame_free_count() == free0, "leak");
@@ -580,18 +587,19 @@ static void test_shadow_flood(void)
 {
 	guest_reset();
 	CHECK(shadow_init(&sm, &gm, 1) == 0, "shadow_init");
+	shadow_vcpu_init(&sv, &sm);
 	*gpa_word(PD_GPA + 4) = PT_GPA | 7;
 	*gpa_word(PT_GPA + 4) = 0x5000 | 7;
 	struct walk_ctx c = { CR0_PG | CR0_PE | CR0_WP, PD_GPA, 0, &gm };
 	int r;
-	shadow_load_cr3(&sm, &c);
+	shadow_load_cr3(&sv, &c);
 	shadow_access(&c, 0x401000, false, false, &r);
 	hfn_t pt_guest = gpmap_lookup(&gm, PT_GPA >> 12);
 	int rounds = 0;
 	while ((frame_of(pt_guest)->flags & FRAME_F_PROTECTED) && rounds < 20) {
 		*gpa_word(PT_GPA + 8) = rounds; // data now, never used as a table
 		shadow_guest_wrote(&sm, PT_GPA >> 12);
-		shadow_load_cr3(&sm, &c);
+		shadow_load_cr3(&sv, &c);
 		rounds++;
 	}
 	CHECK(rounds == SP_FLOOD_WRITES && sm.stats.unshadowed == 1, "unshadowed after %d rounds (%llu)", rounds,
@@ -602,6 +610,7 @@ static void test_shadow_flood(void)
 	*gpa_word(PT_GPA + 4) = 0x5000 | 7;
 	shadow_access(&c, 0x401000, false, false, &r);
 	CHECK(frame_of(pt_guest)->flags & FRAME_F_PROTECTED, "not protected when used again");
+	shadow_vcpu_destroy(&sv);
 	shadow_destroy(&sm);
 }
 
@@ -615,6 +624,7 @@ static void test_shadow_alias_flood(void)
 	host_mem_init(12288);
 	gpmap_init(&gm, 3072, 1);
 	CHECK(shadow_init(&sm, &gm, 1) == 0, "shadow_init");
+	shadow_vcpu_init(&sv, &sm);
 	const gpa_t pd = 0x1000, pts = 0x400000, target = 0x9000;
 	*gpa_word(target) = 0xA11A5;
 	for (u32 t = 0; t < NPT; t++) {
@@ -623,14 +633,14 @@ static void test_shadow_alias_flood(void)
 			*gpa_word(pts + t * 4096 + i * 4) = target | 5 | PTE_A;
 	}
 	struct walk_ctx c = { CR0_PG | CR0_PE | CR0_WP, pd, 0, &gm };
-	CHECK(shadow_load_cr3(&sm, &c) == 0, "load_cr3");
+	CHECK(shadow_load_cr3(&sv, &c) == 0, "load_cr3");
 	hfn_t h = gpmap_lookup(&gm, target >> 12);
 	u32 failed = 0, most = 0;
 	for (u32 i = 0; i < N; i++) {
 		struct walk w;
-		if (shadow_page_fault(&sm, &c, i << 12, PFEC_U, &w) != SHADOW_FIXED)
+		if (shadow_page_fault(&sv, &c, i << 12, PFEC_U, &w) != SHADOW_FIXED)
 			failed++;
-		u32 *spd = hfn_ptr(sm.root->hfn);
+		u32 *spd = hfn_ptr(sv.root->hfn);
 		u32 *spt = hfn_ptr(spd[i >> 10] >> 12);
 		if (!(spt[i & 1023] & PTE_P) || spt[i & 1023] >> 12 != h)
 			failed++;
@@ -644,6 +654,7 @@ static void test_shadow_alias_flood(void)
 	CHECK(shadow_audit(&sm, NULL, NULL, &res) == 0 && res.sptes == rmap_count(h),
 	      "audit: %u violations, %llu sptes, %u mapped", res.violations, (unsigned long long)res.sptes,
 	      rmap_count(h));
+	shadow_vcpu_destroy(&sv);
 	shadow_destroy(&sm);
 	CHECK(rmap_count(h) == 0 && rmap_stats.sets == 0, "mappings left: %u", rmap_count(h));
 }
@@ -655,6 +666,7 @@ static void test_shadow_nomem(void)
 {
 	guest_reset();
 	CHECK(shadow_init(&sm, &gm, 1) == 0, "shadow_init");
+	shadow_vcpu_init(&sv, &sm);
 	*gpa_word(PT_GPA + 4) = 0x5000 | 7;
 	*gpa_word(0x5000) = 1; // the data frame exists
 	for (u32 i = 0; i < ROOT_CACHE; i++) {
@@ -662,7 +674,7 @@ static void test_shadow_nomem(void)
 		*gpa_word(pd + 4) = PT_GPA | 7;
 		struct walk_ctx c = { CR0_PG | CR0_PE | CR0_WP, pd, 0, &gm };
 		int r;
-		shadow_load_cr3(&sm, &c);
+		shadow_load_cr3(&sv, &c);
 		shadow_access(&c, 0x401000, false, false, &r);
 	}
 	// A new page table under the current root needs a frame: take them all.
@@ -679,7 +691,7 @@ static void test_shadow_nomem(void)
 	// The fault finds no frame, drops the roots not in use itself, and
 	// succeeds on its second try.
 	u64 tables = sm.stats.tables;
-	enum shadow_result r = shadow_page_fault(&sm, &cur, 0x801000, 0, &w);
+	enum shadow_result r = shadow_page_fault(&sv, &cur, 0x801000, 0, &w);
 	struct audit_result res;
 	CHECK(r == SHADOW_FIXED && sm.stats.oom_shrinks == 1 && sm.stats.tables < tables,
 	      "fault with no frame left: %d, %llu shrinks, tables %llu -> %llu", r,
@@ -688,10 +700,11 @@ static void test_shadow_nomem(void)
 	// Nothing left to drop: the next fault that needs a frame fails cleanly.
 	while (frame_alloc(FRAME_VMM, 0))
 		grabbed++;
-	r = shadow_page_fault(&sm, &cur, 0xC01000, 0, &w);
+	r = shadow_page_fault(&sv, &cur, 0xC01000, 0, &w);
 	CHECK(r == SHADOW_NOMEM && sm.stats.oom_shrinks == 1, "fault with nothing to drop: %d", r);
 	CHECK(shadow_audit(&sm, NULL, NULL, &res) == 0, "audit after a failed fault: %u", res.violations);
 	CHECK(grabbed > 0, "nothing to grab");
+	shadow_vcpu_destroy(&sv);
 	shadow_destroy(&sm);
 }
 
@@ -709,6 +722,7 @@ static struct walk_ctx one_table_guest(void)
 {
 	guest_reset();
 	CHECK(shadow_init(&sm, &gm, 1) == 0, "shadow_init");
+	shadow_vcpu_init(&sv, &sm);
 	*gpa_word(PD_GPA) = PT_GPA | 7;
 	return (struct walk_ctx){ CR0_PG | CR0_PE | CR0_WP, PD_GPA, CR4_PSE, &gm };
 }
@@ -721,12 +735,12 @@ static void test_audit_rmap_bits(void)
 	*gpa_word(PT_GPA + 8) = 0x6000 | 5;
 	*gpa_word(PT_GPA + 12) = 0x6000 | 5;
 	*gpa_word(PT_GPA + 16) = 0x6000 | 5;
-	CHECK(shadow_load_cr3(&sm, &ctx) == 0, "load_cr3");
+	CHECK(shadow_load_cr3(&sv, &ctx) == 0, "load_cr3");
 	int r;
 	shadow_access(&ctx, 0x2000, false, true, &r);
 	shadow_access(&ctx, 0x3000, false, true, &r);
 	shadow_access(&ctx, 0x4000, false, true, &r);
-	u32 *pt = hfn_ptr(((u32 *)hfn_ptr(sm.root->hfn))[0] >> 12);
+	u32 *pt = hfn_ptr(((u32 *)hfn_ptr(sv.root->hfn))[0] >> 12);
 	hfn_t h = pt[2] >> 12;
 	struct audit_result res;
 	CHECK(rmap_count(h) == 3 && rmap_bytes(h) == 16 && shadow_audit(&sm, NULL, NULL, &res) == 0,
@@ -742,6 +756,7 @@ static void test_audit_rmap_bits(void)
 		pt[i] = save;
 	}
 	CHECK(shadow_audit(&sm, NULL, NULL, &res) == 0, "restored");
+	shadow_vcpu_destroy(&sv);
 	shadow_destroy(&sm);
 	CHECK(frame_of(h)->rmap == 0, "mappings left after destroy");
 }
@@ -751,14 +766,14 @@ static void test_audit_detects(void)
 	struct walk_ctx ctx = one_table_guest();
 	*gpa_word(PT_GPA + 4) = 0x5000 | 7 | PTE_D;
 	*gpa_word(PT_GPA + 8) = 0x6000 | 5;
-	CHECK(shadow_load_cr3(&sm, &ctx) == 0, "load_cr3");
+	CHECK(shadow_load_cr3(&sv, &ctx) == 0, "load_cr3");
 	int r;
 	shadow_access(&ctx, 0x1000, true, true, &r);
 	shadow_access(&ctx, 0x2000, false, true, &r);
 	struct audit_result res;
 	CHECK(shadow_audit(&sm, NULL, NULL, &res) == 0 && res.sptes == 2 && res.rmap_entries == 2,
 	      "healthy shadow: %u violations, %llu sptes", res.violations, (unsigned long long)res.sptes);
-	u32 *pt = hfn_ptr(((u32 *)hfn_ptr(sm.root->hfn))[0] >> 12);
+	u32 *pt = hfn_ptr(((u32 *)hfn_ptr(sv.root->hfn))[0] >> 12);
 	struct { const char *what; enum audit_kind kind; } cases[] = {
 		{ "looser", AUDIT_LOOSER }, { "walk fails", AUDIT_WALK_FAILS },
 		{ "wrong frame", AUDIT_WRONG_FRAME }, { "not owned", AUDIT_NOT_OWNED },
@@ -767,14 +782,14 @@ static void test_audit_detects(void)
 		{ "writable table", AUDIT_WRITABLE_TABLE }, { "unprotected", AUDIT_UNPROTECTED },
 		{ "stale pde", AUDIT_STALE_PDE },
 	};
-	hfn_t pd0_hfn = ((u32 *)hfn_ptr(sm.root->hfn))[0] >> 12;
+	hfn_t pd0_hfn = ((u32 *)hfn_ptr(sv.root->hfn))[0] >> 12;
 	for (unsigned c = 0; c < ARRAY_SIZE(cases); c++) {
 		u32 save1 = pt[1], save2 = pt[2], gpte2 = *gpa_word(PT_GPA + 8), gpde0 = *gpa_word(PD_GPA);
 		u32 tcount = frame_of(pd0_hfn)->count;
 		u8 fl1 = frame_of(pt[1] >> 12)->flags, flpt = frame_of(gpmap_lookup(&gm, PT_GPA >> 12))->flags;
 		hfn_t h2 = pt[2] >> 12, other = 0;
 		u64 rmap_save = frame_of(h2)->rmap;
-		u32 *pd = hfn_ptr(sm.root->hfn);
+		u32 *pd = hfn_ptr(sv.root->hfn);
 		u64 table_rmap = frame_of(pd[0] >> 12)->rmap;
 		switch (cases[c].kind) {
 		case AUDIT_LOOSER: pt[2] |= PTE_W; break;
@@ -813,6 +828,7 @@ static void test_audit_detects(void)
 		frame_of(pd[0] >> 12)->rmap = table_rmap;
 		CHECK(shadow_audit(&sm, NULL, NULL, &res) == 0, "%s: not restored", cases[c].what);
 	}
+	shadow_vcpu_destroy(&sv);
 	shadow_destroy(&sm);
 }
 

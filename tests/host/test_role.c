@@ -118,35 +118,38 @@ static void one_pass(u32 input, u8 acc, struct record *r)
 	pde_of[input] = pde;
 	guest_lay(pde);
 	struct shadow_mmu sm;
+	struct shadow_vcpu sv;
 	CHECK(shadow_init(&sm, &gm, 1) == 0, "shadow_init");
+	shadow_vcpu_init(&sv, &sm);
 	struct walk_ctx ctx = { CR0_PE | (pg ? CR0_PG : 0) | (wp ? CR0_WP : 0), PD_GPA, pse ? CR4_PSE : 0, &gm };
-	CHECK(shadow_load_cr3(&sm, &ctx) == 0, "load_cr3");
+	CHECK(shadow_load_cr3(&sv, &ctx) == 0, "load_cr3");
 	u32 ec = (acc & 1 ? PFEC_W : 0) | (acc & 2 ? PFEC_U : 0);
 	memset(r, 0, sizeof(*r));
 	r->input = input;
 	r->acc = acc;
-	r->root_gfn = sm.root->gfn;
-	r->root_role = sm.root->role;
+	r->root_gfn = sv.root->gfn;
+	r->root_role = sv.root->role;
 	for (u32 j = 0; j < NPTE; j++) {
 		struct walk w;
 		gva_t gva = REGION + j * PAGE_SIZE;
-		enum shadow_result res = shadow_page_fault(&sm, &ctx, gva, ec, &w);
+		enum shadow_result res = shadow_page_fault(&sv, &ctx, gva, ec, &w);
 		if (res == SHADOW_GUEST_FAULT) {
 			r->e[j] = 1u << 31 | w.error_code;
 			continue;
 		}
 		CHECK(res == SHADOW_FIXED, "input %u acc %u gva 0x%x: result %d", input, acc, gva, res);
-		u32 spde = ((u32 *)hfn_ptr(sm.root->hfn))[PDE_INDEX(gva)];
+		u32 spde = ((u32 *)hfn_ptr(sv.root->hfn))[PDE_INDEX(gva)];
 		u32 spte = ((u32 *)hfn_ptr(spde >> PAGE_SHIFT))[PTE_INDEX(gva)];
 		r->e[j] = gfn_of(spte >> PAGE_SHIFT) << PAGE_SHIFT | (spte & 0xFFF & ~RMAP_SPTE_BITS);
 	}
-	u32 spde = ((u32 *)hfn_ptr(sm.root->hfn))[PDE_INDEX(REGION)];
+	u32 spde = ((u32 *)hfn_ptr(sv.root->hfn))[PDE_INDEX(REGION)];
 	if (spde & PTE_P) {
 		struct sp *child = shadow_sp_of(spde >> PAGE_SHIFT);
 		r->linked = true;
 		r->gfn = child->gfn;
 		r->role = child->role;
 	}
+	shadow_vcpu_destroy(&sv);
 	shadow_destroy(&sm);
 }
 

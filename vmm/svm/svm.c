@@ -237,7 +237,7 @@ static void svm_vcpu_run(struct vcpu *v, struct vm_exit *e)
 		s->cr4 = v->cr4 & GUEST_CR4_PASS;
 		v->paging_changed = false;
 	}
-	s->cr3 = shadow_root_hpa(&v->mmu);
+	s->cr3 = shadow_root_hpa(&v->shadow);
 	switch (asid_prepare(&asids, &v->asid, v->tlb_stale, flush_by_asid)) {
 	case TLB_FLUSH_ALL:
 		vmcb->ctl.tlb_control = SVM_TLB_FLUSH_ALL; // old tags are reused from here on

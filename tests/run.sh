@@ -249,40 +249,39 @@ want "multi-vm" && job_alone multi-vm multi_vm
 clone_run() { # NAME QEMU_MIB MODULE_ARGS [UMBRA_ARGS [TAG]] -> $out/clone-NAME[TAG].out
 	umbra_qemu "$2" "${4:-}" "$B/tests/clone/$1.elf${3:+ $3}" 2>&1 | tr -d '\r' >"$out/clone-$1${5:-}.out"
 }
+# A clone test states, in its own header, how to run it and what its output
+# must hold: "// qemu-mem:", "// module-args:", "// umbra-args:", and
+# "// expect: REGEX" (some line matches), "// expect-count: N REGEX"
+# (exactly N lines match), "// expect-plain: REGEX" and
+# "// expect-plain-status: S" (the same guest on plain QEMU).
+header() { sed -n "s/^\/\/ $2: //p" "$1"; }
+clone_headed() { # tests/clone/NAME.c
+	local src=$1 n name o why="" r c
+	n=$(basename "$src" .c); name=$(header "$src" test-name)
+	clone_run "$n" "$(header "$src" qemu-mem)" "$(header "$src" module-args)" "$(header "$src" umbra-args)"
+	o="$out/clone-$n.out"
+	while IFS= read -r r; do
+		[ -z "$r" ] || grep -Eq -- "$r" "$o" || why="$why no /$r/;"
+	done <<<"$(header "$src" expect)"
+	while read -r c r; do
+		[ -z "$r" ] || [ "$(grep -Ec -- "$r" "$o")" = "$c" ] || why="$why /$r/ $(grep -Ec -- "$r" "$o") times, not $c;"
+	done <<<"$(header "$src" expect-count)"
+	if [ -n "$(header "$src" expect-plain)$(header "$src" expect-plain-status)" ]; then
+		plain_qemu "$B/tests/clone/$n.elf" 64 >"$out/clone-$n.plain" 2>/dev/null; r=$?
+		[ -z "$(header "$src" expect-plain-status)" ] || [ "$r" = "$(header "$src" expect-plain-status)" ] ||
+			why="$why plain QEMU status $r;"
+		while IFS= read -r c; do
+			[ -z "$c" ] || grep -Eq -- "$c" "$out/clone-$n.plain" || why="$why plain QEMU: no /$c/;"
+		done <<<"$(header "$src" expect-plain)"
+	fi
+	if [ -z "$why" ]; then ok "$name"; else bad "${name%% (*}" "$why"; fi
+}
 clone_small() {
-[ -f $B/tests/clone/clone_basic.elf ] || return 0
-	plain_qemu $B/tests/clone/clone_basic.elf 64 >"$out/clone-plain.out" 2>/dev/null; prc=$?
-	clone_run clone_basic 256
-	o="$out/clone-clone_basic.out"
-	if [ $prc -eq 1 ] && grep -q 'not under umbra' "$out/clone-plain.out" &&
-	   grep -q '^\[vm2\] clone: child: inherited pages intact, own writes kept' "$o" &&
-	   grep -q '^\[vm1\] clone: parent: pages intact, clone is vm2' "$o" &&
-	   grep -q 'vm1 cloned into vm2' "$o" && [ "$(grep -c 'status 0: wrote 0' "$o")" = 2 ] &&
-	   [ "$(grep -c 'audit: OK' "$o")" = 2 ] && grep -q 'no leak' "$o"; then
-		ok "clone/basic (the clone inherits, neither sees the other's writes, audits OK, no leak; plain QEMU: no clone)"
-	else
-		bad "clone/basic" "$(grep -E 'clone|ended|audit|leak' "$o" | tr '\n' ' ' | cut -c1-300)"
-	fi
-	# A deep clone of 100 MiB on a host without room for it: refused.
-	clone_run clone_oom 192 umbra.mem=160 clone=deep
-	o="$out/clone-clone_oom.out"
-	if grep -q 'clone refused: out of host memory' "$o" && grep -q 'refused as expected, memory intact' "$o" &&
-	   grep -q 'vm1 ended .*status 0: wrote 0' "$o" && grep -q 'no leak' "$o"; then
-		ok "clone/out-of-memory (clone=deep: refused with 0xFFFFFFFE, the partial copy freed, no leak)"
-	else
-		bad "clone/out-of-memory" "$(grep -E 'clone|ended|leak' "$o" | tr '\n' ' ' | cut -c1-300)"
-	fi
-	# A shared clone is granted; its copy-on-write writes exhaust the host.
-	clone_run clone_cow_oom 192 umbra.mem=160 audit=all
-	o="$out/clone-clone_cow_oom.out"
-	if grep -q 'vm1 cloned into vm2 (shared' "$o" &&
-	   grep -q 'vm2 ended .*(stopped by umbra): out of host memory' "$o" &&
-	   grep -q '^\[vm1\] cow_oom: parent: memory intact' "$o" && grep -q 'vm1 ended .*status 0: wrote 0' "$o" &&
-	   [ "$(grep -c '^umbra: audit after .*: OK' "$o")" = 3 ] && grep -q 'no leak' "$o"; then
-		ok "clone/copy-on-write out of memory (the clone stopped with a message, the parent intact, audits OK, no leak)"
-	else
-		bad "clone/copy-on-write out of memory" "$(grep -E 'clone|ended|leak|audit' "$o" | tr '\n' ' ' | cut -c1-300)"
-	fi
+	local src
+	for src in tests/clone/*.c; do
+		[ -n "$(header "$src" test-name)" ] && [ -f "$B/tests/clone/$(basename "$src" .c).elf" ] || continue
+		want "$(header "$src" test-name)" && clone_headed "$src"
+	done
 }
 want "clone/basic|clone/out-of-memory|clone/copy-on-write" && job clone-small clone_small
 

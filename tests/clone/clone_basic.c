@@ -2,6 +2,16 @@
 // clones itself. The clone must see the parent's pages, then overwrites them
 // with its own pattern; the parent, after giving the clone time to run, must
 // still see its own. On plain QEMU the port reads all-ones: no clone.
+// test-name: clone/basic (the clone inherits, neither sees the other's writes, audits OK, no leak; plain QEMU: no clone)
+// qemu-mem: 256
+// expect-plain-status: 1
+// expect-plain: not under umbra
+// expect: ^\[vm2\] clone: child: inherited pages intact, own writes kept
+// expect: ^\[vm1\] clone: parent: pages intact, clone is vm2
+// expect: vm1 cloned into vm2
+// expect-count: 2 status 0: wrote 0
+// expect-count: 2 audit: OK
+// expect: no leak
 #include "../edge/edge.h"
 
 #define PAGES 64

@@ -3,7 +3,16 @@
 // then rewrites all of it, and umbra runs out of frames to copy into. The
 // clone must be stopped with a message saying so, the parent must go on
 // with its memory intact, and every frame must come back.
-// Run by tests/run.sh with QEMU -m 192 and umbra.mem=160 on the module.
+// test-name: clone/copy-on-write out of memory (the clone stopped with a message, the parent intact, audits OK, no leak)
+// qemu-mem: 192
+// module-args: umbra.mem=160
+// umbra-args: audit=all
+// expect: vm1 cloned into vm2 \(shared
+// expect: vm2 ended .*\(stopped by umbra\): out of host memory
+// expect: ^\[vm1\] cow_oom: parent: memory intact
+// expect: vm1 ended .*status 0: wrote 0
+// expect-count: 3 ^umbra: audit after .*: OK
+// expect: no leak
 #include "../edge/edge.h"
 
 static inline u32 inl(unsigned short p) { u32 v; __asm__ volatile("inl %1, %0" : "=a"(v) : "Nd"(p)); return v; }

@@ -1,7 +1,14 @@
 // Clone with no memory left for it: the guest touches 100 MiB, then asks
 // for a clone on a host too small to copy it. umbra must refuse (the
 // hypercall returns 0xFFFFFFFE), free what it had begun, and the guest goes on.
-// Run by tests/run.sh with QEMU -m 192 and umbra.mem=160 on the module.
+// test-name: clone/out-of-memory (clone=deep: refused with 0xFFFFFFFE, the partial copy freed, no leak)
+// qemu-mem: 192
+// module-args: umbra.mem=160
+// umbra-args: clone=deep
+// expect: clone refused: out of host memory
+// expect: refused as expected, memory intact
+// expect: vm1 ended .*status 0: wrote 0
+// expect: no leak
 #include "../edge/edge.h"
 
 static inline u32 inl(unsigned short p) { u32 v; __asm__ volatile("inl %1, %0" : "=a"(v) : "Nd"(p)); return v; }

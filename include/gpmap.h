@@ -34,6 +34,10 @@ void gpmap_init(struct gpmap *m, u32 nr_frames, u16 owner);
 // The host frame backing gfn, or 0 when it was never touched (reads as zeros).
 // It may be shared with clones: read it, do not write it.
 hfn_t gpmap_lookup(const struct gpmap *m, gfn_t gfn);
+// Walk a map's populated frames: the first at or after *gfn (its number in
+// *gfn) and its host frame, or 0 when there is none. Absent leaves are
+// skipped whole: for (gfn_t g = 0; (h = gpmap_next(m, &g)); g++) ...
+hfn_t gpmap_next(const struct gpmap *m, gfn_t *gfn);
 // The host frame backing gfn, allocated and zeroed on first use; 0 with *err
 // set to -ERR_FAULT (outside guest memory) or -ERR_NOMEM. Possibly shared.
 hfn_t gpmap_populate(struct gpmap *m, gfn_t gfn, int *err);

@@ -85,6 +85,9 @@ struct shadow_stats {
 	u64 oom_shrinks;  // out of memory: cached roots dropped to retry
 };
 
+// to += from, counter by counter (totals over VMs, and of VMs gone).
+void shadow_stats_add(struct shadow_stats *to, const struct shadow_stats *from);
+
 // Shadow state no one VM owns.
 struct shadow_global {
 	u64 shared_tables;  // tables shared by clones now

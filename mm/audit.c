@@ -165,33 +165,26 @@ u32 shadow_audit(struct shadow_mmu *s, audit_report_fn report, void *arg, struct
 				audit_root(&a, sv->cache[i]);
 	// The other direction: every reverse-map entry of every guest frame is a
 	// live shadow PTE that maps that frame.
-	for (u32 r = 0; r < GPMAP_ROOT_ENTRIES; r++) {
-		if (!s->gpmap->leaf[r])
-			continue;
-		const u32 *leaf = hfn_ptr(s->gpmap->leaf[r]);
-		for (u32 k = 0; k < GPMAP_LEAF_ENTRIES; k++) {
-			hfn_t hfn = leaf[k];
-			if (!hfn)
+	hfn_t hfn;
+	for (gfn_t g = 0; (hfn = gpmap_next(s->gpmap, &g)); g++) {
+		res->guest_frames++;
+		u32 broken = rmap_check(hfn);
+		if (broken)
+			violation(&a, AUDIT_RMAP_BROKEN, 0, broken, 0, hfn);
+		struct rmap_iter it;
+		spte_ref_t ref;
+		for_each_rmap(hfn, &it, &ref) {
+			struct frame *tf = frame_of(ref >> PAGE_SHIFT);
+			u32 e = *spte_ptr(ref);
+			if (tf->type != FRAME_SHADOW || !(e & PTE_P) || (e >> PAGE_SHIFT) != hfn) {
+				violation(&a, AUDIT_RMAP_DANGLING, 0, e, ref, hfn);
 				continue;
-			res->guest_frames++;
-			u32 broken = rmap_check(hfn);
-			if (broken)
-				violation(&a, AUDIT_RMAP_BROKEN, 0, broken, 0, hfn);
-			struct rmap_iter it;
-			spte_ref_t ref;
-			for_each_rmap(hfn, &it, &ref) {
-				struct frame *tf = frame_of(ref >> PAGE_SHIFT);
-				u32 e = *spte_ptr(ref);
-				if (tf->type != FRAME_SHADOW || !(e & PTE_P) || (e >> PAGE_SHIFT) != hfn) {
-					violation(&a, AUDIT_RMAP_DANGLING, 0, e, ref, hfn);
-					continue;
-				}
-				// A frame shared with clones is also mapped by their
-				// tables: count the entries of tables this VM uses.
-				struct sp *sp = shadow_sp_of(ref >> PAGE_SHIFT);
-				if (shadow_sp_used_by(sp, s->owner))
-					res->rmap_entries++;
 			}
+			// A frame shared with clones is also mapped by their tables:
+			// count the entries of tables this VM uses.
+			struct sp *sp = shadow_sp_of(ref >> PAGE_SHIFT);
+			if (shadow_sp_used_by(sp, s->owner))
+				res->rmap_entries++;
 		}
 	}
 	if (res->rmap_entries != res->sptes)

@@ -26,6 +26,28 @@ hfn_t gpmap_lookup(const struct gpmap *m, gfn_t gfn)
 	return ((const u32 *)hfn_ptr(leaf))[gfn % GPMAP_LEAF_ENTRIES];
 }
 
+hfn_t gpmap_next(const struct gpmap *m, gfn_t *gfn)
+{
+	gfn_t g = *gfn;
+	while (g < m->nr_frames) {
+		gfn_t end = (g / GPMAP_LEAF_ENTRIES + 1) * GPMAP_LEAF_ENTRIES;
+		if (end > m->nr_frames)
+			end = m->nr_frames;
+		u32 leaf = m->leaf[g / GPMAP_LEAF_ENTRIES];
+		if (leaf) {
+			const u32 *e = hfn_ptr(leaf);
+			for (; g < end; g++) {
+				if (e[g % GPMAP_LEAF_ENTRIES]) {
+					*gfn = g;
+					return e[g % GPMAP_LEAF_ENTRIES];
+				}
+			}
+		}
+		g = end;
+	}
+	return 0;
+}
+
 bool gpmap_exclusive(const struct gpmap *m, gfn_t gfn)
 {
 	if (gfn >= m->nr_frames)

@@ -19,6 +19,15 @@ static struct shadow_mmu *all_shadows;
 u32 shadow_tlb_gen[MAX_VMS];
 struct shadow_global shadow_global;
 
+void shadow_stats_add(struct shadow_stats *to, const struct shadow_stats *from)
+{
+	_Static_assert(sizeof(*to) % sizeof(u64) == 0, "shadow_stats holds u64 counters only");
+	const u64 *f = (const u64 *)from;
+	u64 *t = (u64 *)to;
+	for (size_t i = 0; i < sizeof(*to) / sizeof(u64); i++)
+		t[i] += f[i];
+}
+
 struct sp *shadow_sp_of(hfn_t hfn)
 {
 	struct frame *f = frame_of(hfn);

@@ -260,20 +260,24 @@ void cmd_reclaim(int argc, char **argv)
 	if (!arg_num(argv[1], "count", 1000000, &want))
 		return;
 	// COUNT mapped guest frames, taken round-robin over the running VMs.
-	static u32 cursor;
+	// VM by VM from where the last one stopped, each VM's frames in order.
+	static u32 vm_cursor;
+	static gfn_t gfn_cursor;
 	u64 frames = 0, entries = 0, flushes = shadow_global.tlb_requests;
-	for (u32 tries = 0; frames < want && tries < MAX_VMS * GPMAP_ROOT_ENTRIES; tries++) {
-		u32 vmi = 1 + cursor % (MAX_VMS - 1), leafi = (cursor / (MAX_VMS - 1)) % GPMAP_ROOT_ENTRIES;
-		cursor++;
-		struct vm *vm = &vms[vmi];
-		if (vm->state != VM_RUNNING || !vm->gpmap.leaf[leafi])
-			continue;
-		const u32 *leaf = hfn_ptr(vm->gpmap.leaf[leafi]);
-		for (u32 j = 0; j < GPMAP_LEAF_ENTRIES && frames < want; j++) {
-			if (leaf[j] && frame_of(leaf[j])->rmap) {
-				entries += reclaim_one(leaf[j], false);
+	for (u32 tries = 0; frames < want && tries < MAX_VMS; tries++) {
+		struct vm *vm = &vms[1 + vm_cursor % (MAX_VMS - 1)];
+		hfn_t h;
+		for (gfn_t g = gfn_cursor; vm->state == VM_RUNNING && frames < want &&
+					   (h = gpmap_next(&vm->gpmap, &g)); g++) {
+			gfn_cursor = g + 1;
+			if (frame_of(h)->rmap) {
+				entries += reclaim_one(h, false);
 				frames++;
 			}
+		}
+		if (frames < want) {
+			vm_cursor++;
+			gfn_cursor = 0;
 		}
 	}
 	kprintf("reclaim: %lu frames, %lu shadow entries invalidated, %lu TLB flushes requested\n", frames, entries,
@@ -301,10 +305,7 @@ void cmd_stats(int argc, char **argv)
 		live++;
 		for (int r = 0; r < EXIT_NR; r++)
 			ex[r] += vm->vcpu.exits[r];
-		const u64 *from = (const u64 *)&vm->mmu.stats;
-		u64 *to = (u64 *)&st;
-		for (size_t k = 0; k < sizeof(st) / sizeof(u64); k++)
-			to[k] += from[k];
+		shadow_stats_add(&st, &vm->mmu.stats);
 		flushes += vm->vcpu.tlb_flushes;
 		reclaims += vm->reclaims;
 	}

@@ -147,17 +147,11 @@ struct vm *vm_clone(struct vm *parent, char *err, size_t errlen)
 		gpmap_share(&vm->gpmap, &parent->gpmap);
 	}
 	// clone=deep (for comparison): every guest frame the parent has, copied now.
-	for (u32 i = 0; cfg.clone_deep && r == 0 && i < GPMAP_ROOT_ENTRIES; i++) {
-		if (!parent->gpmap.leaf[i])
-			continue;
-		const u32 *leaf = hfn_ptr(parent->gpmap.leaf[i]);
-		for (u32 j = 0; r == 0 && j < GPMAP_LEAF_ENTRIES; j++) {
-			if (!leaf[j])
-				continue;
-			hfn_t h = gpmap_populate(&vm->gpmap, i * GPMAP_LEAF_ENTRIES + j, &r);
-			if (h)
-				memcpy(hfn_ptr(h), hfn_ptr(leaf[j]), PAGE_SIZE);
-		}
+	hfn_t from;
+	for (gfn_t g = 0; cfg.clone_deep && r == 0 && (from = gpmap_next(&parent->gpmap, &g)); g++) {
+		hfn_t h = gpmap_populate(&vm->gpmap, g, &r);
+		if (h)
+			memcpy(hfn_ptr(h), hfn_ptr(from), PAGE_SIZE);
 	}
 	struct vcpu *v = &vm->vcpu, *pv = &parent->vcpu;
 	if (r == 0 && hv->vcpu_create(v) < 0)
@@ -240,10 +234,7 @@ static void retire_counters(struct vm *vm)
 	const struct vcpu *v = &vm->vcpu;
 	for (int i = 0; i < EXIT_NR; i++)
 		vm_retired.exits[i] += v->exits[i];
-	const u64 *from = (const u64 *)&vm->mmu.stats;
-	u64 *to = (u64 *)&vm_retired.shadow;
-	for (size_t i = 0; i < sizeof(struct shadow_stats) / sizeof(u64); i++)
-		to[i] += from[i];
+	shadow_stats_add(&vm_retired.shadow, &vm->mmu.stats);
 	vm_retired.tlb_flushes += v->tlb_flushes;
 	vm_retired.reclaims += vm->reclaims;
 	vm_retired.vms++;

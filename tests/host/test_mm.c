@@ -93,6 +93,35 @@ static void test_frames(void)
 	CHECK(((u8 *)hfn_ptr(again))[100] == 0, "reused frame not zeroed");
 }
 
+// gpmap_next visits exactly the populated frames, in order: sparse ones,
+// both sides of leaf boundaries, the map's last frame (its size not a whole
+// number of leaves), none in an empty map.
+static void test_gpmap_next(void)
+{
+	host_mem_init(4096);
+	struct gpmap m;
+	const u32 size = 3 * GPMAP_LEAF_ENTRIES + 17;
+	gpmap_init(&m, size, 1);
+	gfn_t g = 0;
+	CHECK(gpmap_next(&m, &g) == 0, "an empty map has a frame");
+	static const gfn_t want[] = { 0, 1, GPMAP_LEAF_ENTRIES - 1, GPMAP_LEAF_ENTRIES, 2 * GPMAP_LEAF_ENTRIES + 5,
+				      3 * GPMAP_LEAF_ENTRIES + 16 };
+	hfn_t hw[ARRAY_SIZE(want)];
+	int err;
+	for (unsigned i = 0; i < ARRAY_SIZE(want); i++)
+		hw[i] = gpmap_populate(&m, want[i], &err);
+	unsigned n = 0;
+	hfn_t h;
+	for (g = 0; (h = gpmap_next(&m, &g)); g++, n++) {
+		CHECK(n < ARRAY_SIZE(want) && g == want[n] && h == hw[n], "visit %u: gfn 0x%x hfn 0x%llx", n, g,
+		      (unsigned long long)h);
+		if (n >= ARRAY_SIZE(want))
+			break;
+	}
+	CHECK(n == ARRAY_SIZE(want), "visited %u of %u frames", n, (unsigned)ARRAY_SIZE(want));
+	gpmap_destroy(&m);
+}
+
 static void test_gpmap(void)
 {
 	guest_reset();
@@ -836,6 +865,7 @@ int main(void)
 {
 	RUN(test_frames);
 	RUN(test_gpmap);
+	RUN(test_gpmap_next);
 	RUN(test_walk_exhaustive);
 	RUN(test_walk_paging_off_and_bad_gpa);
 	RUN(test_shadow_exhaustive);

@@ -137,6 +137,9 @@ def scenario_main():
     check(re.search(r"(\d+) TLB flush", r) and int(re.search(r"(\d+) TLB flush", r).group(1)) >= 1,
           "reclaim requested no TLB flush")
     # (The running clones map it again at their next instruction there.)
+    r = cmd("reclaim 3")
+    m = re.search(r"reclaim: (\d+) frames, (\d+) shadow entries invalidated", r)
+    check(m and m.group(1) == "3" and int(m.group(2)) >= 3, "reclaim 3: " + r[:200])
     r = cmd("audit")
     check(re.search(r"audit on request: OK \(4 VMs", r), "audit: " + r[:200])
     r = cmd("clone 3")

@@ -22,15 +22,15 @@ struct elf32_phdr {
 	u32 type, offset, vaddr, paddr, filesz, memsz, flags, align;
 };
 
-
 #define FAIL(...) (ksnprintf(err, errlen, __VA_ARGS__), -ERR_INVAL)
 
-// Copy bytes into guest-physical memory, page by page.
+// Copy bytes into guest-physical memory, page by page (through mm/, which
+// tells the shadow, as for every write umbra makes into a guest).
 static int copy_to_guest(struct vm *vm, gpa_t gpa, const u8 *src, u32 len)
 {
 	while (len) {
 		u32 chunk = MIN(len, PAGE_SIZE - (gpa & (PAGE_SIZE - 1)));
-		int r = gpa_write(&vm->gpmap, gpa, src, chunk);
+		int r = shadow_gpa_write(&vm->mmu, gpa, src, chunk);
 		if (r < 0)
 			return r;
 		gpa += chunk;

@@ -28,6 +28,8 @@ static inline void sp_tlb_flush(struct shadow_mmu *s)
 	shadow_tlb_gen[s->owner]++;
 }
 
+// The table of owner for (gfn, role), or NULL.
+struct sp *sp_lookup(u16 owner, gfn_t gfn, u16 role);
 // A new table for (gfn, role) of s, holding one reference for the caller.
 struct sp *sp_new(struct shadow_mmu *s, gfn_t gfn, u16 role);
 // Drop a reference; the last frees the table (and unlinks its children).

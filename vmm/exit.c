@@ -1,41 +1,16 @@
-// Vendor-neutral VM-exit handling: control registers, INVLPG, shadow page
-// faults, port I/O, MSRs, and event re-injection. Nothing a guest does here
-// may crash umbra: bad behaviour ends that VM with a reason.
+// Vendor-neutral VM-exit handling: the dispatch, exceptions and event
+// re-injection, shadow page faults, port I/O and the hypercalls; the
+// instructions umbra completes for the guest are in emulate.c. Nothing a
+// guest does here may crash umbra: bad behaviour ends that VM with a reason.
 #include "asm.h"
-#include "cpuid.h"
-#include "insn.h"
 #include "devices.h"
 #include "exit.h"
+#include "exit_int.h"
 #include "frame.h"
 #include "hv.h"
 #include "lib.h"
 #include "log.h"
 #include "umbra.h"
-
-#define CR0_VALID (CR0_PE | CR0_MP | CR0_EM | CR0_TS | CR0_ET | CR0_NE | CR0_WP | CR0_AM | CR0_NW | CR0_CD | CR0_PG)
-
-static void host_cpuid(u32 leaf, u32 sub, struct cpuid_regs *r)
-{
-	cpuid_count(leaf, sub, &r->eax, &r->ebx, &r->ecx, &r->edx);
-}
-
-// The CR4 and EFER bits the CPU umbra shows its guests has; the rest #GP.
-static u32 cr4_valid(void)
-{
-	static u32 v;
-	if (!v)
-		v = cpuid_guest_cr4_valid(host_cpuid);
-	return v;
-}
-
-static u32 efer_valid(void)
-{
-	static u32 v;
-	static bool known;
-	if (!known)
-		v = cpuid_guest_efer_valid(host_cpuid), known = true;
-	return v;
-}
 
 static bool is_contributory(u8 vec)
 {
@@ -44,7 +19,7 @@ static bool is_contributory(u8 vec)
 
 // Deliver an exception raised while the exit in e was being handled, folding
 // in any event whose delivery the exit interrupted (SDM table 6-5).
-static void raise_exception(struct vcpu *v, const struct vm_exit *e, u8 vec, bool has_ec, u32 ec)
+void raise_exception(struct vcpu *v, const struct vm_exit *e, u8 vec, bool has_ec, u32 ec)
 {
 	const struct event *prev = &e->interrupted;
 	if (prev->valid && (prev->type == EVENT_EXCEPTION || prev->type == EVENT_NMI)) {
@@ -91,12 +66,12 @@ static void reinject_interrupted(struct vcpu *v, const struct vm_exit *e)
 
 static void handle_one(struct vcpu *v, const struct vm_exit *e, struct vm *vm);
 
-static void inject_gp(struct vcpu *v, const struct vm_exit *e)
+void inject_gp(struct vcpu *v, const struct vm_exit *e)
 {
 	raise_exception(v, e, VEC_GP, true, 0);
 }
 
-static void inject_ud(struct vcpu *v, const struct vm_exit *e)
+void inject_ud(struct vcpu *v, const struct vm_exit *e)
 {
 	raise_exception(v, e, VEC_UD, false, 0);
 }
@@ -116,221 +91,6 @@ u32 vcpu_peek(struct vcpu *v, gva_t gva, u8 *buf, u32 len)
 		done += chunk;
 	}
 	return done;
-}
-
-// Write guest-virtual memory as the guest at its CPL would: permission
-// checks, A/D updates, #PF on failure. Returns false if a fault was raised or
-// the VM ended.
-static bool write_gva(struct vcpu *v, const struct vm_exit *e, gva_t gva, const void *buf, u32 len)
-{
-	struct walk_ctx ctx = vcpu_walk_ctx(v);
-	u32 access = WALK_WRITE | (v->cpl == 3 ? WALK_USER : 0);
-	u32 done = 0;
-	while (done < len) {
-		struct walk w;
-		gva_t at = gva + done;
-		switch (walk_gva(&ctx, at, access, &w)) {
-		case WALK_OK:
-			break;
-		case WALK_FAULT:
-			v->cr2 = at;
-			raise_exception(v, e, VEC_PF, true, w.error_code);
-			return false;
-		case WALK_BAD_GPA:
-			vm_end(v->vm, UMBRA_EXIT_GUEST_STOPPED, true,
-			       "page table at gpa 0x%x lies outside guest memory", w.bad_gpa);
-			return false;
-	case WALK_NOMEM:
-			vm_end(v->vm, UMBRA_EXIT_GUEST_STOPPED, true,
-			       "out of host memory copying a shared page table (%lu frames free)", frame_free_count());
-			return false;
-		}
-		u32 chunk = MIN(len - done, PAGE_SIZE - (at & (PAGE_SIZE - 1)));
-		if (shadow_gpa_write(&v->vm->mmu, w.gpa, (const u8 *)buf + done, chunk) < 0) {
-			vm_end(v->vm, UMBRA_EXIT_GUEST_STOPPED, true,
-			       "write to gpa 0x%x outside guest memory", w.gpa);
-			return false;
-		}
-		done += chunk;
-	}
-	return true;
-}
-
-// Fetch and decode the instruction at CS:EIP; on failure end the VM.
-static bool fetch_insn(struct vcpu *v, struct insn *in)
-{
-	u8 code[15];
-	gva_t pc = hv->seg_base(v, SEG_CS) + (u32)v->rip;
-	u32 n = vcpu_peek(v, pc, code, sizeof(code));
-	bool code32 = hv->code32(v);
-	if (insn_decode(code, n, code32, in))
-		return true;
-	vm_end(v->vm, UMBRA_EXIT_GUEST_STOPPED, true,
-	       "cannot emulate the instruction at eip 0x%x in %u-bit code (%u bytes: %02x %02x %02x %02x)",
-	       (u32)v->rip, code32 ? 32 : 16, n, n > 0 ? code[0] : 0, n > 1 ? code[1] : 0,
-	       n > 2 ? code[2] : 0, n > 3 ? code[3] : 0);
-	return false;
-}
-
-static u32 gpr_read(struct vcpu *v, u8 reg)
-{
-	return (u32)v->gpr[reg];
-}
-
-static void gpr_write(struct vcpu *v, u8 reg, u32 val, u8 size)
-{
-	if (size == 4)
-		v->gpr[reg] = val;
-	else if (size == 2)
-		v->gpr[reg] = (v->gpr[reg] & ~0xFFFFull) | (val & 0xFFFF);
-	else
-		v->gpr[reg] = (v->gpr[reg] & ~0xFFull) | (val & 0xFF);
-}
-
-static gva_t mem_operand(struct vcpu *v, const struct insn *in)
-{
-	u32 gpr[8];
-	for (int i = 0; i < 8; i++)
-		gpr[i] = (u32)v->gpr[i];
-	return hv->seg_base(v, in->seg) + insn_mem_offset(in, gpr);
-}
-
-// A CR3 load or a paging-mode change: sync what the guest wrote, then use
-// the root for the new state (the shadows themselves persist).
-static void switch_root(struct vcpu *v)
-{
-	struct walk_ctx ctx = vcpu_walk_ctx(v);
-	if (shadow_load_cr3(&v->shadow, &ctx) < 0)
-		vm_end(v->vm, UMBRA_EXIT_GUEST_STOPPED, true,
-		       "out of host memory for shadow tables (%lu frames free)", frame_free_count());
-}
-
-static void set_cr0(struct vcpu *v, const struct vm_exit *e, u32 val)
-{
-	val = (val & CR0_VALID) | CR0_ET;
-	if (((val & CR0_PG) && !(val & CR0_PE)) || ((val & CR0_NW) && !(val & CR0_CD))) {
-		inject_gp(v, e);
-		return;
-	}
-	if (!(val & CR0_PE)) {
-		vm_end(v->vm, UMBRA_EXIT_GUEST_STOPPED, true, "real mode (CR0.PE=0) is not supported");
-		return;
-	}
-	if ((val & CR0_PG) && (v->cr4 & CR4_PAE)) {
-		vm_end(v->vm, UMBRA_EXIT_GUEST_STOPPED, true, "PAE paging is not supported");
-		return;
-	}
-	bool mode = (val ^ v->cr0) & (CR0_PG | CR0_WP | CR0_PE);
-	v->cr0 = val;
-	v->paging_changed = true;
-	if (mode)
-		switch_root(v);
-}
-
-static void set_cr4(struct vcpu *v, const struct vm_exit *e, u32 val)
-{
-	if (val & ~cr4_valid()) {
-		inject_gp(v, e);
-		return;
-	}
-	if ((val & CR4_PAE) && (v->cr0 & CR0_PG)) {
-		vm_end(v->vm, UMBRA_EXIT_GUEST_STOPPED, true, "PAE paging is not supported");
-		return;
-	}
-	bool mode = (val ^ v->cr4) & (CR4_PSE | CR4_PGE | CR4_PAE);
-	v->cr4 = val;
-	v->paging_changed = true;
-	if (mode)
-		switch_root(v);
-}
-
-static void set_cr3(struct vcpu *v, u32 val)
-{
-	v->cr3 = val;
-	switch_root(v);
-}
-
-static void handle_cr(struct vcpu *v, const struct vm_exit *e)
-{
-	struct insn in;
-	if (!fetch_insn(v, &in))
-		return;
-	switch (in.kind) {
-	case INSN_MOV_FROM_CR: {
-		u32 val = 0;
-		switch (in.cr) {
-		case 0: val = v->cr0; break;
-		case 2: val = v->cr2; break;
-		case 3: val = v->cr3; break;
-		case 4: val = v->cr4; break;
-		case 8: val = 0; break;
-		default: inject_ud(v, e); return;
-		}
-		gpr_write(v, in.reg, val, 4);
-		break;
-	}
-	case INSN_MOV_TO_CR: {
-		u32 val = gpr_read(v, in.reg);
-		switch (in.cr) {
-		case 0: set_cr0(v, e, val); break;
-		case 2: v->cr2 = val; break;
-		case 3: set_cr3(v, val); break;
-		case 4: set_cr4(v, e, val); break;
-		case 8: break;
-		default: inject_ud(v, e); return;
-		}
-		break;
-	}
-	case INSN_CLTS:
-		set_cr0(v, e, v->cr0 & ~CR0_TS);
-		break;
-	case INSN_LMSW: {
-		u16 src;
-		if (in.has_mem) {
-			u8 b[2];
-			if (vcpu_peek(v, mem_operand(v, &in), b, 2) != 2) {
-				vm_end(v->vm, UMBRA_EXIT_GUEST_STOPPED, true, "LMSW operand unreadable");
-				return;
-			}
-			src = b[0] | (b[1] << 8);
-		} else {
-			src = (u16)gpr_read(v, in.rm);
-		}
-		// LMSW loads MP, EM, TS and may set PE, never clear it.
-		set_cr0(v, e, (v->cr0 & ~0xEu) | (src & 0xF) | (v->cr0 & CR0_PE));
-		break;
-	}
-	case INSN_SMSW:
-		if (in.has_mem) {
-			u16 w = (u16)v->cr0;
-			if (!write_gva(v, e, mem_operand(v, &in), &w, 2))
-				return;
-		} else {
-			gpr_write(v, in.rm, v->cr0, in.opsize);
-		}
-		break;
-	default:
-		vm_end(v->vm, UMBRA_EXIT_GUEST_STOPPED, true,
-		       "control-register exit on an instruction umbra cannot emulate at eip 0x%x",
-		       (u32)v->rip);
-		return;
-	}
-	if (v->vm->state == VM_RUNNING && !v->inject.valid)
-		v->rip += in.len;
-}
-
-static void handle_invlpg(struct vcpu *v, const struct vm_exit *e)
-{
-	struct insn in;
-	(void)e;
-	if (!fetch_insn(v, &in))
-		return;
-	if (in.kind != INSN_INVLPG) {
-		vm_end(v->vm, UMBRA_EXIT_GUEST_STOPPED, true, "INVLPG exit on another instruction");
-		return;
-	}
-	shadow_invlpg(&v->shadow, mem_operand(v, &in));
-	v->rip += in.len;
 }
 
 static void handle_pf(struct vcpu *v, const struct vm_exit *e)
@@ -455,76 +215,6 @@ static void handle_io(struct vcpu *v, const struct vm_exit *e)
 		dev_out(v->vm, e->port, size, val);
 	}
 	v->rip = e->next_rip;
-}
-
-// Instructions intercepted only to keep the host's state from the guest.
-static void handle_insn(struct vcpu *v, const struct vm_exit *e)
-{
-	struct insn in;
-	if (!fetch_insn(v, &in))
-		return;
-	switch (in.kind) {
-	case INSN_CPUID: {
-		struct cpuid_regs r;
-		cpuid_guest((u32)v->gpr[GPR_RAX], (u32)v->gpr[GPR_RCX], host_cpuid, &r);
-		v->gpr[GPR_RAX] = r.eax, v->gpr[GPR_RBX] = r.ebx, v->gpr[GPR_RCX] = r.ecx, v->gpr[GPR_RDX] = r.edx;
-		v->rip += in.len;
-		break;
-	}
-	case INSN_INVD:
-		// Write-back caches stay coherent: INVD's only guest-visible
-		// effect would be to lose writes, which no guest may count on.
-		// A no-op, as in KVM (and QEMU).
-		v->rip += in.len;
-		break;
-	case INSN_RDPMC:
-		// No performance counters are offered: #UD, as plain QEMU gives.
-		inject_ud(v, e);
-		break;
-	default:
-		vm_end(v->vm, UMBRA_EXIT_GUEST_STOPPED, true, "instruction exit on another instruction at eip 0x%x",
-		       (u32)v->rip);
-	}
-}
-
-static void handle_msr(struct vcpu *v, const struct vm_exit *e)
-{
-	struct insn in;
-	if (!fetch_insn(v, &in))
-		return;
-	u32 msr = (u32)v->gpr[GPR_RCX];
-	u64 val = 0;
-	if (!e->msr_write) {
-		if (msr == MSR_EFER)
-			val = v->efer;
-		else if (msr == MSR_TSC)
-			val = __builtin_ia32_rdtsc();
-		else if (!hv->msr_read(v, msr, &val)) {
-			vm_say(v->vm, SAID_MSR, "rdmsr 0x%x: not offered, #GP", msr);
-			inject_gp(v, e);
-			return;
-		}
-		v->gpr[GPR_RAX] = (u32)val;
-		v->gpr[GPR_RDX] = (u32)(val >> 32);
-	} else {
-		val = ((u64)(u32)v->gpr[GPR_RDX] << 32) | (u32)v->gpr[GPR_RAX];
-		if (msr == MSR_EFER) {
-			if (val & ~(u64)efer_valid()) {
-				// What CPUID does not show cannot be turned on (SYSCALL,
-				// NX, long mode: none of them is shown).
-				inject_gp(v, e);
-				return;
-			}
-			v->efer = (u32)val;
-		} else if (msr == MSR_TSC) {
-			vm_say(v->vm, SAID_TSC_WRITE, "wrmsr TSC ignored");
-		} else if (!hv->msr_write(v, msr, val)) {
-			vm_say(v->vm, SAID_MSR, "wrmsr 0x%x: not offered, #GP", msr);
-			inject_gp(v, e);
-			return;
-		}
-	}
-	v->rip += in.len;
 }
 
 void handle_exit(struct vcpu *v, const struct vm_exit *e)

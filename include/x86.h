@@ -68,6 +68,7 @@
 
 #define EFLAGS_TF (1u << 8)
 #define EFLAGS_IF (1u << 9)
+#define EFLAGS_DF (1u << 10)
 #define EFLAGS_VM (1u << 17)
 #define DR6_BS (1u << 14)  // single-step: the #DB came from EFLAGS.TF
 

@@ -4,6 +4,7 @@
 // guest as the CPU would raise it; what umbra cannot do stops the VM.
 #include "asm.h"
 #include "cpuid.h"
+#include "devices.h"
 #include "exit.h"
 #include "exit_int.h"
 #include "frame.h"
@@ -38,13 +39,17 @@ static u32 efer_valid(void)
 	return v;
 }
 
-// Write guest-virtual memory as the guest at its CPL would: permission
-// checks, A/D updates, #PF on failure. Returns false if a fault was raised or
-// the VM ended.
-static bool write_gva(struct vcpu *v, const struct vm_exit *e, gva_t gva, const void *buf, u32 len)
+enum gva_access { GVA_READ, GVA_WRITE, GVA_PROBE_WRITE };
+
+// Read or write guest-virtual memory as the guest at its CPL would:
+// permission checks, A/D updates, #PF on failure (GVA_PROBE_WRITE: the
+// checks of a write, without writing). Returns false if a fault was raised
+// or the VM ended.
+static bool access_gva(struct vcpu *v, const struct vm_exit *e, gva_t gva, void *buf, u32 len,
+		       enum gva_access how)
 {
 	struct walk_ctx ctx = vcpu_walk_ctx(v);
-	u32 access = WALK_WRITE | (v->cpl == 3 ? WALK_USER : 0);
+	u32 access = (how == GVA_READ ? 0 : WALK_WRITE) | (v->cpl == 3 ? WALK_USER : 0);
 	u32 done = 0;
 	while (done < len) {
 		struct walk w;
@@ -60,20 +65,29 @@ static bool write_gva(struct vcpu *v, const struct vm_exit *e, gva_t gva, const 
 			vm_end(v->vm, UMBRA_EXIT_GUEST_STOPPED, true,
 			       "page table at gpa 0x%x lies outside guest memory", w.bad_gpa);
 			return false;
-	case WALK_NOMEM:
+		case WALK_NOMEM:
 			vm_end(v->vm, UMBRA_EXIT_GUEST_STOPPED, true,
 			       "out of host memory copying a shared page table (%lu frames free)", frame_free_count());
 			return false;
 		}
 		u32 chunk = MIN(len - done, PAGE_SIZE - (at & (PAGE_SIZE - 1)));
-		if (shadow_gpa_write(&v->vm->mmu, w.gpa, (const u8 *)buf + done, chunk) < 0) {
-			vm_end(v->vm, UMBRA_EXIT_GUEST_STOPPED, true,
-			       "write to gpa 0x%x outside guest memory", w.gpa);
+		int r = 0;
+		if (how == GVA_WRITE)
+			r = shadow_gpa_write(&v->vm->mmu, w.gpa, (const u8 *)buf + done, chunk);
+		else if (how == GVA_READ)
+			r = gpa_read(&v->vm->gpmap, w.gpa, (u8 *)buf + done, chunk);
+		if (r < 0) {
+			vm_end(v->vm, UMBRA_EXIT_GUEST_STOPPED, true, "access to gpa 0x%x outside guest memory", w.gpa);
 			return false;
 		}
 		done += chunk;
 	}
 	return true;
+}
+
+static bool write_gva(struct vcpu *v, const struct vm_exit *e, gva_t gva, const void *buf, u32 len)
+{
+	return access_gva(v, e, gva, (void *)buf, len, GVA_WRITE);
 }
 
 // Fetch and decode the instruction at CS:EIP; on failure end the VM.
@@ -321,4 +335,51 @@ void handle_msr(struct vcpu *v, const struct vm_exit *e)
 		}
 	}
 	v->rip += in.len;
+}
+
+// INS and OUTS, with or without REP: element by element through the device
+// models, guest memory with the guest's rights. As QEMU does, INS checks
+// that it may write the element before it reads the port, so a fault loses
+// no input. After a fault the registers say how far it got and RIP stays on
+// the instruction; so it does after STRING_IO_BATCH elements, for the rest
+// to run after any pending interrupt, as a CPU's REP allows.
+#define STRING_IO_BATCH 4096
+void handle_string_io(struct vcpu *v, const struct vm_exit *e)
+{
+	struct insn in;
+	if (!fetch_insn(v, &in))
+		return;
+	if (in.kind != INSN_INS && in.kind != INSN_OUTS) {
+		vm_end(v->vm, UMBRA_EXIT_GUEST_STOPPED, true, "string I/O exit on another instruction at eip 0x%x",
+		       (u32)v->rip);
+		return;
+	}
+	u32 mask = in.mem.addr16 ? 0xFFFF : 0xFFFFFFFF;
+	u8 index = in.kind == INSN_INS ? GPR_RDI : GPR_RSI;
+	u32 step = (v->rflags & EFLAGS_DF) ? (u32)-in.size : in.size;
+	u32 count = in.rep ? (u32)v->gpr[GPR_RCX] & mask : 1;
+	u32 done = 0;
+	for (; done < count && done < STRING_IO_BATCH; done++) {
+		u32 at = (u32)v->gpr[index] & mask;
+		gva_t gva = hv->seg_base(v, in.seg) + at;
+		u32 val = 0;
+		if (in.kind == INSN_OUTS) {
+			if (!access_gva(v, e, gva, &val, in.size, GVA_READ))
+				break;
+			dev_out(v->vm, e->port, in.size, val);
+		} else {
+			if (!access_gva(v, e, gva, &val, in.size, GVA_PROBE_WRITE))
+				break;
+			val = dev_in(v->vm, e->port, in.size);
+			if (!access_gva(v, e, gva, &val, in.size, GVA_WRITE))
+				break;
+		}
+		v->gpr[index] = (v->gpr[index] & ~(u64)mask) | ((at + step) & mask);
+		if (in.rep)
+			v->gpr[GPR_RCX] = (v->gpr[GPR_RCX] & ~(u64)mask) | ((count - done - 1) & mask);
+		if (v->vm->state != VM_RUNNING)
+			return; // the device ended the VM (the exit port)
+	}
+	if (done == count && v->vm->state == VM_RUNNING)
+		v->rip += in.len;
 }

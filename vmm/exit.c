@@ -202,8 +202,7 @@ static void handle_io(struct vcpu *v, const struct vm_exit *e)
 		return;
 	}
 	if (e->io_string) {
-		vm_end(v->vm, UMBRA_EXIT_GUEST_STOPPED, true,
-		       "string I/O (INS/OUTS) on port 0x%x is not supported", e->port);
+		handle_string_io(v, e);
 		return;
 	}
 	u8 size = e->io_size == 4 ? 4 : e->io_size == 2 ? 2 : 1;

@@ -19,5 +19,6 @@ void handle_cr(struct vcpu *v, const struct vm_exit *e);
 void handle_invlpg(struct vcpu *v, const struct vm_exit *e);
 void handle_insn(struct vcpu *v, const struct vm_exit *e);
 void handle_msr(struct vcpu *v, const struct vm_exit *e);
+void handle_string_io(struct vcpu *v, const struct vm_exit *e);
 
 #endif

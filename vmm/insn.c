@@ -136,7 +136,7 @@ bool insn_decode(const u8 *code, unsigned n, bool code32, struct insn *in)
 		case 0x66: in->opsize = code32 ? 2 : 4; continue; // repeated: the same
 		case 0x67: addr16 = code32; continue;
 		case 0xF0: lock = true; continue;
-		case 0xF2: case 0xF3: continue;
+		case 0xF2: case 0xF3: in->rep = true; continue;
 		case 0x26: seg_override = SEG_ES_; continue;
 		case 0x2E: seg_override = SEG_CS_; continue;
 		case 0x36: seg_override = SEG_SS_; continue;
@@ -146,6 +146,17 @@ bool insn_decode(const u8 *code, unsigned n, bool code32, struct insn *in)
 		}
 		break;
 	}
+	if (b >= 0x6C && b <= 0x6F) {
+		// String I/O: the source of OUTS is DS:(E)SI, or the override;
+		// the destination of INS is always ES:(E)DI.
+		in->kind = b < 0x6E ? INSN_INS : INSN_OUTS;
+		in->size = (b & 1) ? in->opsize : 1;
+		in->mem.addr16 = addr16;
+		in->seg = in->kind == INSN_INS ? SEG_ES_ : seg_override >= 0 ? (u8)seg_override : SEG_DS_;
+		in->len = (u8)c.at;
+		return !lock; // LOCK INS/OUTS is #UD: not ours to emulate
+	}
+	in->rep = false; // (F2/F3 mean nothing to the instructions below)
 	if (b != 0x0F || !next(&c, &b))
 		return false;
 

@@ -21,6 +21,8 @@ enum insn_kind {
 	INSN_INVD,         // 0F 08
 	INSN_RDPMC,        // 0F 33
 	INSN_CPUID,        // 0F A2
+	INSN_INS,          // 6C, 6D: INSB, INSW/INSD (REP with F3/F2)
+	INSN_OUTS,         // 6E, 6F: OUTSB, OUTSW/OUTSD
 };
 
 struct insn_mem {
@@ -35,11 +37,14 @@ struct insn {
 	enum insn_kind kind;
 	u8 len;       // bytes, prefixes included
 	u8 opsize;    // 2 or 4: the segment's default, or the other with 0x66
+	u8 size;      // INS/OUTS: bytes an element (1, 2 or 4)
+	bool rep;     // INS/OUTS: an F3 or F2 prefix (ECX counts, CX with 16-bit addressing)
 	u8 seg;       // segment of the memory operand: ES=0 CS SS DS FS GS=5
 	u8 reg;       // MOV CR: the GPR
 	u8 rm;        // LMSW/SMSW register form: the GPR
 	u8 cr;        // MOV CR: the control register (LOCK MOV CR0 is CR8)
-	bool has_mem; // LMSW/SMSW/INVLPG: a memory operand in mem
+	bool has_mem; // LMSW/SMSW/INVLPG: a memory operand in mem; INS/OUTS:
+	              // mem.addr16 says the address size (SI/DI/CX or ESI/EDI/ECX)
 	struct insn_mem mem;
 };
 

@@ -81,6 +81,12 @@ def main():
     cases.append(('invd', 'INSN_INVD', 0, 0, 0, 4, 0, -1, -1, 1, 0, 3))
     cases.append(('rdpmc', 'INSN_RDPMC', 0, 0, 0, 4, 0, -1, -1, 1, 0, 3))
     cases.append(('cpuid', 'INSN_CPUID', 0, 0, 0, 4, 0, -1, -1, 1, 0, 3))
+    # String I/O: kind, the element size in the opsize column, the segment.
+    for text, kind, size, seg in (('insb', 'INSN_INS', 1, 0), ('insl', 'INSN_INS', 4, 0), ('insw', 'INSN_INS', 2, 0),
+                                  ('outsb', 'INSN_OUTS', 1, 3), ('outsl', 'INSN_OUTS', 4, 3), ('rep outsw', 'INSN_OUTS', 2, 3),
+                                  ('rep insb', 'INSN_INS', 1, 0), ('outsb %es:(%esi), (%dx)', 'INSN_OUTS', 1, 0),
+                                  ('rep outsl %fs:(%esi), (%dx)', 'INSN_OUTS', 4, 4)):
+        cases.append((text, kind, 0, 0, 0, size, 0, -1, -1, 1, 0, seg))
     # AMD's alias: LOCK MOV to/from CR0 is CR8.
     cases.append(('.byte 0xf0, 0x0f, 0x22, 0xc1', 'INSN_MOV_TO_CR', 8, 1, 0, 4, 0, -1, -1, 1, 0, 3))
     cases.append(('.byte 0xf0, 0x0f, 0x20, 0xc7', 'INSN_MOV_FROM_CR', 8, 7, 0, 4, 0, -1, -1, 1, 0, 3))

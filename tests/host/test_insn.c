@@ -37,6 +37,9 @@ static void test_assembled_encodings(void)
 			CHECK(in.rm == c->rm, "%s: rm %u", c->asm_text, in.rm);
 		if (c->kind == INSN_SMSW && !c->has_mem)
 			CHECK(in.opsize == c->opsize, "%s: opsize %u", c->asm_text, in.opsize);
+		if (c->kind == INSN_INS || c->kind == INSN_OUTS)
+			CHECK(in.size == c->opsize && in.seg == c->seg && in.rep == (strncmp(c->asm_text, "rep", 3) == 0),
+			      "%s: size %u seg %u rep %u", c->asm_text, in.size, in.seg, in.rep);
 		CHECK(!c->has_mem || in.mem.addr16 == c->addr16, "%s (code%u): addr16 %u", c->asm_text,
 		      c->code32 ? 32 : 16, in.mem.addr16);
 		if (c->has_mem) {

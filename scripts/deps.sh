@@ -13,6 +13,7 @@ have mformat || need+=(mtools)
 have gcc || need+=(gcc)
 have make || need+=(make)
 have python3 || need+=(python3)
+have cpio || need+=(cpio)
 [ "${1:-}" = test ] && { have gdb || need+=(gdb); }
 [ "${1:-}" = bench ] && { have valgrind || need+=(valgrind); have gnuplot || need+=(gnuplot-nox); }
 [ ${#need[@]} -eq 0 ] && exit 0
@@ -20,7 +21,8 @@ cmd="apt-get install -y ${need[*]}"
 if [ "$(id -u)" -eq 0 ]; then
 	echo "deps: installing ${need[*]}" >&2
 	export DEBIAN_FRONTEND=noninteractive
-	apt-get update -qq >&2
+	# A mirror caught mid-sync fails one index: what we need may still be had.
+	apt-get update -qq >&2 || echo "deps: apt-get update reported errors; installing all the same" >&2
 	apt-get install -y -qq "${need[@]}" >&2
 else
 	echo "deps: missing packages; run: sudo apt-get update && sudo $cmd" >&2

@@ -365,6 +365,30 @@ if [ -f $B/tests/clone/clone_soak.elf ]; then
 	done
 fi
 
+# ---- 3d'. Debian's i386 Linux (issue 13): plain QEMU, the reference ----------
+# The kernel and busybox come from Debian's packages (make linux); the
+# initramfs runs tests/linux/lstress. Under umbra it does not boot yet (umbra
+# loads multiboot kernels only): this is the output it will be held to.
+linux_plain() {
+	local o="$out/linux.plain" st
+	scripts/qemu --plain $B/linux/vmlinuz --initrd $B/linux/initrd.gz --args "console=ttyS0 quiet" \
+		--mem 128 --timeout "$T" </dev/null 2>&1 | tr -d '\r' >"$o.raw"; st=${PIPESTATUS[0]}
+	grep -E '^(init|lstress):' "$o.raw" >"$o"
+	if [ "$st" = 1 ] && grep -q '^lstress: forks=[0-9]* checksum=0x[0-9a-f]* OK$' "$o" &&
+	   grep -q '^init: lstress exited 0$' "$o"; then
+		ok "linux/plain QEMU boots $(cut -d' ' -f1 $B/linux/version) to /init and runs the fork stress ($(grep -o 'forks=[0-9]*' "$o"), status 0)"
+	else
+		bad "linux/plain QEMU boots Debian's kernel" "status $st: $(tail -3 "$o.raw" | tr '\n' ' ')"
+	fi
+}
+if want "linux/"; then
+	if [ -f $B/linux/initrd.gz ] && [ -f $B/linux/vmlinuz ]; then
+		job linux-plain linux_plain
+	else
+		skipped "linux/plain QEMU boots Debian's kernel" "build/linux not made: Debian's packages could not be had (make linux says why)"
+	fi
+fi
+
 # ---- 3e. what kernel developers use --------------------------------------------
 dev_tools() {
 if want "dev/make debug"; then

@@ -44,6 +44,7 @@ help:
 	@echo "make test ONLY=PATTERN   only the tests whose names (as printed) match the extended regex"
 	@echo "make soak       the model tests at length (10^8 operations, 2x10^7 with clones), longer guest limits"
 	@echo "make bench      print BENCH lines (figures, not pass/fail) and draw build/bench/*.svg"
+	@echo "make linux      fetch Debian's i386 kernel and busybox, build the initramfs (build/linux)"
 	@echo "make debug      umbra in QEMU under gdb, stopped at kmain with source (scripts/debug)"
 	@echo "make debug-guest GUEST=k.elf [SYMBOL=main]   the same, then stopped in the guest at SYMBOL"
 	@echo "make clean      remove build/"

@@ -1,5 +1,6 @@
 // The guest platform's devices: COM1 (a 16550 as a polling driver sees it),
-// the exit port 0xf4, the 8259 PICs and PIT channel 0 (vpic.c). Every other
+// the exit port 0xf4, the 8259 PICs (vpic.c) and the PIT with port 0x61
+// (vpit.c). Every other
 // port reads as all-ones.
 #ifndef UMBRA_DEVICES_H
 #define UMBRA_DEVICES_H

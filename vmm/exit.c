@@ -267,7 +267,7 @@ static void handle_one(struct vcpu *v, const struct vm_exit *e, struct vm *vm)
 		if (!(v->rflags & EFLAGS_IF))
 			vm_end(vm, UMBRA_EXIT_GUEST_STOPPED, true,
 			       "halted with interrupts disabled at eip 0x%x", (u32)v->rip);
-		else if (!vm->irq.pit.armed || (vm->irq.pic[0].imr & 1))
+		else if (!vpit_tick_armed(vm) || (vm->irq.pic[0].imr & 1))
 			vm_end(vm, UMBRA_EXIT_GUEST_STOPPED, true,
 			       "halted waiting for an interrupt with no timer armed at eip 0x%x", (u32)v->rip);
 		else {

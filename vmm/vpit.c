@@ -142,17 +142,15 @@ static u8 data_read(struct pit_channel *c)
 {
 	u16 v = c->latched ? c->latch : count_now(c);
 	bool hi;
-	if (c->latched || c->access == 3) {
-		hi = c->latched ? c->latch_hi_next : c->read_hi_next;
-		if (c->latched) {
-			c->latch_hi_next = !hi;
-			if (hi)
-				c->latched = false;
-		} else {
-			c->read_hi_next = !hi;
-		}
-	} else {
+	if (c->access == 3) { // two reads: low byte, then high
+		bool *next = c->latched ? &c->latch_hi_next : &c->read_hi_next;
+		hi = *next;
+		*next = !hi;
+		if (c->latched && hi)
+			c->latched = false;
+	} else { // one read, of the byte the access names
 		hi = c->access == 2;
+		c->latched = false;
 	}
 	return (u8)(hi ? v >> 8 : v);
 }

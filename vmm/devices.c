@@ -63,6 +63,8 @@ u32 dev_in(struct vm *vm, u16 port, u8 size)
 		return vpic_in(vm, port);
 	if (vpit_port(port) && size == 1)
 		return vpit_in(vm, port);
+	if (rtc_port(port) && size == 1)
+		return rtc_in(vm, port);
 	if (port >= COM1_BASE && port < COM1_BASE + 8 && size == 1)
 		return uart_in(vm, port - COM1_BASE);
 	warn_port(vm, port, true);
@@ -86,6 +88,10 @@ void dev_out(struct vm *vm, u16 port, u8 size, u32 val)
 	}
 	if (vpit_port(port) && size == 1) {
 		vpit_out(vm, port, (u8)val);
+		return;
+	}
+	if (rtc_port(port) && size == 1) {
+		rtc_out(vm, port, (u8)val);
 		return;
 	}
 	warn_port(vm, port, false);

@@ -271,6 +271,7 @@ void kmain(u32 magic, u32 mbi_pa)
 	}
 	memory_init(mbi);
 	cfg.tsc_khz = tsc_calibrate_khz();
+	rtc_host_init();
 	u64 free_at_boot = frame_free_count();
 
 	hv = &svm_ops;

@@ -97,6 +97,7 @@ struct vm *vm_create_from_module(const u8 *image, u32 size, const char *cmdline,
 	size_t n = MIN(strlen(cmdline), sizeof(vm->cmdline) - 1);
 	memcpy(vm->cmdline, cmdline, n);
 	gpmap_init(&vm->gpmap, vm->mem_mib << (20 - PAGE_SHIFT), id);
+	rtc_init(&vm->rtc, vm->mem_mib);
 	vm->vcpu.vm = vm;
 	// The FPU as FNINIT leaves it, plus SSE's default MXCSR.
 	vm->vcpu.fpu[0] = 0x7F;
@@ -139,6 +140,7 @@ struct vm *vm_clone(struct vm *parent, char *err, size_t errlen)
 	vm->uart_dll = parent->uart_dll, vm->uart_dlm = parent->uart_dlm;
 	vm->uart_fcr = parent->uart_fcr;
 	vm->irq = parent->irq;
+	vm->rtc = parent->rtc;
 	gpmap_init(&vm->gpmap, parent->gpmap.nr_frames, vm->id);
 	int r = shadow_init(&vm->mmu, &vm->gpmap, vm->id);
 	shadow_vcpu_init(&vm->vcpu.shadow, &vm->mmu);

@@ -5,6 +5,7 @@
 
 #include "asid.h"
 #include "gpmap.h"
+#include "rtc.h"
 #include "shadow.h"
 #include "vpic.h"
 #include "x86.h"
@@ -109,6 +110,7 @@ struct vm {
 	u8 warned_ports[8192]; // one bit per port: "unhandled" logged once
 	u32 said[SAID_NR];    // guest-caused messages of each kind, shown or not
 	struct vdev_irq irq;   // the guest's PICs and PIT
+	struct vrtc rtc;       // its CMOS clock
 	char line[160];        // console mode: guest output, one whole line at a time
 	u16 line_len;
 	u64 start_tsc, end_tsc;

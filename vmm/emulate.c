@@ -21,22 +21,32 @@ static void host_cpuid(u32 leaf, u32 sub, struct cpuid_regs *r)
 	cpuid_count(leaf, sub, &r->eax, &r->ebx, &r->ecx, &r->edx);
 }
 
-// The CR4 and EFER bits the CPU umbra shows its guests has; the rest #GP.
+// The CR4 and EFER bits the CPU umbra shows its guests has (the rest #GP),
+// derived once from the CPUID policy: it does not change while umbra runs.
+static struct {
+	bool known;
+	u32 cr4, efer;
+} guest_bits;
+
+static void guest_bits_init(void)
+{
+	if (guest_bits.known)
+		return;
+	guest_bits.cr4 = cpuid_guest_cr4_valid(host_cpuid);
+	guest_bits.efer = cpuid_guest_efer_valid(host_cpuid);
+	guest_bits.known = true;
+}
+
 static u32 cr4_valid(void)
 {
-	static u32 v;
-	if (!v)
-		v = cpuid_guest_cr4_valid(host_cpuid);
-	return v;
+	guest_bits_init();
+	return guest_bits.cr4;
 }
 
 static u32 efer_valid(void)
 {
-	static u32 v;
-	static bool known;
-	if (!known)
-		v = cpuid_guest_efer_valid(host_cpuid), known = true;
-	return v;
+	guest_bits_init();
+	return guest_bits.efer;
 }
 
 enum gva_access { GVA_READ, GVA_WRITE, GVA_PROBE_WRITE };

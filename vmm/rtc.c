@@ -103,12 +103,16 @@ bool rtc_port(u16 port)
 	return port == 0x70 || port == 0x71;
 }
 
+// The host's time now, in seconds since 1970.
+static u64 host_now_s(void)
+{
+	return host_base_s + (cfg.tsc_khz ? (rdtsc() - host_base_tsc) / (cfg.tsc_khz * 1000) : 0);
+}
+
+// The guest's time now: the host's plus what the guest set, or where SET holds it.
 static u64 now_s(const struct vrtc *r)
 {
-	if (r->held)
-		return r->held_s;
-	u64 t = host_base_s + (cfg.tsc_khz ? (rdtsc() - host_base_tsc) / (cfg.tsc_khz * 1000) : 0);
-	return (u64)((s64)t + r->offset_s);
+	return r->held ? r->held_s : (u64)((s64)host_now_s() + r->offset_s);
 }
 
 static u8 encode(const struct vrtc *r, u32 v)
@@ -203,8 +207,7 @@ void rtc_out(struct vm *vm, u16 port, u8 val)
 			r->held = true;
 		} else if (!set && r->held) {
 			r->held = false;
-			r->offset_s = 0;
-			r->offset_s = (s64)r->held_s - (s64)now_s(r); // runs on from what was set
+			r->offset_s = (s64)r->held_s - (s64)host_now_s(); // runs on from what was set
 		}
 		r->ram[REG_B] = val;
 	} else if (reg == REG_A) {

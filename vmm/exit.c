@@ -127,6 +127,14 @@ static void handle_pf(struct vcpu *v, const struct vm_exit *e)
 	}
 }
 
+// The #DB a CPU raises after an instruction that began with EFLAGS.TF set
+// (DR6.BS is set at the entry that delivers it).
+static void single_step_trap(struct vcpu *v)
+{
+	v->inject = (struct event){ true, false, VEC_DB, EVENT_EXCEPTION, 0 };
+	v->dr6_bs = true;
+}
+
 // The clone hypercall: a 32-bit IN from HC_CLONE_PORT. Like fork, the
 // parent gets the new VM's id and the clone 0; HC_FAILED when no clone
 // could be made. On plain QEMU the port reads all-ones.
@@ -149,8 +157,7 @@ static void hypercall_clone(struct vcpu *v, const struct vm_exit *e)
 	if (v->rflags & EFLAGS_TF) {
 		// Both come out of the IN: the clone takes its single-step #DB
 		// too (handle_exit raises the parent's).
-		child->vcpu.inject = (struct event){ true, false, VEC_DB, EVENT_EXCEPTION, 0 };
-		child->vcpu.dr6_bs = true;
+		single_step_trap(&child->vcpu);
 	}
 	if (cfg.clone_deep)
 		kprintf("umbra: vm%u cloned into vm%u (deep copy of %u frames in %lu us, %lu cycles)\n", vm->id,
@@ -232,8 +239,7 @@ void handle_exit(struct vcpu *v, const struct vm_exit *e)
 	// for the handler's IRET). Not after HLT, as on QEMU: the trap comes
 	// after the instruction that follows the wake-up.
 	if (stepping && !v->inject.valid && e->reason != EXIT_HLT) {
-		v->inject = (struct event){ true, false, VEC_DB, EVENT_EXCEPTION, 0 };
-		v->dr6_bs = true;
+		single_step_trap(v);
 		v->single_steps++;
 	}
 }

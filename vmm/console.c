@@ -116,6 +116,7 @@ static void cmd_help(int argc, char **argv)
 		kprintf("  %-24s %s\n", head, c->help);
 	}
 	kprintf("  numbers are decimal, or hex with 0x; Backspace and Ctrl-U edit the line\n");
+	kprintf("  Ctrl-A c switches input between this console and the VM with the focus\n");
 }
 
 static const struct cmd cmds[] = {
@@ -123,6 +124,7 @@ static const struct cmd cmds[] = {
 	{ "vms", "[from N]", "every VM: id, state, memory, ASID, parent, exits, shadow faults", cmd_vms },
 	{ "vm", "N", "one VM: registers, guest CR0/CR3/CR4, counters", cmd_vm },
 	{ "kill", "N", "stop VM N", cmd_kill },
+	{ "focus", "N", "typed input goes to VM N's COM1 (Ctrl-A c: back here, and there again)", cmd_focus },
 	{ "clone", "N", "clone VM N (as its clone hypercall would)", cmd_clone },
 	{ "walk", "N GVA", "guest page-table walk and shadow walk of GVA in VM N", cmd_walk },
 	{ "shadows", "[N] [from K]", "shadow tables (of VM N): guest table, role, count, sharers", cmd_shadows },
@@ -196,10 +198,19 @@ static void execute(char *s)
 
 void console_poll(void)
 {
-	if (!active)
-		return;
 	while (inb(COM1 + 5) & 0x01) {
+		struct vm *guest = input_guest(active);
+		if (guest && guest->uart.q_count == UART_INPUT_QUEUE)
+			break; // the guest has not read what it has: the rest waits in the host's UART
 		u8 c = inb(COM1);
+		if (input_escape(c, active))
+			continue;
+		if (guest) {
+			uart_host_input(guest, c);
+			continue;
+		}
+		if (!active)
+			continue; // log=com2 and no VM runs: nobody to type to
 		if (c == '\r' || c == '\n') {
 			prompt_shown = false;
 			kprintf("\n");

@@ -20,6 +20,11 @@ void cmd_vm(int argc, char **argv);
 void cmd_kill(int argc, char **argv);
 void cmd_quit(int argc, char **argv);
 void cmd_clone(int argc, char **argv);
+// console_input.c: the VM whose COM1 takes typed bytes now, or NULL for
+// the console; Ctrl-A sequences (true: the byte was the escape's).
+struct vm *input_guest(bool console_active);
+bool input_escape(u8 c, bool console_active);
+void cmd_focus(int argc, char **argv);
 // console_mm.c
 void cmd_walk(int argc, char **argv);
 void cmd_shadows(int argc, char **argv);

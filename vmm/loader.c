@@ -1,9 +1,12 @@
-// The multiboot1 loader for guests. The image comes from a module, so every
-// field is untrusted: all offsets and sizes are checked in 64-bit arithmetic
-// before use, and the guest only ever receives memory through its gpmap.
+// Loading guests: what every guest's memory holds (the BIOS data area, the
+// memory map), and the multiboot1 loader; Linux's boot protocol is in
+// linux_boot.c. The image comes from a module, so every field is untrusted:
+// all offsets and sizes are checked in 64-bit arithmetic before use, and the
+// guest only ever receives memory through its gpmap.
 #include "lib.h"
 #include "multiboot.h"
 #include "loader.h"
+#include "loader_int.h"
 #include "printf.h"
 #include "walk.h"
 
@@ -24,9 +27,22 @@ struct elf32_phdr {
 
 #define FAIL(...) (ksnprintf(err, errlen, __VA_ARGS__), -ERR_INVAL)
 
+#define EBDA_GPA 0x9FC00u
+#define BDA_EBDA_SEGMENT 0x40E  // BIOS data area word: the EBDA's segment
+#define BDA_BASE_MEM_K 0x413    // word: base memory in KiB, below the EBDA
+
+u32 platform_memory_map(u64 mem, struct platform_range out[PLATFORM_RANGES])
+{
+	out[0] = (struct platform_range){ 0, EBDA_GPA, 1 };
+	out[1] = (struct platform_range){ EBDA_GPA, 0xA0000 - EBDA_GPA, 2 };
+	out[2] = (struct platform_range){ 0xF0000, 0x10000, 2 };
+	out[3] = (struct platform_range){ 0x100000, mem - 0x100000, 1 };
+	return PLATFORM_RANGES;
+}
+
 // Copy bytes into guest-physical memory, page by page (through mm/, which
 // tells the shadow, as for every write umbra makes into a guest).
-static int copy_to_guest(struct vm *vm, gpa_t gpa, const u8 *src, u32 len)
+int loader_copy(struct vm *vm, gpa_t gpa, const u8 *src, u32 len)
 {
 	while (len) {
 		u32 chunk = MIN(len, PAGE_SIZE - (gpa & (PAGE_SIZE - 1)));
@@ -53,8 +69,8 @@ static int find_mb_header(const u8 *image, u32 size, u32 *flags)
 	return -1;
 }
 
-int loader_load(struct vm *vm, const u8 *image, u32 size, const char *cmdline,
-		char *err, size_t errlen)
+static int multiboot_load(struct vm *vm, const u8 *image, u32 size, const char *cmdline,
+			  char *err, size_t errlen)
 {
 	u64 mem = (u64)vm->mem_mib << 20;
 	const struct elf32_ehdr *eh = (const void *)image;
@@ -93,7 +109,7 @@ int loader_load(struct vm *vm, const u8 *image, u32 size, const char *cmdline,
 		if ((u64)ph.paddr + ph.memsz > mem)
 			return FAIL("segment %u: [0x%x, 0x%lx) lies outside the guest's %u MiB",
 				    i, ph.paddr, (u64)ph.paddr + ph.memsz, vm->mem_mib);
-		int r = copy_to_guest(vm, ph.paddr, image + ph.offset, ph.filesz);
+		int r = loader_copy(vm, ph.paddr, image + ph.offset, ph.filesz);
 		if (r < 0)
 			return FAIL("segment %u: out of host memory", i);
 		// The rest (.bss) is zero already: fresh guest frames are zeroed.
@@ -116,21 +132,20 @@ int loader_load(struct vm *vm, const u8 *image, u32 size, const char *cmdline,
 	size_t cmdlen = MIN(strlen(cmdline), (size_t)(name_off + 0x600 - cmd_off - 1));
 	memcpy(page + cmd_off, cmdline, cmdlen);
 	memcpy(page + name_off, "umbra", 6);
-	struct mb_mmap map[] = {
-		{ 20, 0, 0x9FC00, 1 },
-		{ 20, 0x9FC00, 0x400, 2 },
-		{ 20, 0xF0000, 0x10000, 2 },
-		{ 20, 0x100000, mem - 0x100000, 1 },
-	};
-	memcpy(page + mmap_off, map, sizeof(map));
+	struct platform_range ranges[PLATFORM_RANGES];
+	u32 nmap = platform_memory_map(mem, ranges);
+	struct mb_mmap map[PLATFORM_RANGES];
+	for (u32 i = 0; i < nmap; i++)
+		map[i] = (struct mb_mmap){ 20, ranges[i].base, ranges[i].len, ranges[i].type };
+	memcpy(page + mmap_off, map, nmap * sizeof(map[0]));
 	mbi->flags = MBI_MEM | MBI_CMDLINE | MBI_MODS | MBI_MMAP | MBI_LOADER_NAME;
 	mbi->mem_lower = 640;
 	mbi->mem_upper = (u32)((mem >> 10) - 1024);
 	mbi->cmdline = info + cmd_off;
 	mbi->boot_loader_name = info + name_off;
 	mbi->mmap_addr = info + mmap_off;
-	mbi->mmap_length = sizeof(map);
-	if (copy_to_guest(vm, info, page, PAGE_SIZE) < 0)
+	mbi->mmap_length = nmap * sizeof(map[0]);
+	if (loader_copy(vm, info, page, PAGE_SIZE) < 0)
 		return FAIL("out of host memory for the multiboot info");
 
 	struct vcpu *v = &vm->vcpu;
@@ -140,4 +155,27 @@ int loader_load(struct vm *vm, const u8 *image, u32 size, const char *cmdline,
 	v->rflags = 0x2;
 	v->cr0 = CR0_PE | CR0_ET;
 	return 0;
+}
+
+bool loader_is_kernel(const u8 *image, u32 size)
+{
+	return linux_is_bzimage(image, size) || (size >= 4 && memcmp(image, "\x7f" "ELF", 4) == 0);
+}
+
+int loader_load(struct vm *vm, const u8 *image, u32 size, const u8 *initrd, u32 initrd_size,
+		const char *cmdline, char *err, size_t errlen)
+{
+	// The BIOS data area words a PC kernel reads before it trusts any map.
+	u8 bda[0x20];
+	memset(bda, 0, sizeof(bda));
+	u16 ebda_seg = EBDA_GPA >> 4, base_k = EBDA_GPA >> 10;
+	memcpy(bda + (BDA_EBDA_SEGMENT - 0x400), &ebda_seg, 2);
+	memcpy(bda + (BDA_BASE_MEM_K - 0x400), &base_k, 2);
+	if (loader_copy(vm, 0x400, bda, sizeof(bda)) < 0)
+		return FAIL("out of host memory for the BIOS data area");
+	if (linux_is_bzimage(image, size))
+		return linux_load(vm, image, size, initrd, initrd_size, cmdline, err, errlen);
+	if (initrd)
+		return FAIL("an initrd goes with a Linux bzImage; this is not one");
+	return multiboot_load(vm, image, size, cmdline, err, errlen);
 }

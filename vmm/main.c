@@ -10,6 +10,7 @@
 #include "hv.h"
 #include "irq.h"
 #include "lib.h"
+#include "loader.h"
 #include "multiboot.h"
 #include "log.h"
 #include "printf.h"
@@ -285,25 +286,39 @@ void kmain(u32 magic, u32 mbi_pa)
 	write_cr4(read_cr4() | CR4_OSFXSR | CR4_OSXMMEXCPT);
 	kprintf("umbra: backend %s, %u module(s), TSC %lu kHz\n", hv->name, nmods, cfg.tsc_khz);
 
-	int created = 0;
+	int created = 0, rejected = 0;
 	for (u32 i = 0; i < nmods; i++) {
 		const char *cmd = mods[i].cmdline ? (const char *)(uintptr_t)mods[i].cmdline : "";
 		char err[120];
 		if (mods[i].end <= mods[i].start) {
 			kprintf("umbra: module %u (%s): rejected: empty\n", i, cmd);
 			all_ok = false;
+			rejected++;
 			continue;
 		}
-		struct vm *vm = vm_create_from_module((const u8 *)(uintptr_t)mods[i].start,
-						      mods[i].end - mods[i].start, cmd, err, sizeof(err));
+		const u8 *image = (const u8 *)(uintptr_t)mods[i].start;
+		u32 size = mods[i].end - mods[i].start;
+		// A Linux kernel's initrd is the module after it, unless that is
+		// a kernel itself.
+		const u8 *initrd = NULL;
+		u32 initrd_size = 0, first = i;
+		if (linux_is_bzimage(image, size) && i + 1 < nmods && mods[i + 1].end > mods[i + 1].start &&
+		    !loader_is_kernel((const u8 *)(uintptr_t)mods[i + 1].start, mods[i + 1].end - mods[i + 1].start)) {
+			i++;
+			initrd = (const u8 *)(uintptr_t)mods[i].start;
+			initrd_size = mods[i].end - mods[i].start;
+		}
+		struct vm *vm = vm_create_from_module(image, size, initrd, initrd_size, cmd, err, sizeof(err));
 		if (!vm) {
-			kprintf("umbra: module %u (%s): rejected: %s\n", i, cmd, err);
+			kprintf("umbra: module %u (%s): rejected: %s\n", first, cmd, err);
 			all_ok = false;
+			rejected++;
 			continue;
 		}
 		created++;
-		kprintf("umbra: vm%u: %u MiB, entry 0x%x, from module %u (%s)\n",
-			vm->id, vm->mem_mib, (u32)vm->vcpu.rip, i, cmd);
+		kprintf("umbra: vm%u: %u MiB, entry 0x%x, from module %u (%s)%s\n",
+			vm->id, vm->mem_mib, (u32)vm->vcpu.rip, first, cmd,
+			initrd ? ", initrd the next module" : "");
 	}
 	if (created)
 		kprintf("umbra: boot to first guest entry: %lu us of umbra's own time\n",
@@ -312,7 +327,7 @@ void kmain(u32 magic, u32 mbi_pa)
 	sched_run(vm_finish);
 	u64 free_at_end = frame_free_count();
 	kprintf("umbra: all VMs ended: %d created, %d rejected; free frames at boot %lu, at end %lu: %s\n",
-		created, (int)nmods - created, free_at_boot, free_at_end,
+		created, rejected, free_at_boot, free_at_end,
 		free_at_boot == free_at_end ? "no leak" : "LEAK");
 	if (free_at_boot != free_at_end)
 		panic("frames leaked: %lu", free_at_boot - free_at_end);

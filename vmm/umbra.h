@@ -21,9 +21,10 @@ extern struct vm vms[MAX_VMS];
 
 // A guest's byte for its console: raw in split mode, else "[vmN] " lines.
 void vm_console_putc(struct vm *vm, char c);
-// Create a VM from a multiboot module; on failure say why in err.
-struct vm *vm_create_from_module(const u8 *image, u32 size, const char *cmdline,
-				 char *err, size_t errlen);
+// Create a VM from a module (a multiboot kernel, or a Linux bzImage with
+// an optional initrd); on failure say why in err.
+struct vm *vm_create_from_module(const u8 *image, u32 size, const u8 *initrd, u32 initrd_size,
+				 const char *cmdline, char *err, size_t errlen);
 // Run vm until it ends or the tick count reaches until.
 void vm_run_slice(struct vm *vm, u64 until);
 // Run every VM to its end, round-robin, preempted by the host timer;

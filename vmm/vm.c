@@ -83,8 +83,8 @@ static struct vm *vm_slot(char *err, size_t errlen)
 	return NULL;
 }
 
-struct vm *vm_create_from_module(const u8 *image, u32 size, const char *cmdline,
-				 char *err, size_t errlen)
+struct vm *vm_create_from_module(const u8 *image, u32 size, const u8 *initrd, u32 initrd_size,
+				 const char *cmdline, char *err, size_t errlen)
 {
 	struct vm *vm = vm_slot(err, errlen);
 	if (!vm)
@@ -98,6 +98,7 @@ struct vm *vm_create_from_module(const u8 *image, u32 size, const char *cmdline,
 	memcpy(vm->cmdline, cmdline, n);
 	gpmap_init(&vm->gpmap, vm->mem_mib << (20 - PAGE_SHIFT), id);
 	rtc_init(&vm->rtc, vm->mem_mib);
+	uart_reset(&vm->uart);
 	vm->vcpu.vm = vm;
 	// The FPU as FNINIT leaves it, plus SSE's default MXCSR.
 	vm->vcpu.fpu[0] = 0x7F;
@@ -109,7 +110,7 @@ struct vm *vm_create_from_module(const u8 *image, u32 size, const char *cmdline,
 		return NULL;
 	}
 	shadow_vcpu_init(&vm->vcpu.shadow, &vm->mmu);
-	int r = loader_load(vm, image, size, cmdline, err, errlen);
+	int r = loader_load(vm, image, size, initrd, initrd_size, cmdline, err, errlen);
 	struct walk_ctx ctx = vcpu_walk_ctx(&vm->vcpu);
 	if (r == 0 && shadow_load_cr3(&vm->vcpu.shadow, &ctx) < 0) {
 		ksnprintf(err, errlen, "out of host memory for the first shadow table");
@@ -135,10 +136,8 @@ struct vm *vm_clone(struct vm *parent, char *err, size_t errlen)
 	vm->mem_mib = parent->mem_mib;
 	vm->parent = parent->id;
 	memcpy(vm->cmdline, parent->cmdline, sizeof(vm->cmdline));
-	vm->uart_lcr = parent->uart_lcr, vm->uart_ier = parent->uart_ier;
-	vm->uart_mcr = parent->uart_mcr, vm->uart_scr = parent->uart_scr;
-	vm->uart_dll = parent->uart_dll, vm->uart_dlm = parent->uart_dlm;
-	vm->uart_fcr = parent->uart_fcr;
+	vm->uart = parent->uart;
+	vm->uart.q_count = 0; // typed input was for the parent
 	vm->irq = parent->irq;
 	vm->rtc = parent->rtc;
 	gpmap_init(&vm->gpmap, parent->gpmap.nr_frames, vm->id);
@@ -343,6 +342,7 @@ static void deliver_interrupts(struct vcpu *v)
 {
 	struct vm *vm = v->vm;
 	vpit_update(vm);
+	uart_update(vm);
 	int vec = vpic_pending(vm);
 	v->want_irq_window = false;
 	if (vec < 0)

@@ -7,6 +7,7 @@
 #include "gpmap.h"
 #include "rtc.h"
 #include "shadow.h"
+#include "uart.h"
 #include "vpic.h"
 #include "x86.h"
 
@@ -106,7 +107,7 @@ struct vm {
 	struct gpmap gpmap;
 	struct shadow_mmu mmu; // its shadow tables, their sync state, statistics
 	struct vcpu vcpu;
-	u8 uart_lcr, uart_ier, uart_mcr, uart_scr, uart_dll, uart_dlm, uart_fcr;
+	struct vuart uart;     // its COM1
 	u8 warned_ports[8192]; // one bit per port: "unhandled" logged once
 	u32 said[SAID_NR];    // guest-caused messages of each kind, shown or not
 	struct vdev_irq irq;   // the guest's PICs and PIT

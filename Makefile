@@ -131,7 +131,7 @@ bench:
 # Debian's packages (scripts/fetch-linux), and an initramfs with the fork
 # stress (tests/linux), both in build/linux.
 LINUX := $(B)/linux
-LSTRESS_ARGS := procs=3 depth=3 pages=8 rounds=5
+LSTRESS_ARGS := procs=3 depth=3 pages=8 rounds=6
 linux: $(LINUX)/vmlinuz $(LINUX)/initrd.gz
 
 $(LINUX)/vmlinuz $(LINUX)/busybox:

@@ -17,6 +17,7 @@
 # by it too), e.g. ONLY=pg_role, ONLY='host/test_asid', ONLY='console/kill'.
 set -uo pipefail
 cd "$(dirname "$0")/.."
+exec </dev/null # no test reads the terminal; a guest's typed input is fed to it (feed)
 ONLY=${ONLY:-}
 # Is the test called $1 one to run?
 want() { [ -z "$ONLY" ] || grep -Eq -- "$ONLY" <<<"$1"; }
@@ -63,9 +64,17 @@ skipped() { echo "SKIP $1${2:+: $2}"; skip=$((skip + 1)); }
 T=${UMBRA_TEST_TIMEOUT:-60}
 [ $soak = 1 ] && T=${UMBRA_TEST_TIMEOUT:-3600}
 
-plain_qemu() { # kernel mem args... -> stdout, status
+plain_qemu() { # kernel mem args... -> stdout, status (stdin: the guest's COM1 input)
 	local k=$1 mem=$2; shift 2
-	scripts/qemu --plain "$k" --mem "$mem" --args "$*" --timeout "$T" </dev/null
+	scripts/qemu --plain "$k" --mem "$mem" --args "$*" --timeout "$T"
+}
+# feed FILE TEXT: once the guest has printed a line "READY" to FILE, type
+# TEXT (printf %b escapes) on its COM1; nothing if it never does.
+feed() {
+	local i
+	[ -n "$2" ] || return 0
+	for i in $(seq $((T * 10))); do grep -q '^READY' "$1" 2>/dev/null && break; sleep 0.1; done
+	grep -q '^READY' "$1" 2>/dev/null && printf '%b' "$2"
 }
 umbra_qemu() { # QEMU_MIB "UMBRA_ARGS" "MODULES" -> stdout, status (TCG, umbra's log on COM1)
 	scripts/qemu --umbra "$3" --mem "$1" --umbra-args "$2" --tcg --timeout "$T" </dev/null
@@ -100,13 +109,14 @@ done
 
 # ---- 2. paging guests: plain QEMU is the reference -----------------------
 paging_guest() { # GUEST.elf: on plain QEMU, under umbra, under umbra with reclaims
-	local g=$1 n gargs prc urc rrc last nrec
+	local g=$1 n gargs input prc urc rrc last nrec
 	n=$(basename "$g" .elf)
 	want "guest/$n" || return
 	gargs=$(sed -n 's/^\/\/ guest-args: //p' "tests/paging/$n.c")  # the same for both
-	plain_qemu "$g" 64 $gargs >"$out/$n.plain" 2>"$out/$n.plain.err"; prc=$?
-	UMBRA_LOG="$out/$n.umbra.log" UMBRA_TIMEOUT=$T scripts/run-guest "$g" 64 ${gargs:+-- $gargs} \
-		>"$out/$n.umbra" 2>"$out/$n.umbra.err"; urc=$?
+	input=$(sed -n 's/^\/\/ guest-input: //p' "tests/paging/$n.c") # typed once it says READY
+	feed "$out/$n.plain" "$input" | plain_qemu "$g" 64 $gargs >"$out/$n.plain" 2>"$out/$n.plain.err"; prc=${PIPESTATUS[1]}
+	feed "$out/$n.umbra" "$input" | UMBRA_LOG="$out/$n.umbra.log" UMBRA_TIMEOUT=$T scripts/run-guest "$g" 64 ${gargs:+-- $gargs} \
+		>"$out/$n.umbra" 2>"$out/$n.umbra.err"; urc=${PIPESTATUS[1]}
 	last=$(tail -n 1 "$out/$n.plain" | tr -d '\r')
 	if [ $prc -ne 1 ] || ! [[ $last =~ ^DONE\ [0-9]+\ 0$ ]]; then
 		bad "guest/$n on plain QEMU" "status $prc, last line '$last'"
@@ -123,8 +133,8 @@ paging_guest() { # GUEST.elf: on plain QEMU, under umbra, under umbra with recla
 		ok "guest/$n under umbra: byte-identical, status $urc, audit OK"
 	fi
 	# Again with a reclaim every 3 exits: the guest must not notice.
-	UMBRA_ARGS="reclaim_every=3" UMBRA_LOG="$out/$n.reclaim.log" UMBRA_TIMEOUT=$T scripts/run-guest "$g" 64 ${gargs:+-- $gargs} \
-		>"$out/$n.reclaim" 2>/dev/null; rrc=$?
+	feed "$out/$n.reclaim" "$input" | UMBRA_ARGS="reclaim_every=3" UMBRA_LOG="$out/$n.reclaim.log" UMBRA_TIMEOUT=$T \
+		scripts/run-guest "$g" 64 ${gargs:+-- $gargs} >"$out/$n.reclaim" 2>/dev/null; rrc=${PIPESTATUS[1]}
 	nrec=$(sed -n 's/.*reclaimed \([0-9]*\) frames.*/\1/p' "$out/$n.reclaim.log")
 	if [ $rrc -eq $prc ] && cmp -s "$out/$n.plain" "$out/$n.reclaim" && [ "${nrec:-0}" -gt 0 ] &&
 	   grep -q 'audit: OK' "$out/$n.reclaim.log"; then

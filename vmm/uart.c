@@ -34,6 +34,7 @@ void uart_reset(struct vuart *u)
 {
 	memset(u, 0, sizeof(*u));
 	u->lsr = LSR_THRE | LSR_TEMT;
+	u->mcr = 0x08;   // OUT2, as QEMU resets it
 	u->divisor = 12; // 9600 baud
 	u->itl = 1;
 }

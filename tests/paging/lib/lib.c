@@ -11,7 +11,7 @@ u32 *kpd;
 extern char kstack_top[], istack_top[];
 void isr0(void), isr1(void), isr2(void), isr3(void), isr4(void), isr5(void), isr6(void),
 	isr7(void), isr8(void), isr9(void), isr10(void), isr11(void), isr12(void), isr13(void),
-	isr14(void), isr15(void), isr16(void), isr17(void), isr18(void), isr19(void), isr32(void),
+	isr14(void), isr15(void), isr16(void), isr17(void), isr18(void), isr19(void), isr32(void), isr36(void),
 	isr128(void);
 extern char user_return[];
 void lib_main(u32 magic, u32 mbi);
@@ -180,6 +180,7 @@ static void tables_init(void)
 	for (int v = 0; v < 20; v++)
 		set_gate(v, stubs[v], v == 3 || v == 4 ? 3 : 0);
 	set_gate(0x20, isr32, 0); // IRQ 0 once a test remaps the PIC there
+	set_gate(0x24, isr36, 0); // IRQ 4 (COM1), likewise
 	set_gate(0x80, isr128, 3);
 	struct { u16 limit; u32 base; } __attribute__((packed)) i = { 256 * 8 - 1, (u32)idt };
 	__asm__ volatile("lidt %0" ::"m"(i));

@@ -307,6 +307,54 @@ void handle_insn(struct vcpu *v, const struct vm_exit *e)
 	}
 }
 
+// The MSRs umbra answers itself, vendor-neutral; the rest go to the backend
+// (SYSENTER_*, PAT's storage). An MSR neither knows is absent: #GP, as the
+// SDM says, and so is one whose feature CPUID hides (MTRR, MCA, APIC).
+#define MSR_UCODE_REV 0x8B
+
+static bool msr_get(struct vcpu *v, u32 msr, u64 *val)
+{
+	switch (msr) {
+	case MSR_EFER: *val = v->efer; return true;
+	case MSR_TSC: *val = __builtin_ia32_rdtsc(); return true;
+	case MSR_UCODE_REV: *val = 0; return true; // no microcode update loaded
+	default: return hv->msr_read(v, msr, val);
+	}
+}
+
+// A PAT entry is a memory type: 0, 1, 4, 5, 6 or 7, in the low 3 bits of its byte.
+static bool pat_valid(u64 pat)
+{
+	for (int i = 0; i < 8; i++) {
+		u8 type = (u8)(pat >> (8 * i));
+		if (type > 7 || type == 2 || type == 3)
+			return false;
+	}
+	return true;
+}
+
+static bool msr_set(struct vcpu *v, u32 msr, u64 val)
+{
+	switch (msr) {
+	case MSR_EFER:
+		// What CPUID does not show cannot be turned on (SYSCALL, NX,
+		// long mode: none of them is shown).
+		if (val & ~(u64)efer_valid())
+			return false;
+		v->efer = (u32)val;
+		return true;
+	case MSR_TSC:
+		vm_say(v->vm, SAID_TSC_WRITE, "wrmsr TSC ignored");
+		return true;
+	case MSR_UCODE_REV:
+		return true; // writing 0 before CPUID is how software asks; there is nothing to load
+	case MSR_PAT:
+		return pat_valid(val) && hv->msr_write(v, msr, val);
+	default:
+		return hv->msr_write(v, msr, val);
+	}
+}
+
 void handle_msr(struct vcpu *v, const struct vm_exit *e)
 {
 	struct insn in;
@@ -315,11 +363,7 @@ void handle_msr(struct vcpu *v, const struct vm_exit *e)
 	u32 msr = (u32)v->gpr[GPR_RCX];
 	u64 val = 0;
 	if (!e->msr_write) {
-		if (msr == MSR_EFER)
-			val = v->efer;
-		else if (msr == MSR_TSC)
-			val = __builtin_ia32_rdtsc();
-		else if (!hv->msr_read(v, msr, &val)) {
+		if (!msr_get(v, msr, &val)) {
 			vm_say(v->vm, SAID_MSR, "rdmsr 0x%x: not offered, #GP", msr);
 			inject_gp(v, e);
 			return;
@@ -328,18 +372,9 @@ void handle_msr(struct vcpu *v, const struct vm_exit *e)
 		v->gpr[GPR_RDX] = (u32)(val >> 32);
 	} else {
 		val = ((u64)(u32)v->gpr[GPR_RDX] << 32) | (u32)v->gpr[GPR_RAX];
-		if (msr == MSR_EFER) {
-			if (val & ~(u64)efer_valid()) {
-				// What CPUID does not show cannot be turned on (SYSCALL,
-				// NX, long mode: none of them is shown).
-				inject_gp(v, e);
-				return;
-			}
-			v->efer = (u32)val;
-		} else if (msr == MSR_TSC) {
-			vm_say(v->vm, SAID_TSC_WRITE, "wrmsr TSC ignored");
-		} else if (!hv->msr_write(v, msr, val)) {
-			vm_say(v->vm, SAID_MSR, "wrmsr 0x%x: not offered, #GP", msr);
+		if (!msr_set(v, msr, val)) {
+			if (msr != MSR_EFER && msr != MSR_PAT)
+				vm_say(v->vm, SAID_MSR, "wrmsr 0x%x: not offered, #GP", msr);
 			inject_gp(v, e);
 			return;
 		}

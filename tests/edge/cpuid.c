@@ -2,6 +2,8 @@
 // the hypervisor bit set, hides SVM, VMX, PAE, long mode, NX, SYSCALL, the
 // local APIC, MCE/MTRR and XSAVE/AVX, shows one CPU; and what it hides a
 // guest cannot turn on (CR4.PAE/MCE/OSXSAVE and EFER.SCE/LME/NXE raise #GP).
+// MSRs follow the SDM where QEMU's TCG does not: one that does not exist,
+// or whose feature CPUID hides, raises #GP, and PAT takes only valid types.
 // Exit status: the number of failed checks.
 // expect-status: 1
 // expect-log: vm1 ended .*status 0: wrote 0 to the exit port
@@ -51,6 +53,23 @@ static int faults_efer(u32 bit)
 	return gp_count != before;
 }
 
+static int faults_wrmsr(u32 msr, u64 val)
+{
+	u32 before = gp_count;
+	skip_len = 2;
+	__asm__ volatile("wrmsr" ::"c"(msr), "a"((u32)val), "d"((u32)(val >> 32)));
+	return gp_count != before;
+}
+
+static int faults_rdmsr(u32 msr, u64 *val)
+{
+	u32 before = gp_count, lo = 0, hi = 0;
+	skip_len = 2;
+	__asm__ volatile("rdmsr" : "+a"(lo), "+d"(hi) : "c"(msr));
+	*val = ((u64)hi << 32) | lo;
+	return gp_count != before;
+}
+
 void main(u32 magic, u32 mbi)
 {
 	(void)magic; (void)mbi;
@@ -84,5 +103,19 @@ void main(u32 magic, u32 mbi)
 	check(faults_cr4(1u << 5) && faults_cr4(1u << 6) && faults_cr4(1u << 18), "CR4.PAE, MCE, OSXSAVE raise #GP");
 	check(!faults_cr4(1u << 4), "CR4.PSE can be set");
 	check(faults_efer(1u << 0) && faults_efer(1u << 8) && faults_efer(1u << 11), "EFER.SCE, LME, NXE raise #GP");
+	u64 v;
+	check(faults_rdmsr(0x12345678u, &v) && faults_wrmsr(0x12345678u, 0), "an MSR that exists nowhere: #GP");
+	check(faults_rdmsr(0xFE, &v) && faults_rdmsr(0x2FF, &v), "MTRR MSRs (hidden): #GP");
+	check(faults_rdmsr(0x179, &v) && faults_rdmsr(0x1B, &v), "MCG_CAP and APIC_BASE (hidden): #GP");
+	check(!faults_rdmsr(0x8B, &v) && !faults_wrmsr(0x8B, 0), "microcode revision reads, and takes the write of 0");
+	check(faults_wrmsr(0x277, 0x0007040600070402ull) && faults_wrmsr(0x277, 0x0007040600070408ull) &&
+	      faults_wrmsr(0x277, 0x0007040600070406ull | (1ull << 59)), "PAT refuses types 2, 3 and reserved bits");
+	check(!faults_rdmsr(0x277, &v) && v == 0x0007040600070406ull, "a refused PAT write changes nothing");
+	u64 t0, t1;
+	faults_rdmsr(0x10, &t0);
+	for (volatile u32 i = 0; i < 100000; i++)
+		;
+	faults_rdmsr(0x10, &t1);
+	check(t1 > t0, "the TSC MSR moves forward");
 	outl(0xF4, failed);
 }

@@ -1,5 +1,6 @@
 // Device models for the guest platform (see README "The guest platform").
 #include "devices.h"
+#include "legacy.h"
 #include "lib.h"
 #include "log.h"
 #include "uart.h"
@@ -25,6 +26,9 @@ u32 dev_in(struct vm *vm, u16 port, u8 size)
 		return rtc_in(vm, port);
 	if (port >= COM1_BASE && port < COM1_BASE + 8 && size == 1)
 		return uart_in(vm, port - COM1_BASE);
+	u32 val;
+	if (legacy_in(vm, port, size, &val))
+		return val;
 	warn_port(vm, port, true);
 	return size == 4 ? 0xFFFFFFFFu : size == 2 ? 0xFFFFu : 0xFFu;
 }
@@ -52,5 +56,7 @@ void dev_out(struct vm *vm, u16 port, u8 size, u32 val)
 		rtc_out(vm, port, (u8)val);
 		return;
 	}
+	if (legacy_out(vm, port, size, val))
+		return;
 	warn_port(vm, port, false);
 }

@@ -137,6 +137,7 @@ struct vm *vm_clone(struct vm *parent, char *err, size_t errlen)
 	vm->parent = parent->id;
 	memcpy(vm->cmdline, parent->cmdline, sizeof(vm->cmdline));
 	vm->uart = parent->uart;
+	vm->legacy = parent->legacy;
 	vm->uart.q_count = 0; // typed input was for the parent
 	vm->irq = parent->irq;
 	vm->rtc = parent->rtc;

@@ -5,6 +5,7 @@
 
 #include "asid.h"
 #include "gpmap.h"
+#include "legacy.h"
 #include "rtc.h"
 #include "shadow.h"
 #include "uart.h"
@@ -108,6 +109,7 @@ struct vm {
 	struct shadow_mmu mmu; // its shadow tables, their sync state, statistics
 	struct vcpu vcpu;
 	struct vuart uart;     // its COM1
+	struct vlegacy legacy; // PCI address, CGA registers
 	u8 warned_ports[8192]; // one bit per port: "unhandled" logged once
 	u32 said[SAID_NR];    // guest-caused messages of each kind, shown or not
 	struct vdev_irq irq;   // the guest's PICs and PIT

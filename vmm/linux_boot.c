@@ -92,6 +92,14 @@ int linux_load(struct vm *vm, const u8 *image, u32 size, const u8 *initrd, u32 i
 		return FAIL("the kernel needs [1 MiB, 0x%lx) to decompress; the guest has %u MiB",
 			    kernel_end, vm->mem_mib);
 
+	// A module's command line starts with its own name, which a multiboot
+	// kernel is given but Linux is not (QEMU's -append has no such word).
+	while (*cmdline == ' ')
+		cmdline++;
+	while (*cmdline && *cmdline != ' ')
+		cmdline++;
+	while (*cmdline == ' ')
+		cmdline++;
 	u32 cmd_max = version >= 0x0206 ? rd32(image, HDR_CMDLINE_SIZE) : 255;
 	size_t cmdlen = strlen(cmdline);
 	if (cmdlen > cmd_max || cmdlen >= CMDLINE_ROOM)

@@ -41,6 +41,10 @@ static int svm_cpu_init(void)
 	wrmsr(MSR_EFER, rdmsr(MSR_EFER) | EFER_SVME);
 	wrmsr(MSR_VM_HSAVE_PA, (u64)(uintptr_t)host_hsave);
 	memset(iopm, 0xFF, sizeof(iopm));
+	// Port 0x80, the PC's I/O delay port (Linux's outb_p/inb_p touch it
+	// after every access), goes to the hardware unintercepted, as KVM's
+	// VMX side allows: an exit for a delay only slows the guest down.
+	iopm[0x80 / 8] &= (u8)~(1u << (0x80 % 8));
 	memset(msrpm, 0xFF, sizeof(msrpm));
 	u32 a, b, c, d;
 	cpuid(0x8000000A, &a, &b, &c, &d);

@@ -76,6 +76,7 @@ struct shadow_stats {
 	u64 unsyncs;      // guest writes to a protected table
 	u64 syncs;        // tables brought back in sync
 	u64 zapped;       // entries dropped by a sync
+	u64 downgraded;   // entries a sync kept with fewer rights (write or user taken away)
 	u64 unshadowed;   // tables dropped because their frame became data
 	u64 cow_breaks;   // guest frames copied on this VM's write
 	u64 sp_copies;    // shared tables copied for this VM

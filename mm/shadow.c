@@ -301,9 +301,20 @@ static void sync_sp(struct shadow_mmu *s, struct sp *sp)
 				s->stats.zapped++;
 			}
 		} else if (!spte_current(s, t[i], g, sp->role)) {
-			clear_spte(&t[i]);
+			// Most changes take rights away (fork write-protects for
+			// copy-on-write): keep the mapping with fewer rights when
+			// that is enough, rather than fault it back in later.
+			u32 fewer = t[i] & ~(u32)PTE_W;
+			if (!spte_current(s, fewer, g, sp->role))
+				fewer &= ~(u32)PTE_U;
+			if (spte_current(s, fewer, g, sp->role)) {
+				t[i] = fewer;
+				s->stats.downgraded++;
+			} else {
+				clear_spte(&t[i]);
+				s->stats.zapped++;
+			}
 			sp_tlb_flush(s);
-			s->stats.zapped++;
 		}
 	}
 	sp->unsync = false;

@@ -194,6 +194,27 @@ PY
 	expect mem-garbage 131 'rejected: umbra.mem= takes' -- "$good" 64 umbra.mem=12x
 	expect unknown-setting 131 "rejected: unknown setting 'umbra.foo=1'" -- "$good" 64 umbra.foo=1
 fi
+# Malformed Linux kernels and initrds (made from Debian's bzImage).
+lk=$B/linux/vmlinuz
+if [ -f "$lk" ] && [ -f $B/linux/initrd.gz ]; then
+	python3 - "$lk" "$out" <<'PY'
+import struct, sys
+d = bytearray(open(sys.argv[1], 'rb').read()); o = sys.argv[2]
+setup = ((d[0x1F1] or 4) + 1) * 512
+open(o + '/lx-setup-only', 'wb').write(d[:setup])
+old = bytearray(d); struct.pack_into('<H', old, 0x206, 0x0200); open(o + '/lx-proto200', 'wb').write(old)
+big = bytearray(d); struct.pack_into('<I', big, 0x260, 0xFFFFF000); open(o + '/lx-init-size', 'wb').write(big)
+low = bytearray(d); low[0x211] &= 0xFE; open(o + '/lx-zimage', 'wb').write(low)
+junk = bytearray(d[:setup]) + b'\xff' * 65536; open(o + '/lx-junk-code', 'wb').write(junk)
+PY
+	head -c $((48 << 20)) /dev/zero >"$out/lx-big-initrd"
+	expect linux-setup-only 131 'rejected: setup \([0-9]+ sectors\) leaves no protected-mode kernel' -- "$out/lx-setup-only"
+	expect linux-old-protocol 131 'rejected: boot protocol 2.00 is too old' -- "$out/lx-proto200"
+	expect linux-init-size 131 'rejected: the kernel needs .* to decompress' -- "$out/lx-init-size"
+	expect linux-zimage 131 'rejected: a zImage .* is not supported' -- "$out/lx-zimage"
+	expect linux-initrd-too-big 131 'rejected: initrd of .* (do not both fit|does not fit)' -- $lk --initrd "$out/lx-big-initrd" 40
+	expect linux-junk-code 129 'vm1 ended .*triple fault' -- "$out/lx-junk-code"
+fi
 if [ -f "$good" ] && want "bad-input/bad-module-beside-good"; then
 	# A bad module beside a good one: one rejected, the other runs to the end.
 	umbra_qemu 256 "" "$out/random.bin umbra.mem=16,$good umbra.mem=32" >"$out/mixed.out" 2>&1; rc=$?

@@ -107,6 +107,7 @@ boot_gdt_ptr:
 	.align 4096
 boot_pml4:	.space 4096
 boot_pdpt:	.space 4096
+	.globl boot_pd
 boot_pd:	.space 4 * 4096
 	.align 16
 	.globl boot_stack_top

@@ -132,6 +132,18 @@ paging_guest() { # GUEST.elf: on plain QEMU, under umbra, under umbra with recla
 	else
 		ok "guest/$n under umbra: byte-identical, status $urc, audit OK"
 	fi
+	# A guest whose waits must end on time (umbra wakes at its deadline,
+	# not at its own next tick) states the longest life it may have.
+	local max_ms ms
+	max_ms=$(sed -n 's/^\/\/ umbra-max-ms: //p' "tests/paging/$n.c")
+	if [ -n "$max_ms" ]; then
+		ms=$(sed -n 's/.*vm1: [0-9]* exits in \([0-9]*\) ms.*/\1/p' "$out/$n.umbra.log")
+		if [ -n "$ms" ] && [ "$ms" -le "$max_ms" ]; then
+			ok "guest/$n under umbra on time: the VM lived $ms ms (at most $max_ms)"
+		else
+			bad "guest/$n under umbra on time" "the VM lived ${ms:-?} ms, more than $max_ms"
+		fi
+	fi
 	# Again with a reclaim every 3 exits: the guest must not notice.
 	feed "$out/$n.reclaim" "$input" | UMBRA_ARGS="reclaim_every=3" UMBRA_LOG="$out/$n.reclaim.log" UMBRA_TIMEOUT=$T \
 		scripts/run-guest "$g" 64 ${gargs:+-- $gargs} >"$out/$n.reclaim" 2>/dev/null; rrc=${PIPESTATUS[1]}

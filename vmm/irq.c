@@ -1,7 +1,9 @@
 // Host interrupts: the 8259 PICs remapped to vectors 32-47 with only IRQ 0
 // open, and PIT channel 0 ticking at TICK_HZ. The tick is umbra's clock for
-// preempting VMs; the handler only counts.
+// preempting VMs; the handler only counts. (The local APIC's one-shot
+// wake-up is hosttimer.c.)
 #include "asm.h"
+#include "hosttimer.h"
 #include "irq.h"
 
 volatile u64 ticks;
@@ -29,6 +31,12 @@ void irq_init(void)
 
 void irq_dispatch(u64 vector)
 {
+	if (vector == HOSTTIMER_VECTOR) {
+		hosttimer_interrupt();
+		return;
+	}
+	if (vector > 47)
+		return; // the APIC's spurious vector (no EOI), or nothing umbra raises
 	if (vector == 32)
 		ticks++;
 	// IRQ 7 and 15 can be spurious: those must not be acknowledged.

@@ -7,6 +7,7 @@
 #include "exit.h"
 #include "fwcfg.h"
 #include "frame.h"
+#include "hosttimer.h"
 #include "hv.h"
 #include "irq.h"
 #include "lib.h"
@@ -324,6 +325,7 @@ void kmain(u32 magic, u32 mbi_pa)
 		kprintf("umbra: boot to first guest entry: %lu us of umbra's own time\n",
 			tsc_to_us(rdtsc() - boot_tsc));
 	irq_init();
+	hosttimer_init();
 	sched_run(vm_finish);
 	u64 free_at_end = frame_free_count();
 	kprintf("umbra: all VMs ended: %d created, %d rejected; free frames at boot %lu, at end %lu: %s\n",

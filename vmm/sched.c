@@ -5,6 +5,8 @@
 // VM that ran last and moves on a switch only.
 #include "asm.h"
 #include "console.h"
+#include "hosttimer.h"
+#include "lib.h"
 #include "irq.h"
 #include "log.h"
 #include "umbra.h"
@@ -44,6 +46,18 @@ void sched_forget(struct vm *vm)
 		cpu_owner = NULL;
 }
 
+// The earliest moment (TSC) a device of a running VM raises an interrupt.
+static u64 next_guest_deadline(void)
+{
+	u64 next = ~0ull;
+	for (u32 i = 1; i < MAX_VMS; i++) {
+		struct vm *vm = &vms[i];
+		if (vm->state == VM_RUNNING)
+			next = MIN(next, MIN(vpit_next_irq_tsc(vm), uart_next_irq_tsc(vm)));
+	}
+	return next;
+}
+
 void sched_run(void (*finish)(struct vm *vm))
 {
 	u64 deadline = cfg.deadline_s ? ticks + (u64)cfg.deadline_s * TICK_HZ : 0;
@@ -78,7 +92,7 @@ void sched_run(void (*finish)(struct vm *vm))
 		if (!any)
 			break;
 		if (!ran)
-			hlt(); // every VM waits for an interrupt: so does umbra, until the next tick
+			hosttimer_sleep_until(next_guest_deadline()); // every VM waits for an interrupt
 	}
 	cli();
 }

@@ -16,15 +16,15 @@ struct idt_gate {
 } __attribute__((packed));
 _Static_assert(sizeof(struct idt_gate) == 16, "idt gate");
 
-static struct idt_gate idt[48] __attribute__((aligned(16)));
-extern const u64 trap_stubs[48];
+static struct idt_gate idt[64] __attribute__((aligned(16)));
+extern const u64 trap_stubs[64];
 
 void trap_init(void);
 void trap_handler(struct trap_frame *f);
 
 void trap_init(void)
 {
-	for (int v = 0; v < 48; v++) {
+	for (int v = 0; v < 64; v++) {
 		u64 a = trap_stubs[v];
 		idt[v] = (struct idt_gate){ (u16)a, 0x08, 0, 0x8E, (u16)(a >> 16), (u32)(a >> 32), 0 };
 	}

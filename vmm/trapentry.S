@@ -47,7 +47,8 @@ trap_stub_\vec:
 	STUB 30, 1
 	STUB 31, 0
 
-// Host interrupts (vectors 32-47, the remapped 8259s): a short handler that
+// Host interrupts (vectors 32-47, the remapped 8259s; 48, the local APIC's
+// wake-up timer; 63, its spurious vector; 49-62 unused): a short handler that
 // returns. They arrive only where umbra runs with IF set: between VM exits.
 .macro IRQ vec
 	.align 16
@@ -56,7 +57,7 @@ irq_stub_\vec:
 	pushq	$\vec
 	jmp	irq_common
 .endm
-	.irp v, 32,33,34,35,36,37,38,39,40,41,42,43,44,45,46,47
+	.irp v, 32,33,34,35,36,37,38,39,40,41,42,43,44,45,46,47,48,49,50,51,52,53,54,55,56,57,58,59,60,61,62,63
 	IRQ \v
 	.endr
 
@@ -119,7 +120,7 @@ trap_stubs:
 	.irp v, 0,1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17,18,19,20,21,22,23,24,25,26,27,28,29,30,31
 	.quad trap_stub_\v
 	.endr
-	.irp v, 32,33,34,35,36,37,38,39,40,41,42,43,44,45,46,47
+	.irp v, 32,33,34,35,36,37,38,39,40,41,42,43,44,45,46,47,48,49,50,51,52,53,54,55,56,57,58,59,60,61,62,63
 	.quad irq_stub_\v
 	.endr
 

@@ -121,6 +121,12 @@ bool uart_host_input(struct vm *vm, u8 c)
 	return true;
 }
 
+u64 uart_next_irq_tsc(const struct vm *vm)
+{
+	const struct vuart *u = &vm->uart;
+	return u->timeout_tsc && u->rx_count && (u->ier & IER_RDI) ? u->timeout_tsc : ~0ull;
+}
+
 bool uart_can_wake(const struct vm *vm)
 {
 	return (vm->uart.ier & IER_RDI) && !(vm->irq.pic[0].imr & (1u << 4));

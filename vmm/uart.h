@@ -32,6 +32,8 @@ void uart_out(struct vm *vm, u16 reg, u8 val);
 bool uart_host_input(struct vm *vm, u8 c);
 // Move queued input into the FIFO, fire the timeout, update IRQ 4 (before an entry).
 void uart_update(struct vm *vm);
+// When its character timeout fires (TSC); ~0 for never.
+u64 uart_next_irq_tsc(const struct vm *vm);
 // Could the UART interrupt a halted guest (receive interrupts on, IRQ 4 unmasked)?
 bool uart_can_wake(const struct vm *vm);
 

@@ -198,6 +198,15 @@ void vpit_update(struct vm *vm)
 	}
 }
 
+u64 vpit_next_irq_tsc(struct vm *vm)
+{
+	struct pit_channel *c = &vm->irq.pit.ch[0];
+	if (!c->armed || c->fired == (u64)-1 || (vm->irq.pic[0].imr & 1))
+		return ~0ull;
+	u64 period = irq_period_tsc(vm, c);
+	return period ? c->start_tsc + (c->fired + 1) * period : ~0ull;
+}
+
 bool vpit_tick_armed(const struct vm *vm)
 {
 	return vm->irq.pit.ch[0].armed;

@@ -30,6 +30,8 @@ u32 vpit_in(struct vm *vm, u16 port);
 void vpit_out(struct vm *vm, u16 port, u8 val);
 // Raise IRQ 0 if a period of channel 0 passed since the last call.
 void vpit_update(struct vm *vm);
+// When channel 0 raises IRQ 0 next (TSC); ~0 for never (or masked).
+u64 vpit_next_irq_tsc(struct vm *vm);
 // Channel 0 has a count: a halted guest will be woken.
 bool vpit_tick_armed(const struct vm *vm);
 

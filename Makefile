@@ -40,11 +40,12 @@ help:
 	@echo "make            build build/umbra.elf (multiboot ELF32, 64-bit inside), build/umbra.iso, guests"
 	@echo "make run        the demo: GRUB ISO, the guest OS running forkstress, cloned 3 times mid-run; type console commands (help); with a terminal the console stays until quit"
 	@echo "make run-guest GUEST=k.elf [MEM=64]   run one multiboot kernel under umbra (see scripts/run-guest)"
+	@echo "make run-guest GUEST=vmlinuz INITRD=initrd.gz MEM=128 [ARGS=console=ttyS0]   a Linux bzImage and its initrd"
 	@echo "make test       host tests of mm/, paging guests on plain QEMU vs umbra, clones, the console, ISO boot"
 	@echo "make test ONLY=PATTERN   only the tests whose names (as printed) match the extended regex"
 	@echo "make soak       the model tests at length (10^8 operations, 2x10^7 with clones), longer guest limits"
 	@echo "make bench      print BENCH lines (figures, not pass/fail) and draw build/bench/*.svg"
-	@echo "make linux      fetch Debian's i386 kernel and busybox, build the initramfs (build/linux)"
+	@echo "make linux      fetch Debian's i386 kernel and busybox, build the initramfs with the fork stress (build/linux)"
 	@echo "make debug      umbra in QEMU under gdb, stopped at kmain with source (scripts/debug)"
 	@echo "make debug-guest GUEST=k.elf [SYMBOL=main]   the same, then stopped in the guest at SYMBOL"
 	@echo "make clean      remove build/"
@@ -109,8 +110,8 @@ run:
 	@scripts/run-demo
 
 run-guest: $(B)/umbra.elf
-	@test -n "$(GUEST)" || { echo "usage: make run-guest GUEST=kernel.elf [MEM=64]"; exit 2; }
-	scripts/run-guest $(GUEST) $(or $(MEM),64)
+	@test -n "$(GUEST)" || { echo "usage: make run-guest GUEST=kernel [INITRD=initrd] [MEM=64] [ARGS='...']"; exit 2; }
+	scripts/run-guest $(GUEST) $(if $(INITRD),--initrd $(INITRD)) $(or $(MEM),64) $(if $(ARGS),-- $(ARGS))
 
 test:
 	@scripts/deps.sh test

@@ -7,7 +7,11 @@
 # The "kill" scenario kills a VM in every state (running, halted, cloned a
 # moment ago, a parent whose clones run on) and checks each is reported and
 # freed, the others finish, and umbra ends normally with no frame leaked.
-# Usage: console_test.py BUILD_DIR [TIMEOUT_S] [main|kill]; prints one line,
+# The "focus" scenario types lines for two guests that read COM1 with
+# interrupts (tests/paging/pg_input.c): Ctrl-A c and `focus N` move the
+# input between the console and each VM; each guest must read its line
+# whole and nothing typed for the console may reach a guest.
+# Usage: console_test.py BUILD_DIR [TIMEOUT_S] [main|kill|focus]; prints one line,
 # exits 1 on failure.
 import random, re, subprocess, sys, threading, time
 
@@ -17,6 +21,7 @@ SCENARIO = sys.argv[3] if len(sys.argv) > 3 else "main"
 MODULES = {
     "main": f"{B}/tests/clone/clone_soak.elf seconds=25",
     "kill": f"{B}/tests/edge/spin.elf,{B}/tests/edge/idle.elf,{B}/tests/clone/clone_soak.elf seconds=12",
+    "focus": f"{B}/tests/paging/pg_input.elf,{B}/tests/paging/pg_input.elf",
 }[SCENARIO]
 qemu = subprocess.Popen(  # the launcher execs QEMU: this is its process
     ["scripts/qemu", "--umbra", MODULES, "--tcg", "--mem", "256", "--timeout", "0"],
@@ -104,6 +109,44 @@ def scenario_kill():
     return "killed a running, a halted, a fresh clone and a clone parent: each reported and freed, " \
            "the other 3 VMs finished, audit OK, no leak"
 
+def scenario_focus():
+    line = b"hello, umbra: typed input\r"
+    wait_for(r"^\[vm1\] READY$")
+    wait_for(r"^\[vm2\] READY$")
+    r = cmd("vms")
+    check(re.search(r"^  1 +halted", r, re.M) and re.search(r"^  2 +halted", r, re.M),
+          "vms answers while input is the console's: " + r[:200])
+    mark = len(text())
+    qemu.stdin.write(b"\x01c")
+    qemu.stdin.flush()
+    wait_for(r"input goes to vm1 \(Ctrl-A c: back to the console\)", mark)
+    qemu.stdin.write(line)
+    qemu.stdin.flush()
+    wait_for(r"^\[vm1\] read: 'hello, umbra: typed input'$", mark)
+    wait_for(r"^\[vm1\] PASS a typed line arrives whole", mark)
+    wait_for(r"vm1 has ended; input goes to the console|vm1 ended", mark)
+    r = cmd("focus 7")
+    check("error: no vm7" in r, "focus on a VM that does not exist is refused")
+    r = cmd("focus 2")
+    check("input goes to vm2" in r, "focus 2 gives vm2 the input")
+    mark = len(text())
+    qemu.stdin.write(b"\x01c")
+    qemu.stdin.flush()
+    wait_for(r"input goes to the console", mark)
+    r = cmd("vms")
+    check(re.search(r"^  2 +halted", r, re.M), "Ctrl-A c gives the input back to the console: " + r[:200])
+    mark = len(text())
+    qemu.stdin.write(b"\x01c")
+    qemu.stdin.flush()
+    wait_for(r"input goes to vm2", mark)
+    qemu.stdin.write(line)
+    qemu.stdin.flush()
+    wait_for(r"^\[vm2\] read: 'hello, umbra: typed input'$", mark)
+    wait_for(r"all VMs ended: 2 created, 0 rejected; .*no leak", 0, 60)
+    t = text()
+    check(t.count("PASS a typed line arrives whole") == 2, "each guest read its line whole, nothing else")
+    return "Ctrl-A c and focus N move typed input between the console and two guests; each read its line whole"
+
 def wait_clones(n):
     """Until n clones were made, in whatever order the scheduler ran them."""
     end = time.time() + T
@@ -190,7 +233,7 @@ def scenario_main():
 
 summary = ""
 try:
-    summary = {"main": scenario_main, "kill": scenario_kill}[SCENARIO]()
+    summary = {"main": scenario_main, "kill": scenario_kill, "focus": scenario_focus}[SCENARIO]()
 except TimeoutError as e:
     fails.append(str(e))
 finally:

@@ -248,7 +248,8 @@ done
 job bad-inputs bad_inputs
 
 # ---- 3b. several VMs at once ---------------------------------------------
-# Every paging guest, the default guest, a second FPU guest and a second
+# Every paging guest (but those that wait for typed input), the default
+# guest, a second FPU guest and a second
 # debug-register guest (two VMs with different values in their FPU and debug
 # registers) and a spinner in one boot: they run
 # round-robin, preempted by the host timer; each VM's lines (prefix [vmN]
@@ -258,6 +259,7 @@ multi_vm() {
 mods=""; names=()
 for g in $B/tests/paging/*.elf $good $B/tests/paging/pg_fpu.elf $B/tests/paging/pg_dr.elf $B/tests/edge/spin.elf; do
 	[ -f "$g" ] || continue
+	grep -q '^// guest-input: ' "tests/paging/$(basename "$g" .elf).c" 2>/dev/null && continue # waits for typing
 	gargs=$(sed -n 's/^\/\/ guest-args: //p' "tests/paging/$(basename "$g" .elf).c" 2>/dev/null)
 	mods="$mods${mods:+,}$g${gargs:+ $gargs}"; names+=("$(basename "$g" .elf)")
 done
@@ -403,7 +405,7 @@ console_scenario() { # main|kill
 	fi
 }
 if [ -f $B/tests/clone/clone_soak.elf ]; then
-	for scenario in main kill; do
+	for scenario in main kill focus; do
 		want "console/$scenario" && job "console-$scenario" console_scenario $scenario
 	done
 fi

@@ -40,7 +40,7 @@ static void prompt(void)
 
 bool console_take_prompt(void)
 {
-	if (!active || !prompt_shown)
+	if (!active || !prompt_shown || input_is_guests())
 		return false;
 	prompt_shown = false;
 	return true;
@@ -221,7 +221,8 @@ void console_poll(void)
 				execute(line);
 			len = 0;
 			overlong = false;
-			prompt();
+			if (!input_is_guests()) // `focus N` gave the typing to a VM
+				prompt();
 		} else if (c == 0x08 || c == 0x7F) {
 			if (len) {
 				len--;

@@ -40,18 +40,23 @@ static void say_where(void)
 		kprintf("umbra: input goes to the console%s\n", vm ? " (Ctrl-A c: to the VM with the focus)" : "");
 }
 
+bool input_is_guests(void)
+{
+	return to_guest;
+}
+
 struct vm *input_guest(bool console_active)
 {
 	if (!console_active)
 		return focus_vm();
 	if (!to_guest)
 		return NULL;
-	struct vm *vm = focus_vm();
-	if (!vm) {
+	if (vms[focus].state != VM_RUNNING) {
 		to_guest = false;
-		kprintf("\numbra: no VM runs; input goes to the console\n");
+		kprintf("\numbra: vm%u has ended; input goes to the console\n", focus);
+		return NULL;
 	}
-	return vm;
+	return &vms[focus];
 }
 
 bool input_escape(u8 c, bool console_active)

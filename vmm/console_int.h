@@ -24,6 +24,7 @@ void cmd_clone(int argc, char **argv);
 // the console; Ctrl-A sequences (true: the byte was the escape's).
 struct vm *input_guest(bool console_active);
 bool input_escape(u8 c, bool console_active);
+bool input_is_guests(void); // console mode: typing goes to a VM (no prompt shown)
 void cmd_focus(int argc, char **argv);
 // console_mm.c
 void cmd_walk(int argc, char **argv);

@@ -16,21 +16,63 @@ static void warn_port(struct vm *vm, u16 port, bool in)
 	       in ? "in from" : "out to", port);
 }
 
+static bool is_com1(u16 port)
+{
+	return port >= COM1_BASE && port < COM1_BASE + 8;
+}
+
+// The devices with byte-wide registers. A wider access to one is split into
+// byte accesses to consecutive ports, low byte first, as QEMU (the
+// reference) does for them: `inw 0x20` reads the IRR, then the IMR.
+static bool byte_device(u16 port)
+{
+	return vpic_port(port) || vpit_port(port) || rtc_port(port) || is_com1(port);
+}
+
+static u8 byte_in(struct vm *vm, u16 port)
+{
+	if (vpic_port(port))
+		return (u8)vpic_in(vm, port);
+	if (vpit_port(port))
+		return (u8)vpit_in(vm, port);
+	if (rtc_port(port))
+		return (u8)rtc_in(vm, port);
+	if (is_com1(port))
+		return uart_in(vm, port - COM1_BASE);
+	u32 val;
+	if (legacy_in(vm, port, 1, &val))
+		return (u8)val;
+	warn_port(vm, port, true);
+	return 0xFF;
+}
+
+static void byte_out(struct vm *vm, u16 port, u8 val)
+{
+	if (is_com1(port))
+		uart_out(vm, port - COM1_BASE, val);
+	else if (vpic_port(port))
+		vpic_out(vm, port, val);
+	else if (vpit_port(port))
+		vpit_out(vm, port, val);
+	else if (rtc_port(port))
+		rtc_out(vm, port, val);
+	else if (!legacy_out(vm, port, 1, val))
+		warn_port(vm, port, false);
+}
+
 u32 dev_in(struct vm *vm, u16 port, u8 size)
 {
-	if (vpic_port(port) && size == 1)
-		return vpic_in(vm, port);
-	if (vpit_port(port) && size == 1)
-		return vpit_in(vm, port);
-	if (rtc_port(port) && size == 1)
-		return rtc_in(vm, port);
-	if (port >= COM1_BASE && port < COM1_BASE + 8 && size == 1)
-		return uart_in(vm, port - COM1_BASE);
+	if (size == 1 || byte_device(port)) {
+		u32 val = 0;
+		for (u8 i = 0; i < size; i++)
+			val |= (u32)byte_in(vm, (u16)(port + i)) << (8 * i);
+		return val;
+	}
 	u32 val;
 	if (legacy_in(vm, port, size, &val))
 		return val;
 	warn_port(vm, port, true);
-	return size == 4 ? 0xFFFFFFFFu : size == 2 ? 0xFFFFu : 0xFFu;
+	return size == 4 ? 0xFFFFFFFFu : 0xFFFFu;
 }
 
 void dev_out(struct vm *vm, u16 port, u8 size, u32 val)
@@ -40,23 +82,11 @@ void dev_out(struct vm *vm, u16 port, u8 size, u32 val)
 		vm_end(vm, val & mask, false, "wrote %u to the exit port", val & mask);
 		return;
 	}
-	if (port >= COM1_BASE && port < COM1_BASE + 8 && size == 1) {
-		uart_out(vm, port - COM1_BASE, (u8)val);
+	if (size == 1 || byte_device(port)) {
+		for (u8 i = 0; i < size && vm->state == VM_RUNNING; i++)
+			byte_out(vm, (u16)(port + i), (u8)(val >> (8 * i)));
 		return;
 	}
-	if (vpic_port(port) && size == 1) {
-		vpic_out(vm, port, (u8)val);
-		return;
-	}
-	if (vpit_port(port) && size == 1) {
-		vpit_out(vm, port, (u8)val);
-		return;
-	}
-	if (rtc_port(port) && size == 1) {
-		rtc_out(vm, port, (u8)val);
-		return;
-	}
-	if (legacy_out(vm, port, size, val))
-		return;
-	warn_port(vm, port, false);
+	if (!legacy_out(vm, port, size, val))
+		warn_port(vm, port, false);
 }

@@ -200,10 +200,12 @@ static void report_vm(struct vm *vm)
 		st->faults, st->fills, st->guest_faults, st->invlpgs, vm->gpmap.populated);
 	kprintf("umbra: vm%u: shadow tables: %lu made, %lu CR3 loads (%lu found their root), %lu guest table writes trapped, %lu syncs dropping %lu entries and downgrading %lu\n",
 		vm->id, st->tables_made, st->cr3_loads, st->roots_reused, st->unsyncs, st->syncs, st->zapped, st->downgraded);
-	kprintf("umbra: vm%u: exits by reason: pf %lu cr %lu invlpg %lu io %lu msr %lu intr %lu; events re-injected %lu, INT n restarted %lu\n",
+	kprintf("umbra: vm%u: exits by reason: pf %lu cr %lu invlpg %lu io %lu msr %lu intr %lu; events re-injected %lu, INT n restarted %lu; "
+		"umbra's own handling %lu ns an exit\n",
 		vm->id, v->exits[EXIT_PF], v->exits[EXIT_CR_READ] + v->exits[EXIT_CR_WRITE],
 		v->exits[EXIT_INVLPG], v->exits[EXIT_IO], v->exits[EXIT_MSR], v->exits[EXIT_INTR],
-		v->reinjected, v->soft_restarted);
+		v->reinjected, v->soft_restarted,
+		v->exits_total ? tsc_to_us(v->handling_tsc) * 1000 / v->exits_total : 0);
 	if (v->irqs_injected)
 		kprintf("umbra: vm%u: %lu interrupts injected from its PIC\n", vm->id, v->irqs_injected);
 	vm_said_report(vm);

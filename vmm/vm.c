@@ -375,10 +375,12 @@ void vm_run_slice(struct vm *vm, u64 until)
 		if (v->inject.valid)
 			vcpu_note_event(v, &v->inject);
 		hv->vcpu_run(v, &e);
+		u64 exited = __builtin_ia32_rdtsc();
 		v->exits[e.reason < EXIT_NR ? e.reason : EXIT_OTHER]++;
 		v->exits_total++;
 		handle_exit(v, &e);
 		if (cfg.reclaim_every && v->exits_total % cfg.reclaim_every == 0)
 			reclaim_some(vm);
+		v->handling_tsc += __builtin_ia32_rdtsc() - exited;
 	}
 }

@@ -81,6 +81,7 @@ struct vcpu {
 	                      // unintercepted; DR6/DR7 live in the backend's control block)
 	u64 exits[EXIT_NR];
 	u64 exits_total;
+	u64 handling_tsc;     // TSC cycles umbra spent on exits (from the exit to the next entry's work)
 	u64 reinjected;       // events whose delivery an exit interrupted, delivered again
 	u64 irqs_injected;    // interrupts from the emulated PIC
 	u64 soft_restarted;   // interrupted INT n / INT3 / INTO, re-executed instead

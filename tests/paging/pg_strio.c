@@ -33,6 +33,15 @@ void test_main(void)
 	u32 n = 20;
 	__asm__ volatile("cld; rep outsb %%es:(%%esi), (%%dx)" : "+S"(p), "+c"(n) : "d"(0x3F8) : "memory");
 	report(n == 0, "rep outsb leaves ECX at 0", "%u", n);
+	// And through %fs with a base of its own, loaded by the guest: the
+	// segment umbra reads must be the one the guest has now.
+	u16 fs = data_segment(0x1000);
+	p = "strio: fs: override\n";
+	u32 off = (u32)p - 0x1000;
+	n = 20;
+	__asm__ volatile("mov %w4, %%fs; cld; rep outsb %%fs:(%%esi), (%%dx); mov %w5, %%fs"
+			 : "+S"(off), "+c"(n) : "d"(0x3F8), "m"(*p), "r"(fs), "r"(0x10) : "memory");
+	report(n == 0 && off == (u32)p - 0x1000 + 20, "rep outsb through %fs with a base", "%u", n);
 
 	// REP INSB from the scratch register.
 	outb(0x3FF, 0x5A);

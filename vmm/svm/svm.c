@@ -8,12 +8,32 @@
 #include "log.h"
 #include "vmcb.h"
 
-void svm_vmrun(u64 vmcb_pa, u64 *gpr, u64 host_save_pa);
+void svm_vmrun(u64 vmcb_pa, u64 *gpr, u64 vmload);
+
+// The guest state VMLOAD and VMSAVE move (FS, GS, TR, LDTR with their hidden
+// parts, KernelGsBase, the SYSCALL and SYSENTER MSRs) stays in the CPU from
+// one exit to the next entry: umbra never uses any of it (no per-CPU GS, no
+// IST in its IDT, no system calls). So it is loaded only when another vCPU's
+// is in the CPU or umbra changed the VMCB's copy, and saved into the VMCB
+// only when umbra reads it or another vCPU's comes in: KVM's way, and under
+// QEMU's TCG each of these instructions costs as much as a fifth of an exit.
+static struct vcpu *hidden_in_cpu; // whose is there (NULL: the VMCB's copy is newer)
+
+static void vmsave(struct vmcb *vmcb)
+{
+	__asm__ volatile("vmsave" ::"a"((u64)(uintptr_t)vmcb) : "memory");
+}
+
+// Bring v's VMCB up to date with what the CPU holds for it.
+static void hidden_save(struct vcpu *v)
+{
+	if (hidden_in_cpu == v)
+		vmsave(v->hw);
+}
 
 // One I/O and one MSR permission map for every VM: intercept everything.
 static u8 iopm[3 * PAGE_SIZE] __attribute__((aligned(PAGE_SIZE)));
 static u8 msrpm[2 * PAGE_SIZE] __attribute__((aligned(PAGE_SIZE)));
-static u8 host_save[PAGE_SIZE] __attribute__((aligned(PAGE_SIZE)));
 static u8 host_hsave[PAGE_SIZE] __attribute__((aligned(PAGE_SIZE)));
 static struct asid_space asids; // as many as CPUID 8000_000A EBX says
 static bool flush_by_asid;      // CPUID 8000_000A EDX bit 6: TLB_CONTROL 3 works
@@ -73,6 +93,8 @@ static int svm_vcpu_create(struct vcpu *v)
 		return -ERR_NOMEM;
 	struct vmcb *vmcb = hfn_ptr(hfn);
 	v->hw = vmcb;
+	if (hidden_in_cpu == v)
+		hidden_in_cpu = NULL;
 
 	struct vmcb_control *c = &vmcb->ctl;
 	c->intercept_cr_read = (1u << 0) | (1u << 3) | (1u << 4) | (1u << 8);
@@ -113,6 +135,8 @@ static int svm_vcpu_create(struct vcpu *v)
 
 static void svm_vcpu_destroy(struct vcpu *v)
 {
+	if (hidden_in_cpu == v)
+		hidden_in_cpu = NULL;
 	if (v->hw)
 		frame_put((hfn_t)((uintptr_t)v->hw >> PAGE_SHIFT));
 	v->hw = NULL;
@@ -122,7 +146,10 @@ static void svm_vcpu_clone(struct vcpu *dst, const struct vcpu *src)
 {
 	struct vmcb *d = dst->hw;
 	const struct vmcb *s = src->hw;
+	hidden_save((struct vcpu *)src);
 	memcpy(&d->save, &s->save, sizeof(d->save));
+	if (hidden_in_cpu == dst)
+		hidden_in_cpu = NULL;
 	dst->asid = (struct asid_tag){ 0 }; // its own fresh tag at its first entry
 	dst->paging_changed = true;
 }
@@ -280,7 +307,11 @@ static void svm_vcpu_run(struct vcpu *v, struct vm_exit *e)
 		ev->valid = false;
 	}
 
-	svm_vmrun((u64)(uintptr_t)vmcb, v->gpr, (u64)(uintptr_t)host_save);
+	bool load = hidden_in_cpu != v;
+	if (load && hidden_in_cpu)
+		vmsave(hidden_in_cpu->hw); // the other vCPU's, back into its VMCB
+	hidden_in_cpu = v;
+	svm_vmrun((u64)(uintptr_t)vmcb, v->gpr, load);
 
 	// Clear the injection after the exit, not before the entry, or the
 	// injection just programmed is lost.
@@ -299,6 +330,8 @@ static void svm_vcpu_run(struct vcpu *v, struct vm_exit *e)
 static u32 svm_seg_base(struct vcpu *v, enum seg sg)
 {
 	struct vmcb_save *s = &((struct vmcb *)v->hw)->save;
+	if (sg == SEG_FS || sg == SEG_GS)
+		hidden_save(v); // only ES, CS, SS and DS come back with every exit
 	const struct vmcb_seg *segs[] = { &s->es, &s->cs, &s->ss, &s->ds, &s->fs, &s->gs };
 	return (u32)segs[sg]->base;
 }
@@ -325,6 +358,13 @@ static bool svm_msr_read(struct vcpu *v, u32 msr, u64 *val)
 static bool svm_msr_write(struct vcpu *v, u32 msr, u64 val)
 {
 	struct vmcb_save *s = &((struct vmcb *)v->hw)->save;
+	if (msr != MSR_PAT) {
+		// A SYSENTER MSR: the VMCB's copy becomes the newer one, loaded
+		// at the next entry.
+		hidden_save(v);
+		if (hidden_in_cpu == v)
+			hidden_in_cpu = NULL;
+	}
 	switch (msr) {
 	case MSR_SYSENTER_CS: s->sysenter_cs = val; return true;
 	case MSR_SYSENTER_ESP: s->sysenter_esp = val; return true;
@@ -337,6 +377,7 @@ static bool svm_msr_write(struct vcpu *v, u32 msr, u64 val)
 static void svm_dump(struct vcpu *v)
 {
 	struct vmcb *vmcb = v->hw;
+	hidden_save(v);
 	struct vmcb_save *s = &vmcb->save;
 	kprintf("umbra:   svm: exitcode=%lx info1=%lx info2=%lx intinfo=%lx\n",
 		vmcb->ctl.exitcode, vmcb->ctl.exitinfo1, vmcb->ctl.exitinfo2, vmcb->ctl.exitintinfo);

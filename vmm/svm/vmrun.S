@@ -1,10 +1,11 @@
 // The SVM world switch and nothing else: load the guest's general registers,
-// VMRUN, store them back. The VMCB holds RAX, RSP, RIP and RFLAGS; VMLOAD and
-// VMSAVE move the state VMRUN leaves alone (FS, GS, TR, LDTR, syscall MSRs).
+// VMRUN, store them back. The VMCB holds RAX, RSP, RIP and RFLAGS. The state
+// VMRUN leaves alone (FS, GS, TR, LDTR, syscall and sysenter MSRs) is the
+// guest's in the CPU across exits; VMLOAD brings it in when svm.c says so.
 	.text
 	.code64
 
-// void svm_vmrun(u64 vmcb_pa, u64 *gpr, u64 host_save_pa)
+// void svm_vmrun(u64 vmcb_pa, u64 *gpr, u64 vmload)
 	.globl svm_vmrun
 svm_vmrun:
 	push	%rbx
@@ -15,11 +16,9 @@ svm_vmrun:
 	push	%r15
 	push	%rsi			// 16(%rsp): guest registers
 	push	%rdi			// 8(%rsp): guest VMCB
-	push	%rdx			// 0(%rsp): host save area
+	push	%rdx			// 0(%rsp): VMLOAD first?
 
 	clgi
-	mov	%rdx, %rax
-	vmsave				// the host's hidden state
 
 	mov	16(%rsp), %rax
 	mov	8*1(%rax), %rcx
@@ -37,9 +36,10 @@ svm_vmrun:
 	mov	8*14(%rax), %r14
 	mov	8*15(%rax), %r15
 	mov	8(%rsp), %rax
+	cmpq	$0, 0(%rsp)
+	je	1f
 	vmload
-	vmrun
-	vmsave
+1:	vmrun
 
 	// RAX is the VMCB address again; every other register is the guest's.
 	xchg	16(%rsp), %rax
@@ -58,8 +58,6 @@ svm_vmrun:
 	mov	%r14, 8*14(%rax)
 	mov	%r15, 8*15(%rax)
 
-	mov	0(%rsp), %rax
-	vmload				// the host's hidden state back
 	stgi
 
 	add	$24, %rsp

@@ -142,9 +142,9 @@ void *memcpy(void *d, const void *s, unsigned n)
 // move them to fresh frames without touching anything else.
 static u64 idt[512] __attribute__((aligned(4096)));
 static struct {
-	u64 gdt[7];
+	u64 gdt[8];
 	u32 tss[26];
-	u8 pad[4096 - 7 * 8 - 26 * 4];
+	u8 pad[4096 - 8 * 8 - 26 * 4];
 } dt_page __attribute__((aligned(4096)));
 #define gdt dt_page.gdt
 #define tss dt_page.tss
@@ -184,6 +184,12 @@ static void tables_init(void)
 	set_gate(0x80, isr128, 3);
 	struct { u16 limit; u32 base; } __attribute__((packed)) i = { 256 * 8 - 1, (u32)idt };
 	__asm__ volatile("lidt %0" ::"m"(i));
+}
+
+u16 data_segment(u32 base)
+{
+	gdt[7] = seg_desc(base, 0xFFFFF, 0x92); // 4 GiB from base (wrapping), DPL 0
+	return 0x38;
 }
 
 u16 code16_segment(u32 base)

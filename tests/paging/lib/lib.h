@@ -69,6 +69,8 @@ bool u_read(u32 va, u32 *val);
 bool u_write(u32 va, u32 val);
 // A 16-bit code segment (CS.D=0) at base, in the GDT; returns its selector.
 u16 code16_segment(u32 base);
+// A flat 32-bit data segment whose base is base, in the GDT; returns its selector.
+u16 data_segment(u32 base);
 // Run fn(arg) at CPL 3; returns fn's result.
 u32 user_call(u32 (*fn)(u32), u32 arg);
 

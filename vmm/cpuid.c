@@ -4,7 +4,8 @@
 // extensions that use no new state). Anything else reads as absent: no
 // SVM/VMX, no PAE or long mode, no local APIC yet, no MCE/MTRR (their MSRs
 // are not offered), no XSAVE/AVX (umbra's VM switch does not keep that
-// state), no monitor/mwait, and one CPU.
+// state), no monitor/mwait, and one CPU. Beside umbra's signature, KVM's at
+// 0x40000100 offers its paravirtual clock (vmm/pvclock.c).
 #include "cpuid.h"
 #include "lib.h"
 
@@ -42,6 +43,10 @@
 #define MAX_BASIC 0xDu
 #define MAX_EXT 0x80000008u
 #define HV_LEAF 0x40000000u
+#define KVM_LEAF 0x40000100u // where a kernel that scans for KVM's signature finds it
+#define KVM_FEATURE_NOP_IO_DELAY (1u << 1)
+#define KVM_FEATURE_CLOCKSOURCE2 (1u << 3)
+#define KVM_FEATURE_CLOCKSOURCE_STABLE (1u << 24)
 
 static u32 sig(const char *s)
 {
@@ -57,6 +62,19 @@ void cpuid_guest(u32 leaf, u32 sub, cpuid_host_fn host, struct cpuid_regs *out)
 		out->ebx = sig(CPUID_SIGNATURE);
 		out->ecx = sig(CPUID_SIGNATURE + 4);
 		out->edx = sig(CPUID_SIGNATURE + 8);
+		return;
+	}
+	// KVM's paravirtual interface, beside umbra's own: its clock and no
+	// I/O delays, nothing else (vmm/pvclock.c).
+	if (leaf == KVM_LEAF) {
+		out->eax = KVM_LEAF + 1;
+		out->ebx = sig("KVMK");
+		out->ecx = sig("VMKV");
+		out->edx = sig("M\0\0\0");
+		return;
+	}
+	if (leaf == KVM_LEAF + 1) {
+		out->eax = KVM_FEATURE_NOP_IO_DELAY | KVM_FEATURE_CLOCKSOURCE2 | KVM_FEATURE_CLOCKSOURCE_STABLE;
 		return;
 	}
 	bool ext = leaf >= 0x80000000u;

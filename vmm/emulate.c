@@ -11,6 +11,7 @@
 #include "hv.h"
 #include "insn.h"
 #include "lib.h"
+#include "pvclock.h"
 #include "log.h"
 #include "umbra.h"
 
@@ -308,7 +309,7 @@ void handle_insn(struct vcpu *v, const struct vm_exit *e)
 }
 
 // The MSRs umbra answers itself, vendor-neutral; the rest go to the backend
-// (SYSENTER_*, PAT's storage). An MSR neither knows is absent: #GP, as the
+// (SYSENTER_*, PAT's storage); the paravirtual clock's are pvclock.c's. An MSR neither knows is absent: #GP, as the
 // SDM says, and so is one whose feature CPUID hides (MTRR, MCA, APIC).
 #define MSR_UCODE_REV 0x8B
 
@@ -318,7 +319,12 @@ static bool msr_get(struct vcpu *v, u32 msr, u64 *val)
 	case MSR_EFER: *val = v->efer; return true;
 	case MSR_TSC: *val = __builtin_ia32_rdtsc(); return true;
 	case MSR_UCODE_REV: *val = 0; return true; // no microcode update loaded
-	default: return hv->msr_read(v, msr, val);
+	default:
+		if (pvclock_msr(msr)) {
+			*val = pvclock_msr_read(v, msr);
+			return true;
+		}
+		return hv->msr_read(v, msr, val);
 	}
 }
 
@@ -351,6 +357,8 @@ static bool msr_set(struct vcpu *v, u32 msr, u64 val)
 	case MSR_PAT:
 		return pat_valid(val) && hv->msr_write(v, msr, val);
 	default:
+		if (pvclock_msr(msr))
+			return pvclock_msr_write(v, msr, val);
 		return hv->msr_write(v, msr, val);
 	}
 }

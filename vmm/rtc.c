@@ -103,6 +103,14 @@ bool rtc_port(u16 port)
 	return port == 0x70 || port == 0x71;
 }
 
+u64 rtc_host_ns_at(u64 tsc)
+{
+	if (!cfg.tsc_khz)
+		return host_base_s * 1000000000ull;
+	s64 dt = (s64)(tsc - host_base_tsc);
+	return (u64)((s64)(host_base_s * 1000000000ull) + dt * 1000000 / (s64)cfg.tsc_khz);
+}
+
 // The host's time now, in seconds since 1970.
 static u64 host_now_s(void)
 {

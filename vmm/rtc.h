@@ -15,6 +15,8 @@ struct vrtc {
 struct vm;
 // umbra's own clock, read once from its machine's RTC.
 void rtc_host_init(void);
+// The host's wall-clock time at a TSC value, in ns since 1970.
+u64 rtc_host_ns_at(u64 tsc);
 // A VM's RTC as after reset; mem_mib fills the memory-size bytes.
 void rtc_init(struct vrtc *r, u32 mem_mib);
 bool rtc_port(u16 port);

@@ -99,6 +99,7 @@ struct vm *vm_create_from_module(const u8 *image, u32 size, const u8 *initrd, u3
 	gpmap_init(&vm->gpmap, vm->mem_mib << (20 - PAGE_SHIFT), id);
 	rtc_init(&vm->rtc, vm->mem_mib);
 	uart_reset(&vm->uart);
+	vm->pvclock_base_tsc = __builtin_ia32_rdtsc();
 	vm->vcpu.vm = vm;
 	// The FPU as FNINIT leaves it, plus SSE's default MXCSR.
 	vm->vcpu.fpu[0] = 0x7F;
@@ -141,6 +142,7 @@ struct vm *vm_clone(struct vm *parent, char *err, size_t errlen)
 	vm->uart.q_count = 0; // typed input was for the parent
 	vm->irq = parent->irq;
 	vm->rtc = parent->rtc;
+	vm->pvclock_base_tsc = parent->pvclock_base_tsc; // one clock for both
 	gpmap_init(&vm->gpmap, parent->gpmap.nr_frames, vm->id);
 	int r = shadow_init(&vm->mmu, &vm->gpmap, vm->id);
 	shadow_vcpu_init(&vm->vcpu.shadow, &vm->mmu);
@@ -171,6 +173,8 @@ struct vm *vm_clone(struct vm *parent, char *err, size_t errlen)
 		sched_save_state(parent);
 		memcpy(v->fpu, pv->fpu, sizeof(v->fpu));
 		memcpy(v->dr, pv->dr, sizeof(v->dr));
+		v->pvclock_time_msr = pv->pvclock_time_msr;
+		v->pvclock_wall_msr = pv->pvclock_wall_msr;
 		struct walk_ctx ctx = vcpu_walk_ctx(v);
 		r = shadow_load_cr3(&v->shadow, &ctx);
 	}

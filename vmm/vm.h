@@ -77,6 +77,7 @@ struct vcpu {
 	struct vm *vm;
 	void *hw;             // backend-private
 	u8 fpu[512] __attribute__((aligned(16))); // FXSAVE image while another VM has the FPU
+	u64 pvclock_time_msr, pvclock_wall_msr; // where the guest placed the paravirtual clock (pvclock.c)
 	u32 dr[4];            // DR0-DR3 while another VM has them (the guest writes them
 	                      // unintercepted; DR6/DR7 live in the backend's control block)
 	u64 exits[EXIT_NR];
@@ -115,6 +116,7 @@ struct vm {
 	u32 said[SAID_NR];    // guest-caused messages of each kind, shown or not
 	struct vdev_irq irq;   // the guest's PICs and PIT
 	struct vrtc rtc;       // its CMOS clock
+	u64 pvclock_base_tsc;  // the paravirtual clock's zero
 	char line[160];        // console mode: guest output, one whole line at a time
 	u16 line_len;
 	u64 start_tsc, end_tsc;

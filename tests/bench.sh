@@ -103,6 +103,11 @@ echo "BENCH forkstress_slowdown_vs_qemu $(awk "BEGIN{printf \"%.2f\", ($t3-$t2)/
 echo "BENCH forkstress_forks_per_s $(awk "BEGIN{printf \"%.0f\", $forks*1000/($t3-$t2)}") forks/s forks=$forks plain_forks_per_s=$(awk "BEGIN{printf \"%.0f\", $forks*1000/($t1-$t0)}") accel=tcg"
 grep -E 'exits in|by reason|shadow tables:' $out/fs.log | sed 's/^/  /'
 
+# Debian's Linux under umbra against plain QEMU (tests/bench/linux.sh).
+make -s linux >/dev/null 2>&1 || echo "bench: Debian's Linux could not be had (make linux says why)" >&2
+tests/bench/linux.sh
+grep -E 'exits in|by reason' $out/linux.umbra.log 2>/dev/null | sed 's/^/  /'
+
 # The figures, drawn from the curves above.
 if gnuplot -e "dir='$B/bench'" tests/bench/plots.gp 2>"$out/gnuplot.err"; then
 	echo "plots: $(ls $B/bench/*.svg | tr '\n' ' ')"

@@ -287,10 +287,13 @@ static void sync_sp(struct shadow_mmu *s, struct sp *sp)
 {
 	ASSERT(sp->owner == s->owner);
 	u32 *t = table_of(sp);
+	// The guest table, looked up once (an unpopulated frame reads as zeros).
+	hfn_t ghfn = gpmap_contains(s->gpmap, (gpa_t)sp->gfn << PAGE_SHIFT) ? gpmap_lookup(s->gpmap, sp->gfn) : 0;
+	const u32 *gt = ghfn ? hfn_ptr(ghfn) : NULL;
 	for (u32 i = 0; i < PT_ENTRIES; i++) {
 		if (!(t[i] & PTE_P))
 			continue;
-		u32 g = guest_entry(s, sp->gfn, i);
+		u32 g = gt ? gt[i] : 0;
 		if (sp->role & SP_ROLE_DIR) {
 			gfn_t gfn;
 			u16 role;

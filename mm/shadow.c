@@ -9,12 +9,11 @@
 #include "shadow.h"
 #include "shadow_int.h"
 
-#define SP_HASH 4096
 
 static struct sp sp_pool[SP_POOL];
 static struct sp *sp_free;
 static u32 sp_pool_used;       // entries ever handed out (the rest are fresh)
-static struct sp *sp_hash[SP_HASH];
+struct sp *sp_hash[SP_HASH];
 static struct shadow_mmu *all_shadows;
 u32 shadow_tlb_gen[MAX_VMS];
 struct shadow_global shadow_global;
@@ -47,7 +46,7 @@ struct sp *shadow_sp_at(u32 index)
 	return &sp_pool[index];
 }
 
-static u32 bucket_of(u16 owner, gfn_t gfn)
+u32 bucket_of(u16 owner, gfn_t gfn)
 {
 	return ((gfn * 2654435761u) ^ ((u32)owner * 40503u)) & (SP_HASH - 1);
 }
@@ -69,7 +68,7 @@ static bool gfn_shadowed(u16 owner, gfn_t gfn)
 	return false;
 }
 
-static void flush_owner(struct shadow_mmu *s, u16 owner)
+void flush_owner(struct shadow_mmu *s, u16 owner)
 {
 	if (owner == SP_SHARED || owner >= MAX_VMS)
 		return;
@@ -111,7 +110,7 @@ void sp_set_owner(struct sp *sp, u16 owner)
 
 // Write-protect guest frame gfn: mark it and take write permission from
 // every shadow PTE that maps it, found through its reverse map.
-static bool protect(struct shadow_mmu *s, gfn_t gfn)
+bool protect(struct shadow_mmu *s, gfn_t gfn)
 {
 	// Populate it if it was never touched: the flag lives on the frame, and
 	// the guest's first write to it must be seen too.
@@ -133,7 +132,7 @@ static bool protect(struct shadow_mmu *s, gfn_t gfn)
 	return true;
 }
 
-static void clear_spte(u32 *sptep)
+void clear_spte(u32 *sptep)
 {
 	rmap_remove(*sptep >> PAGE_SHIFT, ref_of(sptep));
 	*sptep = 0;
@@ -148,7 +147,7 @@ void sp_unlink_child(struct shadow_mmu *s, u32 *spdep)
 	sp_put(s, shadow_sp_of(child));
 }
 
-static void unsync_remove(struct shadow_mmu *s, struct sp *sp)
+void unsync_remove(struct shadow_mmu *s, struct sp *sp)
 {
 	for (struct sp **pp = &s->unsync; *pp; pp = &(*pp)->unsync_next) {
 		if (*pp == sp) {
@@ -258,148 +257,6 @@ void shadow_child_key(u32 gpde, gva_t gva, u16 root_role, gfn_t *gfn, u16 *role)
 	child_key(gpde, gva, root_role, gfn, role);
 }
 
-static u32 guest_entry(struct shadow_mmu *s, gfn_t table, u32 index)
-{
-	u32 e = 0;
-	if (gpa_read(s->gpmap, (table << PAGE_SHIFT) + index * 4, &e, 4) < 0)
-		return 0;
-	return e;
-}
-
-// Does a shadow PTE still stand for the guest PTE gpte under role?
-static bool spte_current(struct shadow_mmu *s, u32 spte, u32 gpte, u16 role)
-{
-	if ((gpte & (PTE_P | PTE_A)) != (PTE_P | PTE_A))
-		return false;
-	if (gpmap_lookup(s->gpmap, gpte >> PAGE_SHIFT) != (spte >> PAGE_SHIFT))
-		return false;
-	bool user = (role & SP_ROLE_PDE_U) && (gpte & PTE_U);
-	bool rw = (role & SP_ROLE_PDE_W) && (gpte & PTE_W);
-	if ((spte & PTE_U) && !user)
-		return false;
-	if ((spte & PTE_W) && (!(gpte & PTE_D) || !(rw || (!(role & SP_ROLE_WP) && !(spte & PTE_U)))))
-		return false;
-	return true;
-}
-
-// Bring an unsync table back in line with its guest table, then protect it.
-static void sync_sp(struct shadow_mmu *s, struct sp *sp)
-{
-	ASSERT(sp->owner == s->owner);
-	u32 *t = table_of(sp);
-	// The guest table, looked up once (an unpopulated frame reads as zeros).
-	hfn_t ghfn = gpmap_contains(s->gpmap, (gpa_t)sp->gfn << PAGE_SHIFT) ? gpmap_lookup(s->gpmap, sp->gfn) : 0;
-	const u32 *gt = ghfn ? hfn_ptr(ghfn) : NULL;
-	for (u32 i = 0; i < PT_ENTRIES; i++) {
-		if (!(t[i] & PTE_P))
-			continue;
-		u32 g = gt ? gt[i] : 0;
-		if (sp->role & SP_ROLE_DIR) {
-			gfn_t gfn;
-			u16 role;
-			shadow_child_key(g, i << PDE_SHIFT, sp->role, &gfn, &role);
-			struct sp *child = shadow_sp_of(t[i] >> PAGE_SHIFT);
-			if ((g & (PTE_P | PTE_A)) != (PTE_P | PTE_A) || child->gfn != gfn || child->role != role) {
-				sp_unlink_child(s, &t[i]);
-				s->stats.zapped++;
-			}
-		} else if (!spte_current(s, t[i], g, sp->role)) {
-			// Most changes take rights away (fork write-protects for
-			// copy-on-write): keep the mapping with fewer rights when
-			// that is enough, rather than fault it back in later.
-			u32 fewer = t[i] & ~(u32)PTE_W;
-			if (!spte_current(s, fewer, g, sp->role))
-				fewer &= ~(u32)PTE_U;
-			if (spte_current(s, fewer, g, sp->role)) {
-				t[i] = fewer;
-				s->stats.downgraded++;
-			} else {
-				clear_spte(&t[i]);
-				s->stats.zapped++;
-			}
-			sp_tlb_flush(s);
-		}
-	}
-	sp->unsync = false;
-	s->stats.syncs++;
-	protect(s, sp->gfn); // its frame exists: the guest wrote it
-}
-
-// Sync an unsync table now, before linking it where the guest has already
-// invalidated what its stale entries say.
-static void sync_before_use(struct shadow_mmu *s, struct sp *sp)
-{
-	if (!sp->unsync)
-		return;
-	unsync_remove(s, sp);
-	sync_sp(s, sp);
-}
-
-// Unlink a page table from every shadow PDE that points at it (found
-// through its own reverse map); the last unlink frees it.
-static void unshadow(struct shadow_mmu *s, struct sp *sp)
-{
-	hfn_t hfn = sp->hfn;
-	s->stats.unshadowed++;
-	// A page table's references are exactly its parents: the last unlink
-	// frees it, so count them first.
-	for (u32 n = rmap_count(hfn); n > 0; n--) {
-		struct rmap_iter it;
-		spte_ref_t parent;
-		rmap_first(hfn, &it, &parent);
-		flush_owner(s, frame_of(parent >> PAGE_SHIFT)->owner);
-		sp_unlink_child(s, spte_ptr(parent));
-	}
-}
-
-// A shared table of gfn that s links, or NULL.
-static struct sp *shared_sp_of(struct shadow_mmu *s, gfn_t gfn)
-{
-	for (struct sp *sp = sp_hash[bucket_of(SP_SHARED, gfn)]; sp; sp = sp->hash_next)
-		if (sp->gfn == gfn && sp->owner == SP_SHARED && !(sp->role & SP_ROLE_DIRECT) &&
-		    shadow_sp_used_by(sp, s->owner))
-			return sp;
-	return NULL;
-}
-
-void shadow_guest_wrote(struct shadow_mmu *s, gfn_t gfn)
-{
-	hfn_t hfn = gpmap_lookup(s->gpmap, gfn);
-	if (!hfn || !(frame_of(hfn)->flags & FRAME_F_PROTECTED))
-		return;
-	// The write is s's alone (the frame was copied for it if shared): the
-	// shared shadows of that table stay right for the others, and s goes
-	// on with its own copies, marked unsync below.
-	for (struct sp *sp; (sp = shared_sp_of(s, gfn));)
-		sp_unshare(s, sp);
-	struct sp *flooded = NULL;
-	for (struct sp *sp = sp_hash[bucket_of(s->owner, gfn)]; sp; sp = sp->hash_next) {
-		if (sp->gfn != gfn || sp->owner != s->owner || (sp->role & SP_ROLE_DIRECT) || sp->unsync)
-			continue;
-		sp->unsync = true;
-		sp->unsync_next = s->unsync;
-		s->unsync = sp;
-		if (++sp->writes >= SP_FLOOD_WRITES && !(sp->role & SP_ROLE_DIR))
-			flooded = sp;
-	}
-	frame_of(hfn)->flags &= ~FRAME_F_PROTECTED;
-	s->stats.unsyncs++;
-	// Written again and again, used never: a frame that stopped being a page
-	// table must not pay for its shadow forever. (One table a write; the
-	// others of the frame follow on their own writes.)
-	if (flooded)
-		unshadow(s, flooded);
-}
-
-void shadow_sync_all(struct shadow_mmu *s)
-{
-	while (s->unsync) {
-		struct sp *sp = s->unsync;
-		s->unsync = sp->unsync_next;
-		sync_sp(s, sp);
-	}
-}
-
 int shadow_init(struct shadow_mmu *s, struct gpmap *gpmap, u16 owner)
 {
 	memset(s, 0, sizeof(*s));
@@ -423,53 +280,6 @@ void shadow_destroy(struct shadow_mmu *s)
 			break;
 		}
 	}
-}
-
-// Is the shadow PDE at index i of the root still what the guest's PDE asks?
-static bool spde_current(struct shadow_vcpu *sv, u32 spde, u32 i)
-{
-	struct shadow_mmu *s = sv->mmu;
-	const struct sp *root = sv->root;
-	if (root->role & SP_ROLE_DIRECT)
-		return true; // paging off: the identity never changes
-	u32 g = guest_entry(s, root->gfn, i);
-	gfn_t gfn;
-	u16 role;
-	shadow_child_key(g, i << PDE_SHIFT, root->role, &gfn, &role);
-	const struct sp *child = shadow_sp_of(spde >> PAGE_SHIFT);
-	return (g & (PTE_P | PTE_A)) == (PTE_P | PTE_A) && child->gfn == gfn && child->role == role;
-}
-
-void shadow_invlpg(struct shadow_vcpu *sv, gva_t gva)
-{
-	struct shadow_mmu *s = sv->mmu;
-	u32 *spdep = &table_of(sv->root)[PDE_INDEX(gva)];
-	s->stats.invlpgs++;
-	if (!(*spdep & PTE_P))
-		return;
-	// INVLPG also drops paging-structure caches: a changed PDE takes effect,
-	// and a 4 MiB translation goes whole.
-	if (!spde_current(sv, *spdep, PDE_INDEX(gva)) ||
-	    (shadow_sp_of(*spdep >> PAGE_SHIFT)->role & SP_ROLE_DIRECT)) {
-		sp_unlink_child(s, spdep);
-		return;
-	}
-	u32 *sptep = &((u32 *)hfn_ptr(*spdep >> PAGE_SHIFT))[PTE_INDEX(gva)];
-	if (!(*sptep & PTE_P))
-		return;
-	struct sp *sp = shadow_sp_of(*spdep >> PAGE_SHIFT);
-	if (sp->owner == SP_SHARED) {
-		// A shared table is in sync: an entry still current stays, for
-		// everyone; else this VM takes its own copy to drop it from.
-		u32 g = guest_entry(s, sp->gfn, PTE_INDEX(gva));
-		if (spte_current(s, *sptep, g, sp->role) || !(sp = sp_unshare(s, sp)))
-			return;
-		sptep = &table_of(sp)[PTE_INDEX(gva)];
-		if (!(*sptep & PTE_P))
-			return;
-	}
-	clear_spte(sptep);
-	sp_tlb_flush(s);
 }
 
 // The shadow PTE for a successful walk. The CPU runs the guest with CR0.WP=1

@@ -1,5 +1,6 @@
-// mm/-internal interface between shadow.c (tables, faults, sync, reclaim)
-// and shadow_share.c (sharing tables between clones). Not for vmm/.
+// mm/-internal interface between shadow.c (tables, faults, reclaim),
+// shadow_sync.c (guest table writes, sync, INVLPG) and shadow_share.c
+// (sharing tables between clones). Not for vmm/.
 #ifndef UMBRA_SHADOW_INT_H
 #define UMBRA_SHADOW_INT_H
 
@@ -39,5 +40,20 @@ void sp_unlink_child(struct shadow_mmu *s, u32 *spdep);
 void sp_set_owner(struct sp *sp, u16 owner);
 struct sp *sp_unshare(struct shadow_mmu *s, struct sp *sp);
 void shadow_cow_moved(void *arg, gfn_t gfn, hfn_t old, hfn_t new_);
+
+// Between shadow.c (tables, faults, reclaim) and shadow_sync.c (unsync,
+// sync, INVLPG):
+#define SP_HASH 4096
+extern struct sp *sp_hash[SP_HASH]; // (owner, gfn) -> tables, chained
+u32 bucket_of(u16 owner, gfn_t gfn);
+// Write-protect gfn's frame (it is shadowed); false if it is not populated.
+bool protect(struct shadow_mmu *s, gfn_t gfn);
+void clear_spte(u32 *sptep);
+void unsync_remove(struct shadow_mmu *s, struct sp *sp);
+// Every vCPU of owner flushes its TLB before its next entry.
+void flush_owner(struct shadow_mmu *s, u16 owner);
+// Sync an unsync table now, before it is linked where the guest has
+// already invalidated what its stale entries say.
+void sync_before_use(struct shadow_mmu *s, struct sp *sp);
 
 #endif

@@ -53,6 +53,9 @@ struct sp {
 	u16 owner;          // VM id, or SP_SHARED
 	bool unsync;        // the guest wrote its table since the last sync
 	u8 writes;          // trapped guest writes since the last fill through it
+	bool hot;           // written after every sync: left writable and unsync (shadow_sync.c)
+	u8 rewrites;        // trapped guest writes since it last cooled
+	u8 quiet;           // hot: syncs in a row that found nothing changed
 	u32 wgen;           // its writable entries were checked at owner's clone
 	                    // generation wgen: if that is not the current one,
 	                    // link it read-only and check again on the first write
@@ -63,6 +66,8 @@ struct sp {
 // trapped after a sync) with no fill through it in between is taken for a
 // frame that is no longer a page table: it is unshadowed.
 #define SP_FLOOD_WRITES 4
+#define SP_HOT_REWRITES 2
+#define SP_COOL_SYNCS 4
 
 struct shadow_stats {
 	u64 faults;       // shadow page faults handled
@@ -76,6 +81,7 @@ struct shadow_stats {
 	u64 unsyncs;      // guest writes to a protected table
 	u64 syncs;        // tables brought back in sync
 	u64 zapped;       // entries dropped by a sync
+	u64 hot;          // tables that became write-hot (left unprotected between syncs)
 	u64 downgraded;   // entries a sync kept with fewer rights (write or user taken away)
 	u64 unshadowed;   // tables dropped because their frame became data
 	u64 cow_breaks;   // guest frames copied on this VM's write
@@ -107,6 +113,7 @@ struct shadow_mmu {
 	struct gpmap *gpmap;
 	u16 owner;
 	struct sp *unsync;             // this VM's unsync tables
+	struct sp *unsync_kept;        // during shadow_sync_all: those that stay unsync
 	struct shadow_stats stats;
 	struct shadow_mmu *next;       // every live shadow, for the full-scan reclaim
 	u32 wgen;                      // clone generation: bumped when this VM is cloned
@@ -147,8 +154,8 @@ int shadow_load_cr3(struct shadow_vcpu *sv, const struct walk_ctx *ctx);
 // permission from every shadow PDE of the parent VM's roots. Costs O(1024)
 // whatever the guest's size. 0 or -ERR_NOMEM (sv is then left rootless).
 int shadow_clone(struct shadow_vcpu *sv, struct shadow_vcpu *parent);
-// Bring every unsync table of s back in sync (as at a CR3 load).
-void shadow_sync_all(struct shadow_mmu *s);
+// Sync every unsync table of s (write-hot ones stay unsync unless protect_all).
+void shadow_sync_all(struct shadow_mmu *s, bool protect_all);
 // Is sp a table of VM owner's: its own, or shared and linked by its roots?
 bool shadow_sp_used_by(const struct sp *sp, u16 owner);
 // How many roots of distinct VMs link sp, and through how many shadow PDEs.

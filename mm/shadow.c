@@ -149,10 +149,13 @@ void sp_unlink_child(struct shadow_mmu *s, u32 *spdep)
 
 void unsync_remove(struct shadow_mmu *s, struct sp *sp)
 {
-	for (struct sp **pp = &s->unsync; *pp; pp = &(*pp)->unsync_next) {
-		if (*pp == sp) {
-			*pp = sp->unsync_next;
-			return;
+	struct sp **lists[] = { &s->unsync, &s->unsync_kept };
+	for (int l = 0; l < 2; l++) {
+		for (struct sp **pp = lists[l]; *pp; pp = &(*pp)->unsync_next) {
+			if (*pp == sp) {
+				*pp = sp->unsync_next;
+				return;
+			}
 		}
 	}
 }

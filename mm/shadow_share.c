@@ -148,7 +148,7 @@ int shadow_clone(struct shadow_vcpu *sv, struct shadow_vcpu *psv)
 	struct shadow_mmu *s = sv->mmu, *parent = psv->mmu;
 	ASSERT(!sv->root && psv->root && s->gpmap->nr_frames == parent->gpmap->nr_frames);
 	// Shared tables are in sync for all: the parent syncs first.
-	shadow_sync_all(parent);
+	shadow_sync_all(parent, true);
 	// Every guest frame is now shared, so no entry may let the parent write
 	// one: take W from the shadow PDEs of its roots (the tables below are
 	// checked at the first write through each; wgen says which).

@@ -34,11 +34,23 @@ static bool spte_current(struct shadow_mmu *s, u32 spte, u32 gpte, u16 role)
 	return true;
 }
 
-// Bring an unsync table back in line with its guest table, then protect it.
-static void sync_sp(struct shadow_mmu *s, struct sp *sp)
+// Bring an unsync table back in line with its guest table, then protect it;
+// or, a write-hot table, leave it writable for the guest, still unsync (it
+// is synced again at the next CR3 load, and entry by entry at INVLPG, as the
+// architecture lets a TLB hold stale entries until then). A table is hot
+// once the guest has written it SP_HOT_REWRITES times, each after a sync
+// had protected it again (as a fork's parent does with its page tables:
+// every write a trap, an exit, otherwise), the last one after a fill through
+// it (a frame written but never used as a table is for unshadow(), not
+// this), and cools after SP_COOL_SYNCS
+// syncs in a row that found nothing changed (each costs a scan of the
+// table at a CR3 load). True: it stays unsync. With protect_all (before a
+// clone shares tables) every table is protected.
+static bool sync_sp(struct shadow_mmu *s, struct sp *sp, bool protect_all)
 {
 	ASSERT(sp->owner == s->owner);
 	u32 *t = table_of(sp);
+	u64 before = s->stats.zapped + s->stats.downgraded;
 	// The guest table, looked up once (an unpopulated frame reads as zeros).
 	hfn_t ghfn = gpmap_contains(s->gpmap, (gpa_t)sp->gfn << PAGE_SHIFT) ? gpmap_lookup(s->gpmap, sp->gfn) : 0;
 	const u32 *gt = ghfn ? hfn_ptr(ghfn) : NULL;
@@ -72,9 +84,23 @@ static void sync_sp(struct shadow_mmu *s, struct sp *sp)
 			sp_tlb_flush(s);
 		}
 	}
-	sp->unsync = false;
 	s->stats.syncs++;
+	bool changed = s->stats.zapped + s->stats.downgraded != before;
+	if (sp->hot && !changed && ++sp->quiet >= SP_COOL_SYNCS)
+		sp->hot = false, sp->rewrites = 0;
+	else if (sp->hot && changed)
+		sp->quiet = 0;
+	else if (!sp->hot && sp->rewrites >= SP_HOT_REWRITES && sp->writes <= 1 && !(sp->role & SP_ROLE_DIR)) {
+		sp->hot = true;
+		sp->quiet = 0;
+		s->stats.hot++;
+	}
+	if (sp->hot && !protect_all)
+		return true;
+	sp->hot = false;
+	sp->unsync = false;
 	protect(s, sp->gfn); // its frame exists: the guest wrote it
+	return false;
 }
 
 // Sync an unsync table now, before linking it where the guest has already
@@ -84,7 +110,10 @@ void sync_before_use(struct shadow_mmu *s, struct sp *sp)
 	if (!sp->unsync)
 		return;
 	unsync_remove(s, sp);
-	sync_sp(s, sp);
+	if (sync_sp(s, sp, false)) { // hot: in line now, and still unsync
+		sp->unsync_next = s->unsync;
+		s->unsync = sp;
+	}
 }
 
 // Unlink a page table from every shadow PDE that points at it (found
@@ -131,6 +160,7 @@ void shadow_guest_wrote(struct shadow_mmu *s, gfn_t gfn)
 		sp->unsync = true;
 		sp->unsync_next = s->unsync;
 		s->unsync = sp;
+		sp->rewrites = (u8)MIN(sp->rewrites + 1, 255);
 		if (++sp->writes >= SP_FLOOD_WRITES && !(sp->role & SP_ROLE_DIR))
 			flooded = sp;
 	}
@@ -143,13 +173,20 @@ void shadow_guest_wrote(struct shadow_mmu *s, gfn_t gfn)
 		unshadow(s, flooded);
 }
 
-void shadow_sync_all(struct shadow_mmu *s)
+void shadow_sync_all(struct shadow_mmu *s, bool protect_all)
 {
+	// Hot tables wait on a list of their own until the end, where a table
+	// freed meanwhile (a sync unlinks children) is still found and taken off.
 	while (s->unsync) {
 		struct sp *sp = s->unsync;
 		s->unsync = sp->unsync_next;
-		sync_sp(s, sp);
+		if (sync_sp(s, sp, protect_all)) {
+			sp->unsync_next = s->unsync_kept;
+			s->unsync_kept = sp;
+		}
 	}
+	s->unsync = s->unsync_kept;
+	s->unsync_kept = NULL;
 }
 
 

@@ -55,7 +55,7 @@ void shadow_vcpu_destroy(struct shadow_vcpu *sv)
 static int load_cr3_once(struct shadow_vcpu *sv, const struct walk_ctx *ctx)
 {
 	struct shadow_mmu *s = sv->mmu;
-	shadow_sync_all(s);
+	shadow_sync_all(s, false);
 	gfn_t gfn;
 	u16 role;
 	shadow_root_key(ctx, &gfn, &role);

@@ -318,8 +318,8 @@ void cmd_stats(int argc, char **argv)
 		ex[EXIT_INVALID] + ex[EXIT_OTHER]);
 	kprintf("  shadow faults %lu, fills %lu, reflected to the guest %lu, CR3 loads %lu (%lu found their root)\n",
 		st.faults, st.fills, st.guest_faults, st.cr3_loads, st.roots_reused);
-	kprintf("  guest page-table writes trapped %lu, syncs %lu dropping %lu entries and downgrading %lu, tables unshadowed %lu, "
-		"frames whose mappings were recycled %lu\n", st.unsyncs, st.syncs, st.zapped, st.downgraded, st.unshadowed, st.recycles);
+	kprintf("  guest page-table writes trapped %lu, syncs %lu dropping %lu entries and downgrading %lu, write-hot tables %lu, tables unshadowed %lu, "
+		"frames whose mappings were recycled %lu\n", st.unsyncs, st.syncs, st.zapped, st.downgraded, st.hot, st.unshadowed, st.recycles);
 	kprintf("  clones %lu; COW breaks %lu (leaves copied %lu); shared tables copied %lu, taken over %lu, shared now %lu\n",
 		shadow_global.clones, gpmap_stats.cow_frames, gpmap_stats.cow_leaves, st.sp_copies, st.sp_taken,
 		shadow_global.shared_tables);

@@ -534,17 +534,21 @@ static void test_shadow_random(void)
 		}
 	}
 	CHECK(sm.stats.fills > 1000 && sm.stats.guest_faults > 100 && reclaims > 1000 && reclaimed > 100 &&
-	      sm.stats.roots_reused > 1000 && sm.stats.syncs > 1000 && switches > 1000 && remote > 1000,
-	      "the run exercised little: %llu fills, %llu reclaims of %llu mappings, %llu roots reused, %llu syncs",
+	      sm.stats.roots_reused > 1000 && sm.stats.syncs > 1000 && switches > 1000 && remote > 1000 &&
+	      sm.stats.hot > 10 && sm.stats.downgraded > 10,
+	      "the run exercised little: %llu fills, %llu reclaims of %llu mappings, %llu roots reused, %llu syncs, "
+	      "%llu tables went write-hot, %llu entries downgraded",
 	      (unsigned long long)sm.stats.fills, (unsigned long long)reclaims, (unsigned long long)reclaimed,
-	      (unsigned long long)sm.stats.roots_reused, (unsigned long long)sm.stats.syncs);
+	      (unsigned long long)sm.stats.roots_reused, (unsigned long long)sm.stats.syncs,
+	      (unsigned long long)sm.stats.hot, (unsigned long long)sm.stats.downgraded);
 	printf("  %d operations, %llu audits, %llu fills, %llu reclaims (%llu mappings), %llu CR3 switches, "
-	       "%llu roots reused, %llu tables made, %llu syncs dropping %llu entries, %llu address spaces freed, "
-	       "%llu tables unshadowed\n", ops,
+	       "%llu roots reused, %llu tables made, %llu syncs dropping %llu entries and downgrading %llu, "
+	       "%llu tables write-hot, %llu address spaces freed, %llu tables unshadowed\n", ops,
 	       (unsigned long long)audits, (unsigned long long)sm.stats.fills,
 	       (unsigned long long)reclaims, (unsigned long long)reclaimed, (unsigned long long)switches,
 	       (unsigned long long)sm.stats.roots_reused, (unsigned long long)sm.stats.tables_made,
 	       (unsigned long long)sm.stats.syncs, (unsigned long long)sm.stats.zapped,
+	       (unsigned long long)sm.stats.downgraded, (unsigned long long)sm.stats.hot,
 	       (unsigned long long)freed, (unsigned long long)sm.stats.unshadowed);
 	shadow_vcpu_destroy(&sv);
 	shadow_destroy(&sm);

@@ -27,6 +27,7 @@ static void host_cpuid(u32 leaf, u32 sub, struct cpuid_regs *r)
 static struct {
 	bool known;
 	u32 cr4, efer;
+	bool amd;         // the vendor is AuthenticAMD: its MSRs are AMD's
 } guest_bits;
 
 static void guest_bits_init(void)
@@ -35,6 +36,9 @@ static void guest_bits_init(void)
 		return;
 	guest_bits.cr4 = cpuid_guest_cr4_valid(host_cpuid);
 	guest_bits.efer = cpuid_guest_efer_valid(host_cpuid);
+	struct cpuid_regs r;
+	cpuid_guest(0, 0, host_cpuid, &r);
+	guest_bits.amd = r.ebx == 0x68747541u && r.edx == 0x69746e65u && r.ecx == 0x444d4163u;
 	guest_bits.known = true;
 }
 
@@ -312,6 +316,16 @@ void handle_insn(struct vcpu *v, const struct vm_exit *e)
 // (SYSENTER_*, PAT's storage); the paravirtual clock's are pvclock.c's. An MSR neither knows is absent: #GP, as the
 // SDM says, and so is one whose feature CPUID hides (MTRR, MCA, APIC).
 #define MSR_UCODE_REV 0x8B
+#define MSR_K7_HWCR 0xC0010015u            // AMD: hardware configuration
+#define MSR_K8_INT_PENDING_MSG 0xC0010055u // AMD: C1E state (Linux reads it unchecked)
+#define HWCR_WRITABLE ((1u << 3) | (1u << 6) | (1u << 8) | (1u << 18)) // TLB flush filter, SMM lock,
+	// ignore-NE, MC-status write enable: bits kernels set that change nothing here (KVM's set)
+
+static bool amd_guest(void)
+{
+	guest_bits_init();
+	return guest_bits.amd;
+}
 
 static bool msr_get(struct vcpu *v, u32 msr, u64 *val)
 {
@@ -319,6 +333,8 @@ static bool msr_get(struct vcpu *v, u32 msr, u64 *val)
 	case MSR_EFER: *val = v->efer; return true;
 	case MSR_TSC: *val = __builtin_ia32_rdtsc(); return true;
 	case MSR_UCODE_REV: *val = 0; return true; // no microcode update loaded
+	case MSR_K7_HWCR: *val = 0; return amd_guest();
+	case MSR_K8_INT_PENDING_MSG: *val = 0; return amd_guest(); // no C1E
 	default:
 		if (pvclock_msr(msr)) {
 			*val = pvclock_msr_read(v, msr);
@@ -354,6 +370,10 @@ static bool msr_set(struct vcpu *v, u32 msr, u64 val)
 		return true;
 	case MSR_UCODE_REV:
 		return true; // writing 0 before CPUID is how software asks; there is nothing to load
+	case MSR_K7_HWCR:
+		return amd_guest() && !(val & ~(u64)HWCR_WRITABLE);
+	case MSR_K8_INT_PENDING_MSG:
+		return amd_guest() && val == 0;
 	case MSR_PAT:
 		return pat_valid(val) && hv->msr_write(v, msr, val);
 	default:

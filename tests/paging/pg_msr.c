@@ -104,6 +104,14 @@ void test_main(void)
 	consistent("MCG_CAP (0x179) as CPUID offers MCA", 14, 0x179);
 	consistent("APIC_BASE (0x1B) as CPUID offers the APIC", 9, 0x1B);
 	report(rdmsr_safe(0x8B, &v), "the microcode revision (0x8B) reads", "%s", "");
+	// AMD's HWCR and C1E-state MSRs, which an AMD family 0Fh CPU has (Linux
+	// reads the latter without a #GP handler on such CPUs).
+	u32 c0[4];
+	__asm__ volatile("cpuid" : "=a"(c0[0]), "=b"(c0[1]), "=c"(c0[2]), "=d"(c0[3]) : "a"(0), "c"(0));
+	if (c0[1] == 0x68747541u) {
+		report(rdmsr_safe(0xC0010015, &v), "AMD HWCR reads", "%s", "");
+		report(rdmsr_safe(0xC0010055, &v) && v == 0, "AMD C1E state reads 0", "%x", (u32)v);
+	}
 
 	report(rdmsr_safe(0x277, &v) && v == 0x0007040600070406ull, "PAT at reset: WB WT UC- UC, twice",
 	       "%x%x", (u32)(v >> 32), (u32)v);

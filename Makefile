@@ -41,7 +41,7 @@ help:
 	@echo "make run        the demo: GRUB ISO, the guest OS running forkstress, cloned 3 times mid-run; type console commands (help); with a terminal the console stays until quit"
 	@echo "make run-guest GUEST=k.elf [MEM=64]   run one multiboot kernel under umbra (see scripts/run-guest)"
 	@echo "make run-guest GUEST=vmlinuz INITRD=initrd.gz MEM=128 [ARGS=console=ttyS0]   a Linux bzImage and its initrd"
-	@echo "make test       host tests of mm/, paging guests on plain QEMU vs umbra, clones, the console, ISO boot"
+	@echo "make test       host tests of mm/, paging guests on plain QEMU vs umbra, Debian's Linux, clones, the console, ISO boot"
 	@echo "make test ONLY=PATTERN   only the tests whose names (as printed) match the extended regex"
 	@echo "make soak       the model tests at length (10^8 operations, 2x10^7 with clones), longer guest limits"
 	@echo "make bench      print BENCH lines (figures, not pass/fail) and draw build/bench/*.svg"

@@ -4,6 +4,7 @@
 #include "lib.h"
 #include "log.h"
 #include "uart.h"
+#include "vfwcfg.h"
 #include "umbra.h"
 
 static void warn_port(struct vm *vm, u16 port, bool in)
@@ -62,6 +63,8 @@ static void byte_out(struct vm *vm, u16 port, u8 val)
 
 u32 dev_in(struct vm *vm, u16 port, u8 size)
 {
+	if (vfwcfg_port(port))
+		return vfwcfg_in(vm, port, size);
 	if (size == 1 || byte_device(port)) {
 		u32 val = 0;
 		for (u8 i = 0; i < size; i++)
@@ -80,6 +83,10 @@ void dev_out(struct vm *vm, u16 port, u8 size, u32 val)
 	if (port >= EXIT_PORT && port < EXIT_PORT + 4) {
 		u32 mask = size == 4 ? 0xFFFFFFFFu : size == 2 ? 0xFFFFu : 0xFFu;
 		vm_end(vm, val & mask, false, "wrote %u to the exit port", val & mask);
+		return;
+	}
+	if (vfwcfg_port(port)) {
+		vfwcfg_out(vm, port, size, val);
 		return;
 	}
 	if (size == 1 || byte_device(port)) {

@@ -139,6 +139,7 @@ struct vm *vm_clone(struct vm *parent, char *err, size_t errlen)
 	memcpy(vm->cmdline, parent->cmdline, sizeof(vm->cmdline));
 	vm->uart = parent->uart;
 	vm->legacy = parent->legacy;
+	vm->fwcfg = parent->fwcfg;
 	vm->uart.q_count = 0; // typed input was for the parent
 	vm->irq = parent->irq;
 	vm->rtc = parent->rtc;

@@ -9,6 +9,7 @@
 #include "rtc.h"
 #include "shadow.h"
 #include "uart.h"
+#include "vfwcfg.h"
 #include "vpic.h"
 #include "x86.h"
 
@@ -112,6 +113,7 @@ struct vm {
 	struct vcpu vcpu;
 	struct vuart uart;     // its COM1
 	struct vlegacy legacy; // PCI address, CGA registers
+	struct vfwcfg fwcfg;   // its fw_cfg selection
 	u8 warned_ports[8192]; // one bit per port: "unhandled" logged once
 	u32 said[SAID_NR];    // guest-caused messages of each kind, shown or not
 	struct vdev_irq irq;   // the guest's PICs and PIT

@@ -32,13 +32,27 @@ u64 tsc_calibrate_khz(void);
 struct range {
 	u64 start, end;
 };
-static struct range busy[64];
+static struct range busy[256];
 static int nbusy;
 
+// Ranges that touch one already noted (page granular) join it: modules and
+// their command lines, which loaders pack together, take a few entries
+// however many there are. A range that fits nowhere is not dropped: umbra
+// would hand out frames over a guest's image.
 static void busy_add(u64 start, u64 end)
 {
-	if (nbusy < (int)ARRAY_SIZE(busy))
-		busy[nbusy++] = (struct range){ start, end };
+	u64 s = start & PAGE_MASK, e = ALIGN_UP(end, (u64)PAGE_SIZE);
+	for (int i = 0; i < nbusy; i++) {
+		if (s <= ALIGN_UP(busy[i].end, (u64)PAGE_SIZE) && e >= (busy[i].start & PAGE_MASK)) {
+			busy[i].start = MIN(busy[i].start, start);
+			busy[i].end = MAX(busy[i].end, end);
+			return;
+		}
+	}
+	if (nbusy == (int)ARRAY_SIZE(busy))
+		panic("more than %u separate memory ranges to keep (modules scattered by the loader)",
+		      (u32)ARRAY_SIZE(busy));
+	busy[nbusy++] = (struct range){ start, end };
 }
 
 static bool word_is(const char *w, const char *end, const char *s)

@@ -119,6 +119,56 @@ static bool decode_mem16(struct cursor *c, u8 mod, u8 rm, struct insn *in)
 	return true;
 }
 
+// MOV with a ModRM memory operand (88, 89, 8A, 8B; C6 and C7 /0 with an
+// immediate after the operand).
+static bool decode_mov(struct cursor *c, u8 op, bool addr16, int seg_override, struct insn *in)
+{
+	u8 modrm;
+	if (!next(c, &modrm))
+		return false;
+	u8 mod = modrm >> 6, reg = (modrm >> 3) & 7, rm = modrm & 7;
+	if (mod == 3 || ((op == 0xC6 || op == 0xC7) && reg != 0))
+		return false;
+	if (!(addr16 ? decode_mem16(c, mod, rm, in) : decode_mem(c, mod, rm, in)))
+		return false;
+	if (seg_override >= 0)
+		in->seg = (u8)seg_override;
+	in->size = (op & 1) ? in->opsize : 1;
+	in->kind = (op == 0x8A || op == 0x8B) ? INSN_MOV_LOAD : INSN_MOV_STORE;
+	in->reg = reg;
+	if (op == 0xC6 || op == 0xC7) {
+		in->has_imm = true;
+		in->reg = 0;
+		for (u8 i = 0; i < in->size; i++) {
+			u8 b;
+			if (!next(c, &b))
+				return false;
+			in->imm |= (u32)b << (8 * i);
+		}
+	}
+	return true;
+}
+
+// MOV between AL/eAX and a memory offset (A0-A3): the offset is as wide as
+// the address size.
+static bool decode_moffs(struct cursor *c, u8 op, bool addr16, int seg_override, struct insn *in)
+{
+	u32 off = 0;
+	for (int i = 0; i < (addr16 ? 2 : 4); i++) {
+		u8 b;
+		if (!next(c, &b))
+			return false;
+		off |= (u32)b << (8 * i);
+	}
+	in->mem = (struct insn_mem){ .base = -1, .index = -1, .scale = 1, .addr16 = addr16, .disp = (s32)off };
+	in->has_mem = true;
+	in->seg = seg_override >= 0 ? (u8)seg_override : SEG_DS_;
+	in->size = (op & 1) ? in->opsize : 1;
+	in->kind = op < 0xA2 ? INSN_MOV_LOAD : INSN_MOV_STORE;
+	in->reg = 0; // AL / AX / EAX
+	return true;
+}
+
 bool insn_decode(const u8 *code, unsigned n, bool code32, struct insn *in)
 {
 	struct cursor c = { code, n, 0 };
@@ -157,6 +207,17 @@ bool insn_decode(const u8 *code, unsigned n, bool code32, struct insn *in)
 		return !lock; // LOCK INS/OUTS is #UD: not ours to emulate
 	}
 	in->rep = false; // (F2/F3 mean nothing to the instructions below)
+	if (b == 0x88 || b == 0x89 || b == 0x8A || b == 0x8B || b == 0xC6 || b == 0xC7 || (b >= 0xA0 && b <= 0xA3)) {
+		// LOCK MOV is #UD: not ours to emulate.
+		bool ok = !lock && (b >= 0xA0 && b <= 0xA3 ? decode_moffs(&c, b, addr16, seg_override, in)
+							 : decode_mov(&c, b, addr16, seg_override, in));
+		if (!ok) {
+			in->kind = INSN_INVALID;
+			return false;
+		}
+		in->len = (u8)c.at;
+		return true;
+	}
 	if (b != 0x0F || !next(&c, &b))
 		return false;
 

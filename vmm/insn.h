@@ -23,6 +23,11 @@ enum insn_kind {
 	INSN_CPUID,        // 0F A2
 	INSN_INS,          // 6C, 6D: INSB, INSW/INSD (REP with F3/F2)
 	INSN_OUTS,         // 6E, 6F: OUTSB, OUTSW/OUTSD
+	// Memory moves, the forms a device register (MMIO) is read and written
+	// with; memory operands only (a register-to-register MOV never exits):
+	INSN_MOV_LOAD,     // 8A, 8B /r: reg <- mem; A0, A1: AL/eAX <- moffs
+	INSN_MOV_STORE,    // 88, 89 /r: mem <- reg; A2, A3: moffs <- AL/eAX;
+	                   // C6 /0 ib, C7 /0 iw/id: mem <- imm (has_imm)
 };
 
 struct insn_mem {
@@ -37,13 +42,16 @@ struct insn {
 	enum insn_kind kind;
 	u8 len;       // bytes, prefixes included
 	u8 opsize;    // 2 or 4: the segment's default, or the other with 0x66
-	u8 size;      // INS/OUTS: bytes an element (1, 2 or 4)
+	u8 size;      // INS/OUTS: bytes an element; MOV: bytes moved (1, 2 or 4)
 	bool rep;     // INS/OUTS: an F3 or F2 prefix (ECX counts, CX with 16-bit addressing)
 	u8 seg;       // segment of the memory operand: ES=0 CS SS DS FS GS=5
-	u8 reg;       // MOV CR: the GPR
+	u8 reg;       // MOV CR: the GPR; MOV: the register operand (size 1:
+	              // 0-3 AL..BL, 4-7 AH..BH)
 	u8 rm;        // LMSW/SMSW register form: the GPR
 	u8 cr;        // MOV CR: the control register (LOCK MOV CR0 is CR8)
-	bool has_mem; // LMSW/SMSW/INVLPG: a memory operand in mem; INS/OUTS:
+	bool has_imm; // MOV from C6/C7: the source is imm
+	u32 imm;
+	bool has_mem; // LMSW/SMSW/INVLPG/MOV: a memory operand in mem; INS/OUTS:
 	              // mem.addr16 says the address size (SI/DI/CX or ESI/EDI/ECX)
 	struct insn_mem mem;
 };

@@ -60,9 +60,13 @@ def mem_forms16(rng, count, absolute=True):
                       ((disp + 2**15) % 2**16) - 2**15, SEGS[seg or default]))
     return forms
 
+def text_is16(text):
+    """A 16-bit addressing form (registers bx/bp/si/di only)."""
+    return any(f'%{r}' in text for r in ('bx', 'bp', 'si', 'di')) and not any(f'%e{r}' in text for r in ('bx', 'bp', 'si', 'di'))
+
 def main():
     rng = random.Random(1234)
-    # (asm, kind, cr, reg, rm, opsize, has_mem, base, index, scale, disp, seg, code32, addr16)
+    # (asm, kind, cr, reg, rm, opsize, has_mem, base, index, scale, disp, seg, code32, addr16, imm)
     cases = []
     for op in ('invlpg', 'smsw', 'lmsw'):
         for text, base, index, scale, disp, seg in mem_forms(rng, 120):
@@ -112,6 +116,34 @@ def main():
         cases.append((f'lmsw %{r[1:]}', 'INSN_LMSW', 0, 0, i, 2, 0, -1, -1, 1, 0, 3, 0, 1))
     for op, kind in (('clts', 'INSN_CLTS'), ('rdmsr', 'INSN_RDMSR'), ('wrmsr', 'INSN_WRMSR')):
         cases.append((op, kind, 0, 0, 0, 2, 0, -1, -1, 1, 0, 3, 0, 1))
+    cases = [c + (0,) for c in cases]  # the immediate column
+    # MOV to and from memory (MMIO): every size, every register, loads and
+    # stores, immediates; 32-bit code with both address sizes, 16-bit code.
+    REG8 = ['al', 'cl', 'dl', 'bl', 'ah', 'ch', 'dh', 'bh']
+    def regname(i, size):
+        return REG8[i] if size == 1 else (REGS[i] if size == 4 else REGS[i][1:])
+    suffix = {1: 'b', 2: 'w', 4: 'l'}
+    for code32, forms in ((1, mem_forms(rng, 60)), (1, mem_forms16(rng, 20, absolute=False)), (0, mem_forms16(rng, 30))):
+        for text, base, index, scale, disp, seg in forms:
+            size = rng.choice([1, 2, 4])
+            r = rng.randrange(8)
+            addr16 = 1 if (code32 == 0 or text_is16(text)) else 0
+            rn = regname(r, size)
+            cases.append((f'mov{suffix[size]} {text}, %{rn}', 'INSN_MOV_LOAD', 0, r, 0, size, 1,
+                          base, index, scale, disp, seg, code32, addr16, 0))
+            cases.append((f'mov{suffix[size]} %{rn}, {text}', 'INSN_MOV_STORE', 0, r, 0, size, 1,
+                          base, index, scale, disp, seg, code32, addr16, 0))
+            imm = rng.randrange(2 ** (8 * size))
+            cases.append((f'mov{suffix[size]} ${imm}, {text}', 'INSN_MOV_STORE', 0, 0, 0, size, 1,
+                          base, index, scale, disp, seg, code32, addr16, imm))
+    # The accumulator with a bare offset (A0-A3), as GNU as picks for %eax.
+    for size in (1, 2, 4):
+        acc = regname(0, size)
+        off = rng.randrange(2 ** 32)
+        cases.append((f'mov{suffix[size]} {off}, %{acc}', 'INSN_MOV_LOAD', 0, 0, 0, size, 1, -1, -1, 1,
+                      off - 2 ** 32 if off >= 2 ** 31 else off, 3, 1, 0, 0))
+        cases.append((f'mov{suffix[size]} %{acc}, %fs:{off}', 'INSN_MOV_STORE', 0, 0, 0, size, 1, -1, -1, 1,
+                      off - 2 ** 32 if off >= 2 ** 31 else off, 4, 1, 0, 0))
 
     with tempfile.TemporaryDirectory() as d:
         src = os.path.join(d, 'c.s')
@@ -137,7 +169,7 @@ def main():
         hexes = ', '.join(f'0x{x:02x}' for x in b)
         asm = c[0].replace('\\', '\\\\').replace('"', '\\"')
         out.append(f'\t{{ "{asm}", {{ {hexes} }}, {len(b)}, {c[1]}, {c[2]}, {c[3]}, {c[4]}, {c[5]}, {c[6]}, '
-                   f'{c[7]}, {c[8]}, {c[9]}, {c[10]}, {c[11]}, {c[12]}, {c[13]} }},')
+                   f'{c[7]}, {c[8]}, {c[9]}, {c[10]}, {c[11]}, {c[12]}, {c[13]}, {c[14]}u }},')
     out.append('};')
     open(sys.argv[1], 'w').write('\n'.join(out) + '\n')
 

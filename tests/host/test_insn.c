@@ -16,6 +16,7 @@ struct insn_case {
 	s32 disp;
 	u8 seg;
 	u8 code32, addr16;
+	u32 imm;
 };
 #include "insn_cases.h"
 
@@ -37,6 +38,10 @@ static void test_assembled_encodings(void)
 			CHECK(in.rm == c->rm, "%s: rm %u", c->asm_text, in.rm);
 		if (c->kind == INSN_SMSW && !c->has_mem)
 			CHECK(in.opsize == c->opsize, "%s: opsize %u", c->asm_text, in.opsize);
+		if (c->kind == INSN_MOV_LOAD || c->kind == INSN_MOV_STORE)
+			CHECK(in.size == c->opsize && in.reg == c->reg && in.has_imm == (strchr(c->asm_text, '$') != NULL) &&
+			      in.imm == c->imm, "%s: size %u reg %u imm %x (%u)", c->asm_text, in.size, in.reg, in.imm,
+			      in.has_imm);
 		if (c->kind == INSN_INS || c->kind == INSN_OUTS)
 			CHECK(in.size == c->opsize && in.seg == c->seg && in.rep == (strncmp(c->asm_text, "rep", 3) == 0),
 			      "%s: size %u seg %u rep %u", c->asm_text, in.size, in.seg, in.rep);

@@ -111,7 +111,10 @@ run:
 
 run-guest: $(B)/umbra.elf
 	@test -n "$(GUEST)" || { echo "usage: make run-guest GUEST=kernel [INITRD=initrd] [MEM=64] [ARGS='...']"; exit 2; }
-	scripts/run-guest $(GUEST) $(if $(INITRD),--initrd $(INITRD)) $(or $(MEM),64) $(if $(ARGS),-- $(ARGS))
+	@# QEMU's status 1 is the guest's 0 ((v << 1) | 1): make says so, not "Error 1".
+	@scripts/run-guest $(GUEST) $(if $(INITRD),--initrd $(INITRD)) $(or $(MEM),64) $(if $(ARGS),-- $(ARGS)); \
+	st=$$?; if [ $$st = 1 ]; then echo "run-guest: the guest ended with status 0" >&2; \
+	else echo "run-guest: status $$st (see scripts/run-guest)" >&2; exit $$st; fi
 
 test:
 	@scripts/deps.sh test

@@ -105,8 +105,7 @@ static bool write_gva(struct vcpu *v, const struct vm_exit *e, gva_t gva, const 
 	return access_gva(v, e, gva, (void *)buf, len, GVA_WRITE);
 }
 
-// Fetch and decode the instruction at CS:EIP; on failure end the VM.
-static bool fetch_insn(struct vcpu *v, struct insn *in)
+bool fetch_insn(struct vcpu *v, struct insn *in)
 {
 	u8 code[15];
 	gva_t pc = hv->seg_base(v, SEG_CS) + (u32)v->rip;
@@ -121,7 +120,7 @@ static bool fetch_insn(struct vcpu *v, struct insn *in)
 	return false;
 }
 
-static u32 gpr_read(struct vcpu *v, u8 reg)
+u32 gpr_read(struct vcpu *v, u8 reg)
 {
 	return (u32)v->gpr[reg];
 }
@@ -136,7 +135,7 @@ void gpr_write(struct vcpu *v, u8 reg, u32 val, u8 size)
 		v->gpr[reg] = (v->gpr[reg] & ~0xFFull) | (val & 0xFF);
 }
 
-static gva_t mem_operand(struct vcpu *v, const struct insn *in)
+gva_t mem_operand(struct vcpu *v, const struct insn *in)
 {
 	u32 gpr[8];
 	for (int i = 0; i < 8; i++)

@@ -99,6 +99,7 @@ struct vm *vm_create_from_module(const u8 *image, u32 size, const u8 *initrd, u3
 	gpmap_init(&vm->gpmap, vm->mem_mib << (20 - PAGE_SHIFT), id);
 	rtc_init(&vm->rtc, vm->mem_mib);
 	uart_reset(&vm->uart);
+	vioapic_reset(&vm->ioapic);
 	vm->pvclock_base_tsc = __builtin_ia32_rdtsc();
 	vm->vcpu.vm = vm;
 	// The FPU as FNINIT leaves it, plus SSE's default MXCSR.
@@ -140,6 +141,7 @@ struct vm *vm_clone(struct vm *parent, char *err, size_t errlen)
 	vm->uart = parent->uart;
 	vm->legacy = parent->legacy;
 	vm->fwcfg = parent->fwcfg;
+	vm->ioapic = parent->ioapic;
 	vm->uart.q_count = 0; // typed input was for the parent
 	vm->irq = parent->irq;
 	vm->rtc = parent->rtc;

@@ -10,6 +10,7 @@
 #include "shadow.h"
 #include "uart.h"
 #include "vfwcfg.h"
+#include "vioapic.h"
 #include "vpic.h"
 #include "x86.h"
 
@@ -114,6 +115,7 @@ struct vm {
 	struct vuart uart;     // its COM1
 	struct vlegacy legacy; // PCI address, CGA registers
 	struct vfwcfg fwcfg;   // its fw_cfg selection
+	struct vioapic ioapic; // its IOAPIC's registers
 	u8 warned_ports[8192]; // one bit per port: "unhandled" logged once
 	u32 said[SAID_NR];    // guest-caused messages of each kind, shown or not
 	struct vdev_irq irq;   // the guest's PICs and PIT

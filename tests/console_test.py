@@ -111,37 +111,33 @@ def scenario_kill():
 
 def scenario_focus():
     line = b"hello, umbra: typed input\r"
+
+    def typed(data, expect):
+        """Type data; wait for expect in what follows."""
+        mark = len(text())
+        qemu.stdin.write(data)
+        qemu.stdin.flush()
+        wait_for(expect, mark)
+        return mark
+
     wait_for(r"^\[vm1\] READY$")
     wait_for(r"^\[vm2\] READY$")
     r = cmd("vms")
     check(re.search(r"^  1 +halted", r, re.M) and re.search(r"^  2 +halted", r, re.M),
           "vms answers while input is the console's: " + r[:200])
-    mark = len(text())
-    qemu.stdin.write(b"\x01c")
-    qemu.stdin.flush()
-    wait_for(r"input goes to vm1 \(Ctrl-A c: back to the console\)", mark)
-    qemu.stdin.write(line)
-    qemu.stdin.flush()
-    wait_for(r"^\[vm1\] read: 'hello, umbra: typed input'$", mark)
+    mark = typed(b"\x01c", r"input goes to vm1 \(Ctrl-A c: back to the console\)")
+    typed(line, r"^\[vm1\] read: 'hello, umbra: typed input'$")
     wait_for(r"^\[vm1\] PASS a typed line arrives whole", mark)
     wait_for(r"vm1 has ended; input goes to the console|vm1 ended", mark)
     r = cmd("focus 7")
     check("error: no vm7" in r, "focus on a VM that does not exist is refused")
     r = cmd("focus 2")
     check("input goes to vm2" in r, "focus 2 gives vm2 the input")
-    mark = len(text())
-    qemu.stdin.write(b"\x01c")
-    qemu.stdin.flush()
-    wait_for(r"input goes to the console", mark)
+    typed(b"\x01c", r"input goes to the console")
     r = cmd("vms")
     check(re.search(r"^  2 +halted", r, re.M), "Ctrl-A c gives the input back to the console: " + r[:200])
-    mark = len(text())
-    qemu.stdin.write(b"\x01c")
-    qemu.stdin.flush()
-    wait_for(r"input goes to vm2", mark)
-    qemu.stdin.write(line)
-    qemu.stdin.flush()
-    wait_for(r"^\[vm2\] read: 'hello, umbra: typed input'$", mark)
+    typed(b"\x01c", r"input goes to vm2")
+    typed(line, r"^\[vm2\] read: 'hello, umbra: typed input'$")
     wait_for(r"all VMs ended: 2 created, 0 rejected; .*no leak", 0, 60)
     t = text()
     check(t.count("PASS a typed line arrives whole") == 2, "each guest read its line whole, nothing else")

@@ -94,6 +94,16 @@ struct vm *arg_vm(const char *s)
 	return &vms[id];
 }
 
+struct vm *arg_running_vm(const char *s, const char *to_do)
+{
+	struct vm *vm = arg_vm(s);
+	if (vm && vm->state != VM_RUNNING) {
+		kprintf("error: vm%u has ended: only a running VM can be %s\n", vm->id, to_do);
+		return NULL;
+	}
+	return vm;
+}
+
 // "from K" at the end of a listing command: where to start.
 bool arg_from(int argc, char **argv, int at, u64 *from)
 {

@@ -87,13 +87,9 @@ bool input_escape(u8 c, bool console_active)
 void cmd_focus(int argc, char **argv)
 {
 	(void)argc;
-	struct vm *vm = arg_vm(argv[1]);
+	struct vm *vm = arg_running_vm(argv[1], "given the input");
 	if (!vm)
 		return;
-	if (vm->state != VM_RUNNING) {
-		kprintf("error: vm%u has ended\n", vm->id);
-		return;
-	}
 	focus = vm->id;
 	to_guest = true;
 	say_where();

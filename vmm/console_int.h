@@ -11,6 +11,8 @@
 bool arg_num(const char *s, const char *what, u64 max, u64 *out);
 // The VM named by s, which must exist (running or ended but not yet gone).
 struct vm *arg_vm(const char *s);
+// The same, and it must still be running (to_do: "killed", "cloned", ...).
+struct vm *arg_running_vm(const char *s, const char *to_do);
 // "from K" at argv[at] (optional): where a listing starts.
 bool arg_from(int argc, char **argv, int at, u64 *from);
 

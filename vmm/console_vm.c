@@ -74,14 +74,10 @@ void cmd_vm(int argc, char **argv)
 
 void cmd_kill(int argc, char **argv)
 {
-	struct vm *vm = arg_vm(argv[1]);
+	struct vm *vm = arg_running_vm(argv[1], "killed");
 	(void)argc;
 	if (!vm)
 		return;
-	if (vm->state != VM_RUNNING) {
-		kprintf("error: vm%u has already ended\n", vm->id);
-		return;
-	}
 	vm_end(vm, UMBRA_EXIT_GUEST_STOPPED, true, "killed from the console");
 	kprintf("vm%u killed\n", vm->id);
 }
@@ -100,14 +96,10 @@ void cmd_quit(int argc, char **argv)
 
 void cmd_clone(int argc, char **argv)
 {
-	struct vm *vm = arg_vm(argv[1]);
+	struct vm *vm = arg_running_vm(argv[1], "cloned");
 	(void)argc;
 	if (!vm)
 		return;
-	if (vm->state != VM_RUNNING) {
-		kprintf("error: vm%u has ended: only a running VM can be cloned\n", vm->id);
-		return;
-	}
 	char err[100];
 	u64 t0 = rdtsc();
 	struct vm *child = vm_clone(vm, err, sizeof(err));

@@ -40,7 +40,6 @@
 #define CMDLINE_ROOM 0x7000u     // up to 0x98000, below the EBDA
 #define PROTO_MIN 0x0202         // cmd_line_ptr, and a 32-bit entry that works
 
-#define FAIL(...) (ksnprintf(err, errlen, __VA_ARGS__), -ERR_INVAL)
 
 static u16 rd16(const u8 *p, u32 off) { u16 v; memcpy(&v, p + off, 2); return v; }
 static u32 rd32(const u8 *p, u32 off) { u32 v; memcpy(&v, p + off, 4); return v; }

@@ -25,7 +25,6 @@ struct elf32_phdr {
 	u32 type, offset, vaddr, paddr, filesz, memsz, flags, align;
 };
 
-#define FAIL(...) (ksnprintf(err, errlen, __VA_ARGS__), -ERR_INVAL)
 
 #define EBDA_GPA 0x9FC00u
 #define BDA_EBDA_SEGMENT 0x40E  // BIOS data area word: the EBDA's segment

@@ -14,6 +14,9 @@ struct platform_range {
 #define PLATFORM_RANGES 4
 u32 platform_memory_map(u64 mem, struct platform_range out[PLATFORM_RANGES]);
 
+// In a loader function with err and errlen: say why, return -ERR_INVAL.
+#define FAIL(...) (ksnprintf(err, errlen, __VA_ARGS__), -ERR_INVAL)
+
 // Copy bytes into guest-physical memory through mm/.
 int loader_copy(struct vm *vm, gpa_t gpa, const u8 *src, u32 len);
 

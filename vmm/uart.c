@@ -97,6 +97,10 @@ static bool can_receive(const struct vuart *u)
 void uart_update(struct vm *vm)
 {
 	struct vuart *u = &vm->uart;
+	// Register accesses update the line themselves; only typed bytes and
+	// the character timeout change it from outside (checked every entry).
+	if (!u->q_count && !u->timeout_tsc)
+		return;
 	if (!(u->mcr & MCR_LOOP)) {
 		while (u->q_count && can_receive(u)) {
 			receive(u, u->queue[u->q_head]);
@@ -142,9 +146,10 @@ static u8 read_rbr(struct vuart *u)
 			u->rx_head = (u->rx_head + 1) % UART_FIFO;
 			u->rx_count--;
 		}
-		if (!u->rx_count)
+		if (!u->rx_count) {
 			u->lsr &= (u8)~(LSR_DR | LSR_BI);
-		else
+			u->timeout_tsc = 0; // nothing left to time out
+		} else
 			u->timeout_tsc = char_timeout_tsc(u);
 		u->timeout_ipending = false;
 	} else {

@@ -9,16 +9,6 @@
 // expect-log: vm1 ended .*status 0: wrote 0 to the exit port
 #include "edge.h"
 
-volatile u32 gp_count, skip_len;
-void gp_skip(void);
-__asm__(".globl gp_skip\n"
-	"gp_skip: add $4, %esp\n"
-	"	incl gp_count\n"
-	"	push %eax\n"
-	"	mov skip_len, %eax\n"
-	"	add %eax, 4(%esp)\n"
-	"	pop %eax\n"
-	"	iret\n");
 
 static u32 failed;
 static void check(int ok, const char *what)

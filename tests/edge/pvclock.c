@@ -8,13 +8,6 @@
 // expect-log: vm1 ended .*status 0: wrote 0 to the exit port
 #include "edge.h"
 
-volatile u32 gp_count;
-void gp_skip(void);
-__asm__(".globl gp_skip\n"
-	"gp_skip: add $4, %esp\n"        // the error code
-	"	incl gp_count\n"
-	"	addl $2, (%esp)\n"           // past the 2-byte WRMSR
-	"	iret\n");
 
 static u32 failed;
 static void check(int ok, const char *what)

@@ -7,8 +7,6 @@
 // without this test noticing: only hardware can show it); RDPMC's it does.
 #include "lib/lib.h"
 
-struct frame { u32 es, ds, edi, esi, ebp, esp_, ebx, edx, ecx, eax, vec, err, eip, cs, eflags, uesp, uss; };
-extern void (*trap_hook)(struct frame *f);
 
 static volatile u32 vec_seen = 0xFFFFFFFFu, err_seen;
 

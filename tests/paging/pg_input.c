@@ -6,8 +6,6 @@
 // guest-input: hello, umbra: typed input\n
 #include "lib/lib.h"
 
-struct frame { u32 es, ds, edi, esi, ebp, esp_, ebx, edx, ecx, eax, vec, err, eip, cs, eflags, uesp, uss; };
-extern void (*trap_hook)(struct frame *f);
 
 static inline void outb(u16 p, u8 v) { __asm__ volatile("outb %0, %1" ::"a"(v), "Nd"(p)); }
 static inline u8 inb(u16 p) { u8 v; __asm__ volatile("inb %1, %0" : "=a"(v) : "Nd"(p)); return v; }
@@ -40,11 +38,7 @@ static void com_irq(struct frame *f)
 void test_main(void)
 {
 	trap_hook = com_irq;
-	outb(0x20, 0x11); outb(0xA0, 0x11);
-	outb(0x21, 0x20); outb(0xA1, 0x28);
-	outb(0x21, 0x04); outb(0xA1, 0x02);
-	outb(0x21, 0x01); outb(0xA1, 0x01);
-	outb(0x21, 0xEF); outb(0xA1, 0xFF);
+	pic_init(0xEF);
 	outb(COM + 2, 0x87); // FIFOs on and cleared, trigger level 8
 	outb(COM + 4, 0x0B);
 	outb(COM + 1, 0x01); // receive interrupts

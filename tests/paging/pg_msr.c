@@ -8,8 +8,6 @@
 // TSC MSR that does not move, the edge guest cpuid.c checks umbra alone.)
 #include "lib/lib.h"
 
-struct frame { u32 es, ds, edi, esi, ebp, esp_, ebx, edx, ecx, eax, vec, err, eip, cs, eflags, uesp, uss; };
-extern void (*trap_hook)(struct frame *f);
 
 static volatile u32 gp_count, gp_resume;
 

@@ -8,8 +8,6 @@
 // umbra-max-ms: 800
 #include "lib/lib.h"
 
-struct frame { u32 es, ds, edi, esi, ebp, esp_, ebx, edx, ecx, eax, vec, err, eip, cs, eflags, uesp, uss; };
-extern void (*trap_hook)(struct frame *f);
 
 static inline void outb(u16 p, u8 v) { __asm__ volatile("outb %0, %1" ::"a"(v), "Nd"(p)); }
 
@@ -26,11 +24,7 @@ static void tick(struct frame *f)
 void test_main(void)
 {
 	trap_hook = tick;
-	outb(0x20, 0x11); outb(0xA0, 0x11);
-	outb(0x21, 0x20); outb(0xA1, 0x28);
-	outb(0x21, 0x04); outb(0xA1, 0x02);
-	outb(0x21, 0x01); outb(0xA1, 0x01);
-	outb(0x21, 0xFE); outb(0xA1, 0xFF);
+	pic_init(0xFE);
 	outb(0x43, 0x34); // channel 0, lobyte/hibyte, mode 2
 	outb(0x40, 2);
 	outb(0x40, 0);

@@ -5,8 +5,6 @@
 #include "lib/lib.h"
 
 extern char istack_top[];
-struct frame { u32 es, ds, edi, esi, ebp, esp_, ebx, edx, ecx, eax, vec, err, eip, cs, eflags, uesp, uss; };
-extern void (*trap_hook)(struct frame *f);
 extern char user_return[];
 
 static volatile u32 de_count, de_eip_ok;

@@ -4,8 +4,6 @@
 // DR6.BS set; the handler records where (EIP past the instruction) and DR6.
 #include "lib/lib.h"
 
-struct frame { u32 es, ds, edi, esi, ebp, esp_, ebx, edx, ecx, eax, vec, err, eip, cs, eflags, uesp, uss; };
-extern void (*trap_hook)(struct frame *f);
 extern char step_start[], step_end[];
 
 #define MAX_TRAPS 64

@@ -3,8 +3,6 @@
 // `sti; hlt`, EOIs, the in-service register, masking, and counter reads.
 #include "lib/lib.h"
 
-struct frame { u32 es, ds, edi, esi, ebp, esp_, ebx, edx, ecx, eax, vec, err, eip, cs, eflags, uesp, uss; };
-extern void (*trap_hook)(struct frame *f);
 
 static inline void outb(u16 p, u8 v) { __asm__ volatile("outb %0, %1" ::"a"(v), "Nd"(p)); }
 static inline u8 inb(u16 p) { u8 v; __asm__ volatile("inb %1, %0" : "=a"(v) : "Nd"(p)); return v; }
@@ -34,11 +32,7 @@ static u64 rdtsc(void)
 void test_main(void)
 {
 	trap_hook = tick;
-	outb(0x20, 0x11); outb(0xA0, 0x11);   // ICW1
-	outb(0x21, 0x20); outb(0xA1, 0x28);   // ICW2: vectors
-	outb(0x21, 0x04); outb(0xA1, 0x02);   // ICW3: cascade on IRQ 2
-	outb(0x21, 0x01); outb(0xA1, 0x01);   // ICW4: 8086 mode
-	outb(0x21, 0xFE); outb(0xA1, 0xFF);   // only IRQ 0
+	pic_init(0xFE);                       // only IRQ 0
 	report(inb(0x21) == 0xFE && inb(0xA1) == 0xFF, "pic_masks_read_back", "%x %x", inb(0x21), inb(0xA1));
 	u16 div = 11932; // 100 Hz
 	outb(0x43, 0x34);

@@ -7,8 +7,6 @@
 // after.
 #include "lib/lib.h"
 
-struct frame { u32 es, ds, edi, esi, ebp, esp_, ebx, edx, ecx, eax, vec, err, eip, cs, eflags, uesp, uss; };
-extern void (*trap_hook)(struct frame *f);
 
 static inline void outb(u16 p, u8 v) { __asm__ volatile("outb %0, %1" ::"a"(v), "Nd"(p)); }
 static inline u8 inb(u16 p) { u8 v; __asm__ volatile("inb %1, %0" : "=a"(v) : "Nd"(p)); return v; }
@@ -128,11 +126,7 @@ void test_main(void)
 
 	// Interrupts on IRQ 4 through the 8259 (vector 0x24).
 	trap_hook = com_irq;
-	outb(0x20, 0x11); outb(0xA0, 0x11);
-	outb(0x21, 0x20); outb(0xA1, 0x28);
-	outb(0x21, 0x04); outb(0xA1, 0x02);
-	outb(0x21, 0x01); outb(0xA1, 0x01);
-	outb(0x21, 0xEF); outb(0xA1, 0xFF);
+	pic_init(0xEF);
 	outb(COM + MCR, 0x0B); // DTR, RTS, OUT2 (the PC's interrupt enable)
 	__asm__ volatile("sti");
 

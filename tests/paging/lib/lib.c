@@ -28,6 +28,15 @@ void putc(char c)
 	outb(0x3F8, (u8)c);
 }
 
+void pic_init(u8 master_mask)
+{
+	outb(0x20, 0x11); outb(0xA0, 0x11); // ICW1: edge, cascade, ICW4 follows
+	outb(0x21, 0x20); outb(0xA1, 0x28); // ICW2: vectors
+	outb(0x21, 0x04); outb(0xA1, 0x02); // ICW3: the slave on IRQ 2
+	outb(0x21, 0x01); outb(0xA1, 0x01); // ICW4: 8086 mode
+	outb(0x21, master_mask); outb(0xA1, 0xFF);
+}
+
 void puts(const char *s)
 {
 	while (*s)
@@ -201,9 +210,6 @@ u16 code16_segment(u32 base)
 
 // ---- traps ----
 
-struct frame {
-	u32 es, ds, edi, esi, ebp, esp_, ebx, edx, ecx, eax, vec, err, eip, cs, eflags, uesp, uss;
-};
 
 // Tests may hook vectors other than #PF (pg_stackpf counts deliveries).
 void (*trap_hook)(struct frame *f);

@@ -74,4 +74,12 @@ u16 data_segment(u32 base);
 // Run fn(arg) at CPL 3; returns fn's result.
 u32 user_call(u32 (*fn)(u32), u32 arg);
 
+// Traps: the frame the stubs push, and a hook for vectors other than #PF
+// and 0x80 (IRQs once the PIC is remapped: 0x20 and 0x24 have gates).
+struct frame { u32 es, ds, edi, esi, ebp, esp_, ebx, edx, ecx, eax, vec, err, eip, cs, eflags, uesp, uss; };
+extern void (*trap_hook)(struct frame *f);
+// Program the 8259 pair as a kernel does (ICW1-4: vectors 0x20 and 0x28,
+// cascade on IRQ 2, 8086 mode), then mask: master_mask, all of the slave.
+void pic_init(u8 master_mask);
+
 #endif

@@ -132,7 +132,10 @@ struct shadow_vcpu {
 enum shadow_result {
 	SHADOW_FIXED,        // the shadow now allows the access: retry it
 	SHADOW_GUEST_FAULT,  // reflect #PF(w->error_code) at the address
-	SHADOW_BAD_GPA,      // the guest used memory it does not have: w->bad_gpa
+	SHADOW_BAD_GPA,      // the page accessed is not the guest's memory (a
+	                     // device's, or none): w->bad_gpa
+	SHADOW_BAD_TABLE,    // a guest paging structure lies outside its memory
+	                     // (or a PSE-36 page above 4 GiB): w->bad_gpa
 	SHADOW_NOMEM,        // no host frame for a shadow table or guest page
 };
 

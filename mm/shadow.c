@@ -339,7 +339,7 @@ page_fault_once(struct shadow_vcpu *sv, const struct walk_ctx *ctx, gva_t gva, u
 		s->stats.guest_faults++;
 		return SHADOW_GUEST_FAULT;
 	case WALK_BAD_GPA:
-		return SHADOW_BAD_GPA;
+		return SHADOW_BAD_TABLE;
 	case WALK_NOMEM:
 		w->bad_gpa = w->pte_gpa ? w->pte_gpa : w->pde_gpa;
 		return SHADOW_NOMEM;

@@ -95,7 +95,7 @@ u32 vcpu_peek(struct vcpu *v, gva_t gva, u8 *buf, u32 len)
 
 static void handle_pf(struct vcpu *v, const struct vm_exit *e)
 {
-	struct walk w = { 0 };
+	struct walk w;
 	struct walk_ctx ctx = vcpu_walk_ctx(v);
 	if (e->pf_ec & PFEC_RSVD) {
 		// umbra never writes reserved bits into a shadow entry: a bug of
@@ -115,13 +115,18 @@ static void handle_pf(struct vcpu *v, const struct vm_exit *e)
 		raise_exception(v, e, VEC_PF, true, w.error_code);
 		break;
 	case SHADOW_BAD_GPA:
-		if (w.bad_gpa == w.gpa && mmio_at(w.bad_gpa)) { // the access itself, not a page table
+		if (mmio_at(w.bad_gpa)) {
 			mmio_access(v, e, w.bad_gpa);
 			break;
 		}
 		vm_end(v->vm, UMBRA_EXIT_GUEST_STOPPED, true,
 		       "access to gpa 0x%x beyond its %u MiB of memory (gva 0x%x, eip 0x%x)",
 		       w.bad_gpa, v->vm->mem_mib, e->pf_addr, (u32)v->rip);
+		break;
+	case SHADOW_BAD_TABLE:
+		vm_end(v->vm, UMBRA_EXIT_GUEST_STOPPED, true,
+		       "a page table of gva 0x%x at gpa 0x%x lies beyond its %u MiB of memory (eip 0x%x)",
+		       e->pf_addr, w.bad_gpa, v->vm->mem_mib, (u32)v->rip);
 		break;
 	case SHADOW_NOMEM:
 		vm_end(v->vm, UMBRA_EXIT_GUEST_STOPPED, true,

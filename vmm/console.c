@@ -210,7 +210,7 @@ void console_poll(void)
 {
 	while (inb(COM1 + 5) & 0x01) {
 		struct vm *guest = input_guest(active);
-		if (guest && guest->uart.q_count == UART_INPUT_QUEUE)
+		if (guest && guest->dev.uart.q_count == UART_INPUT_QUEUE)
 			break; // the guest has not read what it has: the rest waits in the host's UART
 		u8 c = inb(COM1);
 		if (input_escape(c, active))

@@ -7,6 +7,14 @@
 #include "vfwcfg.h"
 #include "umbra.h"
 
+void devices_reset(struct vm_devices *d, u32 mem_mib)
+{
+	memset(d, 0, sizeof(*d)); // PICs and PIT as after power-on; legacy, fw_cfg
+	rtc_init(&d->rtc, mem_mib);
+	uart_reset(&d->uart);
+	vioapic_reset(&d->ioapic);
+}
+
 static void warn_port(struct vm *vm, u16 port, bool in)
 {
 	u8 *bits = &vm->warned_ports[port / 8];

@@ -40,8 +40,8 @@ void raise_exception(struct vcpu *v, const struct vm_exit *e, u8 vec, bool has_e
 	}
 	if (prev->valid && prev->type == EVENT_EXTINT) {
 		// The interrupt was taken from the PIC: put it back as pending.
-		struct pic8259 *pic = &v->vm->irq.pic[prev->vector >= v->vm->irq.pic[1].base &&
-						      prev->vector < v->vm->irq.pic[1].base + 8];
+		struct pic8259 *pic = &v->vm->dev.irq.pic[prev->vector >= v->vm->dev.irq.pic[1].base &&
+						      prev->vector < v->vm->dev.irq.pic[1].base + 8];
 		u8 bit = (u8)(1u << (prev->vector & 7));
 		pic->isr &= (u8)~bit;
 		pic->irr |= bit;
@@ -282,7 +282,7 @@ static void handle_one(struct vcpu *v, const struct vm_exit *e, struct vm *vm)
 		if (!(v->rflags & EFLAGS_IF))
 			vm_end(vm, UMBRA_EXIT_GUEST_STOPPED, true,
 			       "halted with interrupts disabled at eip 0x%x", (u32)v->rip);
-		else if (!(vpit_tick_armed(vm) && !(vm->irq.pic[0].imr & 1)) && !uart_can_wake(vm))
+		else if (!(vpit_tick_armed(vm) && !(vm->dev.irq.pic[0].imr & 1)) && !uart_can_wake(vm))
 			vm_end(vm, UMBRA_EXIT_GUEST_STOPPED, true,
 			       "halted waiting for an interrupt with no timer armed and no input enabled at eip 0x%x",
 			       (u32)v->rip);

@@ -21,7 +21,7 @@ static u32 all_ones(u8 size)
 
 bool legacy_in(struct vm *vm, u16 port, u8 size, u32 *val)
 {
-	struct vlegacy *l = &vm->legacy;
+	struct vlegacy *l = &vm->dev.legacy;
 	if (port == PCI_ADDRESS && size == 4) {
 		*val = l->pci_address;
 		return true;
@@ -43,7 +43,7 @@ bool legacy_in(struct vm *vm, u16 port, u8 size, u32 *val)
 
 bool legacy_out(struct vm *vm, u16 port, u8 size, u32 val)
 {
-	struct vlegacy *l = &vm->legacy;
+	struct vlegacy *l = &vm->dev.legacy;
 	if (port == PCI_ADDRESS && size == 4) {
 		l->pci_address = val & PCI_ADDRESS_BITS;
 		return true;

@@ -184,7 +184,7 @@ static bool is_clock(u8 reg)
 
 u32 rtc_in(struct vm *vm, u16 port)
 {
-	struct vrtc *r = &vm->rtc;
+	struct vrtc *r = &vm->dev.rtc;
 	if (port == 0x70)
 		return 0xFF; // the index port cannot be read
 	u8 reg = r->index;
@@ -200,7 +200,7 @@ u32 rtc_in(struct vm *vm, u16 port)
 
 void rtc_out(struct vm *vm, u16 port, u8 val)
 {
-	struct vrtc *r = &vm->rtc;
+	struct vrtc *r = &vm->dev.rtc;
 	if (port == 0x70) {
 		r->index = val & 0x7F; // bit 7 masks NMIs, which no device raises
 		return;

@@ -55,10 +55,10 @@ static u8 uart_iir(const struct vuart *u)
 
 static void update_irq(struct vm *vm)
 {
-	bool level = !(uart_iir(&vm->uart) & IIR_NO_INT);
-	if (level && !vm->uart.irq_line)
-		vm->irq.pic[0].irr |= 1u << 4; // ISA IRQs are edge-triggered on the 8259
-	vm->uart.irq_line = level;
+	bool level = !(uart_iir(&vm->dev.uart) & IIR_NO_INT);
+	if (level && !vm->dev.uart.irq_line)
+		vm->dev.irq.pic[0].irr |= 1u << 4; // ISA IRQs are edge-triggered on the 8259
+	vm->dev.uart.irq_line = level;
 }
 
 // Four character times at the programmed rate, 10 bits a character.
@@ -96,7 +96,7 @@ static bool can_receive(const struct vuart *u)
 
 void uart_update(struct vm *vm)
 {
-	struct vuart *u = &vm->uart;
+	struct vuart *u = &vm->dev.uart;
 	// Register accesses update the line themselves; only typed bytes and
 	// the character timeout change it from outside (checked every entry).
 	if (!u->q_count && !u->timeout_tsc)
@@ -117,7 +117,7 @@ void uart_update(struct vm *vm)
 
 bool uart_host_input(struct vm *vm, u8 c)
 {
-	struct vuart *u = &vm->uart;
+	struct vuart *u = &vm->dev.uart;
 	if (u->q_count == UART_INPUT_QUEUE)
 		return false;
 	u->queue[(u->q_head + u->q_count) % UART_INPUT_QUEUE] = c;
@@ -127,13 +127,13 @@ bool uart_host_input(struct vm *vm, u8 c)
 
 u64 uart_next_irq_tsc(const struct vm *vm)
 {
-	const struct vuart *u = &vm->uart;
+	const struct vuart *u = &vm->dev.uart;
 	return u->timeout_tsc && u->rx_count && (u->ier & IER_RDI) ? u->timeout_tsc : ~0ull;
 }
 
 bool uart_can_wake(const struct vm *vm)
 {
-	return (vm->uart.ier & IER_RDI) && !(vm->irq.pic[0].imr & (1u << 4));
+	return (vm->dev.uart.ier & IER_RDI) && !(vm->dev.irq.pic[0].imr & (1u << 4));
 }
 
 static u8 read_rbr(struct vuart *u)
@@ -161,7 +161,7 @@ static u8 read_rbr(struct vuart *u)
 
 u8 uart_in(struct vm *vm, u16 reg)
 {
-	struct vuart *u = &vm->uart;
+	struct vuart *u = &vm->dev.uart;
 	bool dlab = u->lcr & LCR_DLAB;
 	u8 r;
 	switch (reg) {
@@ -218,7 +218,7 @@ static void write_fcr(struct vuart *u, u8 val)
 
 void uart_out(struct vm *vm, u16 reg, u8 val)
 {
-	struct vuart *u = &vm->uart;
+	struct vuart *u = &vm->dev.uart;
 	bool dlab = u->lcr & LCR_DLAB;
 	switch (reg) {
 	case 0:

@@ -51,7 +51,7 @@ u32 vfwcfg_in(struct vm *vm, u16 port, u8 size)
 	(void)port;
 	if (size != 1)
 		return 0; // invalid: QEMU's comb region reads bytes only
-	struct vfwcfg *f = &vm->fwcfg;
+	struct vfwcfg *f = &vm->dev.fwcfg;
 	u8 b = 0;
 	if (item_byte(vm, f->key, f->offset, &b))
 		f->offset++;
@@ -62,8 +62,8 @@ void vfwcfg_out(struct vm *vm, u16 port, u8 size, u32 val)
 {
 	(void)port;
 	if (size == 2) {
-		vm->fwcfg.key = (u16)val;
-		vm->fwcfg.offset = 0;
+		vm->dev.fwcfg.key = (u16)val;
+		vm->dev.fwcfg.offset = 0;
 	}
 	// Byte writes (data) are ignored; dword writes are invalid.
 }

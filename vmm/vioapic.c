@@ -54,7 +54,7 @@ static void reg_write(struct vioapic *io, u32 reg, u32 val)
 
 u32 vioapic_read(struct vm *vm, u32 offset)
 {
-	struct vioapic *io = &vm->ioapic;
+	struct vioapic *io = &vm->dev.ioapic;
 	switch (offset & 0xFF) {
 	case IOREGSEL: return io->ioregsel;
 	case IOWIN: return reg_read(io, io->ioregsel);
@@ -64,7 +64,7 @@ u32 vioapic_read(struct vm *vm, u32 offset)
 
 void vioapic_write(struct vm *vm, u32 offset, u32 val)
 {
-	struct vioapic *io = &vm->ioapic;
+	struct vioapic *io = &vm->dev.ioapic;
 	switch (offset & 0xFF) {
 	case IOREGSEL: io->ioregsel = val & 0xFF; break; // an 8-bit register
 	case IOWIN: reg_write(io, io->ioregsel, val); break;

@@ -97,9 +97,7 @@ struct vm *vm_create_from_module(const u8 *image, u32 size, const u8 *initrd, u3
 	size_t n = MIN(strlen(cmdline), sizeof(vm->cmdline) - 1);
 	memcpy(vm->cmdline, cmdline, n);
 	gpmap_init(&vm->gpmap, vm->mem_mib << (20 - PAGE_SHIFT), id);
-	rtc_init(&vm->rtc, vm->mem_mib);
-	uart_reset(&vm->uart);
-	vioapic_reset(&vm->ioapic);
+	devices_reset(&vm->dev, vm->mem_mib);
 	vm->pvclock_base_tsc = __builtin_ia32_rdtsc();
 	vm->vcpu.vm = vm;
 	// The FPU as FNINIT leaves it, plus SSE's default MXCSR.
@@ -138,13 +136,8 @@ struct vm *vm_clone(struct vm *parent, char *err, size_t errlen)
 	vm->mem_mib = parent->mem_mib;
 	vm->parent = parent->id;
 	memcpy(vm->cmdline, parent->cmdline, sizeof(vm->cmdline));
-	vm->uart = parent->uart;
-	vm->legacy = parent->legacy;
-	vm->fwcfg = parent->fwcfg;
-	vm->ioapic = parent->ioapic;
-	vm->uart.q_count = 0; // typed input was for the parent
-	vm->irq = parent->irq;
-	vm->rtc = parent->rtc;
+	vm->dev = parent->dev;
+	vm->dev.uart.q_count = 0; // typed input was for the parent
 	vm->pvclock_base_tsc = parent->pvclock_base_tsc; // one clock for both
 	gpmap_init(&vm->gpmap, parent->gpmap.nr_frames, vm->id);
 	int r = shadow_init(&vm->mmu, &vm->gpmap, vm->id);

@@ -94,6 +94,17 @@ struct vcpu {
 
 enum vm_state { VM_EMPTY, VM_RUNNING, VM_ENDED };
 
+// A VM's devices (see README "The guest platform"); devices.c resets them.
+struct vm_devices {
+	struct vdev_irq irq;   // the PICs and the PIT
+	struct vrtc rtc;       // the CMOS clock
+	struct vuart uart;     // COM1
+	struct vlegacy legacy; // PCI address, CGA registers
+	struct vfwcfg fwcfg;   // the fw_cfg selection
+	struct vioapic ioapic; // the IOAPIC's registers
+};
+void devices_reset(struct vm_devices *d, u32 mem_mib);
+
 // Kinds of message a guest can make umbra say again and again: each is
 // shown VM_SAID_BURST times per VM, then only counted (vm_say).
 enum vm_said { SAID_MSR, SAID_TSC_WRITE, SAID_PORT, SAID_CLONE, SAID_TIMER, SAID_NR };
@@ -112,14 +123,9 @@ struct vm {
 	struct gpmap gpmap;
 	struct shadow_mmu mmu; // its shadow tables, their sync state, statistics
 	struct vcpu vcpu;
-	struct vuart uart;     // its COM1
-	struct vlegacy legacy; // PCI address, CGA registers
-	struct vfwcfg fwcfg;   // its fw_cfg selection
-	struct vioapic ioapic; // its IOAPIC's registers
+	struct vm_devices dev; // its devices' state (a clone copies it whole)
 	u8 warned_ports[8192]; // one bit per port: "unhandled" logged once
 	u32 said[SAID_NR];    // guest-caused messages of each kind, shown or not
-	struct vdev_irq irq;   // the guest's PICs and PIT
-	struct vrtc rtc;       // its CMOS clock
 	u64 pvclock_base_tsc;  // the paravirtual clock's zero
 	char line[160];        // console mode: guest output, one whole line at a time
 	u16 line_len;

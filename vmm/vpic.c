@@ -42,7 +42,7 @@ static void pic_write(struct pic8259 *p, bool data, u8 v)
 
 u32 vpic_in(struct vm *vm, u16 port)
 {
-	struct pic8259 *p = &vm->irq.pic[port >= 0xA0];
+	struct pic8259 *p = &vm->dev.irq.pic[port >= 0xA0];
 	switch (port) {
 	case 0x20: case 0xA0: return p->read_isr ? p->isr : p->irr;
 	case 0x21: case 0xA1: return p->imr;
@@ -52,7 +52,7 @@ u32 vpic_in(struct vm *vm, u16 port)
 
 void vpic_out(struct vm *vm, u16 port, u8 val)
 {
-	pic_write(&vm->irq.pic[port >= 0xA0], port & 1, val);
+	pic_write(&vm->dev.irq.pic[port >= 0xA0], port & 1, val);
 }
 
 // Highest-priority pending, unmasked request above what is in service.
@@ -70,7 +70,7 @@ static int pic_best(const struct pic8259 *p)
 
 int vpic_pending(struct vm *vm)
 {
-	struct pic8259 *m = &vm->irq.pic[0], *s = &vm->irq.pic[1];
+	struct pic8259 *m = &vm->dev.irq.pic[0], *s = &vm->dev.irq.pic[1];
 	if (pic_best(s) >= 0)
 		m->irr |= 1u << 2; // the cascade line
 	else
@@ -85,7 +85,7 @@ int vpic_pending(struct vm *vm)
 
 void vpic_ack(struct vm *vm)
 {
-	struct pic8259 *m = &vm->irq.pic[0], *s = &vm->irq.pic[1];
+	struct pic8259 *m = &vm->dev.irq.pic[0], *s = &vm->dev.irq.pic[1];
 	int irq = pic_best(m);
 	if (irq < 0)
 		return;

@@ -157,7 +157,7 @@ static u8 data_read(struct pit_channel *c)
 
 u32 vpit_in(struct vm *vm, u16 port)
 {
-	struct vpit *p = &vm->irq.pit;
+	struct vpit *p = &vm->dev.irq.pit;
 	if (port == 0x61)
 		return (p->port61 & 0x0F) | (out_now(&p->ch[2]) ? 0x20 : 0);
 	if (port == 0x43)
@@ -167,7 +167,7 @@ u32 vpit_in(struct vm *vm, u16 port)
 
 void vpit_out(struct vm *vm, u16 port, u8 val)
 {
-	struct vpit *p = &vm->irq.pit;
+	struct vpit *p = &vm->dev.irq.pit;
 	if (port == 0x61) {
 		struct pit_channel *c = &p->ch[2];
 		bool rising = (val & 1) && !(p->port61 & 1);
@@ -183,7 +183,7 @@ void vpit_out(struct vm *vm, u16 port, u8 val)
 
 void vpit_update(struct vm *vm)
 {
-	struct pit_channel *c = &vm->irq.pit.ch[0];
+	struct pit_channel *c = &vm->dev.irq.pit.ch[0];
 	if (!c->armed)
 		return;
 	u64 period = irq_period_tsc(vm, c);
@@ -193,15 +193,15 @@ void vpit_update(struct vm *vm)
 	if (n > c->fired) {
 		// Periods that passed while the guest could not take them merge
 		// into one, as on a real 8259 (IRR holds one bit).
-		vm->irq.pic[0].irr |= 1;
+		vm->dev.irq.pic[0].irr |= 1;
 		c->fired = (c->mode == 0 || c->mode == 4) ? (u64)-1 : n; // one-shots fire once
 	}
 }
 
 u64 vpit_next_irq_tsc(struct vm *vm)
 {
-	struct pit_channel *c = &vm->irq.pit.ch[0];
-	if (!c->armed || c->fired == (u64)-1 || (vm->irq.pic[0].imr & 1))
+	struct pit_channel *c = &vm->dev.irq.pit.ch[0];
+	if (!c->armed || c->fired == (u64)-1 || (vm->dev.irq.pic[0].imr & 1))
 		return ~0ull;
 	u64 period = irq_period_tsc(vm, c);
 	return period ? c->start_tsc + (c->fired + 1) * period : ~0ull;
@@ -209,5 +209,5 @@ u64 vpit_next_irq_tsc(struct vm *vm)
 
 bool vpit_tick_armed(const struct vm *vm)
 {
-	return vm->irq.pit.ch[0].armed;
+	return vm->dev.irq.pit.ch[0].armed;
 }

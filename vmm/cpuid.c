@@ -2,7 +2,8 @@
 // either virtualizes (paging: PSE, PGE; SYSENTER; PAT; the FPU/SSE state it
 // keeps with FXSAVE) or that needs nothing from it (instruction-set
 // extensions that use no new state). Anything else reads as absent: no
-// SVM/VMX, no PAE or long mode, no local APIC yet, no MCE/MTRR (their MSRs
+// SVM/VMX, no PAE or long mode, the local APIC's bit left to the caller (it
+// follows the APIC's enable), no MCE/MTRR (their MSRs
 // are not offered), no XSAVE/AVX (umbra's VM switch does not keep that
 // state), no monitor/mwait, and one CPU. Beside umbra's signature, KVM's at
 // 0x40000100 offers its paravirtual clock (vmm/pvclock.c).

@@ -21,4 +21,13 @@ void cpuid_guest(u32 leaf, u32 subleaf, cpuid_host_fn host, struct cpuid_regs *o
 u32 cpuid_guest_cr4_valid(cpuid_host_fn host);
 u32 cpuid_guest_efer_valid(cpuid_host_fn host);
 
+// Leaf 1 and 8000_0001 EDX bit 9: set by the caller while the VM's local
+// APIC is enabled (vmm/vlapic.c).
+#define CPUID_APIC (1u << 9)
+
+// What a VM's CPUID instruction returns (emulate.c): cpuid_guest on this
+// CPU, and the APIC bit as its APIC says.
+struct vm;
+void vm_cpuid(struct vm *vm, u32 leaf, u32 sub, struct cpuid_regs *r);
+
 #endif

@@ -13,6 +13,7 @@ void devices_reset(struct vm_devices *d, u32 mem_mib)
 	rtc_init(&d->rtc, mem_mib);
 	uart_reset(&d->uart);
 	vioapic_reset(&d->ioapic);
+	vlapic_reset(&d->lapic);
 }
 
 static void warn_port(struct vm *vm, u16 port, bool in)

@@ -282,6 +282,13 @@ void handle_invlpg(struct vcpu *v, const struct vm_exit *e)
 }
 
 // Instructions intercepted only to keep the host's state from the guest.
+void vm_cpuid(struct vm *vm, u32 leaf, u32 sub, struct cpuid_regs *r)
+{
+	cpuid_guest(leaf, sub, host_cpuid, r);
+	if ((leaf == 1 || leaf == 0x80000001u) && vlapic_hw_enabled(&vm->dev.lapic))
+		r->edx |= CPUID_APIC; // as QEMU's, the bit goes when the APIC is disabled
+}
+
 void handle_insn(struct vcpu *v, const struct vm_exit *e)
 {
 	struct insn in;
@@ -290,7 +297,7 @@ void handle_insn(struct vcpu *v, const struct vm_exit *e)
 	switch (in.kind) {
 	case INSN_CPUID: {
 		struct cpuid_regs r;
-		cpuid_guest((u32)v->gpr[GPR_RAX], (u32)v->gpr[GPR_RCX], host_cpuid, &r);
+		vm_cpuid(v->vm, (u32)v->gpr[GPR_RAX], (u32)v->gpr[GPR_RCX], &r);
 		v->gpr[GPR_RAX] = r.eax, v->gpr[GPR_RBX] = r.ebx, v->gpr[GPR_RCX] = r.ecx, v->gpr[GPR_RDX] = r.edx;
 		v->rip += in.len;
 		break;
@@ -330,6 +337,7 @@ static bool msr_get(struct vcpu *v, u32 msr, u64 *val)
 {
 	switch (msr) {
 	case MSR_EFER: *val = v->efer; return true;
+	case MSR_APIC_BASE: *val = vlapic_base_read(v->vm); return true;
 	case MSR_TSC: *val = __builtin_ia32_rdtsc(); return true;
 	case MSR_UCODE_REV: *val = 0; return true; // no microcode update loaded
 	case MSR_K7_HWCR: *val = 0; return amd_guest();
@@ -364,6 +372,8 @@ static bool msr_set(struct vcpu *v, u32 msr, u64 val)
 			return false;
 		v->efer = (u32)val;
 		return true;
+	case MSR_APIC_BASE:
+		return vlapic_base_write(v->vm, val);
 	case MSR_TSC:
 		vm_say(v->vm, SAID_TSC_WRITE, "wrmsr TSC ignored");
 		return true;

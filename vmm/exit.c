@@ -8,6 +8,7 @@
 #include "exit_int.h"
 #include "frame.h"
 #include "hv.h"
+#include "intr.h"
 #include "lib.h"
 #include "log.h"
 #include "umbra.h"
@@ -38,14 +39,8 @@ void raise_exception(struct vcpu *v, const struct vm_exit *e, u8 vec, bool has_e
 			ec = 0;
 		}
 	}
-	if (prev->valid && prev->type == EVENT_EXTINT) {
-		// The interrupt was taken from the PIC: put it back as pending.
-		struct pic8259 *pic = &v->vm->dev.irq.pic[prev->vector >= v->vm->dev.irq.pic[1].base &&
-						      prev->vector < v->vm->dev.irq.pic[1].base + 8];
-		u8 bit = (u8)(1u << (prev->vector & 7));
-		pic->isr &= (u8)~bit;
-		pic->irr |= bit;
-	}
+	if (prev->valid && prev->type == EVENT_EXTINT)
+		intr_undeliver(v, prev->vector); // back to pending where it came from
 	v->inject = (struct event){ true, has_ec, vec, EVENT_EXCEPTION, ec };
 }
 

@@ -8,7 +8,7 @@
 #include "log.h"
 #include "umbra.h"
 
-#define APIC_BASE_ENABLE (1u << 11)
+
 #define APIC_EOI 0xB0
 #define APIC_SVR 0xF0
 #define APIC_LVT_TIMER 0x320

@@ -170,8 +170,8 @@ int loader_load(struct vm *vm, const u8 *image, u32 size, const u8 *initrd, u32 
 	u16 ebda_seg = EBDA_GPA >> 4, base_k = EBDA_GPA >> 10;
 	memcpy(bda + (BDA_EBDA_SEGMENT - 0x400), &ebda_seg, 2);
 	memcpy(bda + (BDA_BASE_MEM_K - 0x400), &base_k, 2);
-	if (loader_copy(vm, 0x400, bda, sizeof(bda)) < 0)
-		return FAIL("out of host memory for the BIOS data area");
+	if (loader_copy(vm, 0x400, bda, sizeof(bda)) < 0 || mptable_write(vm) < 0)
+		return FAIL("out of host memory for the BIOS data area and MP table");
 	if (linux_is_bzimage(image, size))
 		return linux_load(vm, image, size, initrd, initrd_size, cmdline, err, errlen);
 	if (initrd)

@@ -19,6 +19,8 @@ u32 platform_memory_map(u64 mem, struct platform_range out[PLATFORM_RANGES]);
 
 // Copy bytes into guest-physical memory through mm/.
 int loader_copy(struct vm *vm, gpa_t gpa, const u8 *src, u32 len);
+// The MP floating pointer and configuration table (mptable.c).
+int mptable_write(struct vm *vm);
 
 int linux_load(struct vm *vm, const u8 *image, u32 size, const u8 *initrd, u32 initrd_size,
 	       const char *cmdline, char *err, size_t errlen);

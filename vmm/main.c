@@ -222,7 +222,7 @@ static void report_vm(struct vm *vm)
 		v->reinjected, v->soft_restarted,
 		v->exits_total ? tsc_to_us(v->handling_tsc) * 1000 / v->exits_total : 0);
 	if (v->irqs_injected)
-		kprintf("umbra: vm%u: %lu interrupts injected from its PIC\n", vm->id, v->irqs_injected);
+		kprintf("umbra: vm%u: %lu interrupts injected (8259 and local APIC)\n", vm->id, v->irqs_injected);
 	vm_said_report(vm);
 	if (cfg.reclaim_every)
 		kprintf("umbra: vm%u: reclaimed %lu frames (%lu shadow entries) while it ran\n",

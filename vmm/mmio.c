@@ -10,6 +10,7 @@
 #include "log.h"
 #include "umbra.h"
 #include "vioapic.h"
+#include "vlapic.h"
 
 struct mmio_dev {
 	gpa_t base;
@@ -22,6 +23,7 @@ struct mmio_dev {
 // Devices with 32-bit registers only (as the 82093 and the local APIC).
 static const struct mmio_dev devices[] = {
 	{ IOAPIC_GPA, PAGE_SIZE, "IOAPIC", vioapic_read, vioapic_write },
+	{ LAPIC_GPA, PAGE_SIZE, "local APIC", vlapic_read, vlapic_write },
 };
 
 static const struct mmio_dev *device_at(gpa_t gpa)

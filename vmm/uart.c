@@ -6,6 +6,7 @@
 #include "lib.h"
 #include "log.h"
 #include "uart.h"
+#include "intr.h"
 #include "umbra.h"
 
 #define IER_RDI 0x01
@@ -55,10 +56,7 @@ static u8 uart_iir(const struct vuart *u)
 
 static void update_irq(struct vm *vm)
 {
-	bool level = !(uart_iir(&vm->dev.uart) & IIR_NO_INT);
-	if (level && !vm->dev.uart.irq_line)
-		vm->dev.irq.pic[0].irr |= 1u << 4; // ISA IRQs are edge-triggered on the 8259
-	vm->dev.uart.irq_line = level;
+	intr_isa_set(vm, ISA_IRQ_COM1, !(uart_iir(&vm->dev.uart) & IIR_NO_INT));
 }
 
 // Four character times at the programmed rate, 10 bits a character.

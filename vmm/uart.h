@@ -19,7 +19,6 @@ struct vuart {
 	bool thr_ipending;         // transmit-empty interrupt pending
 	bool timeout_ipending;     // character timeout: data below the trigger level sat there
 	u64 timeout_tsc;           // when it fires (0: not armed)
-	bool irq_line;             // the level towards the 8259 (edge on the way up)
 	u8 queue[UART_INPUT_QUEUE]; // typed bytes not yet in the FIFO
 	u16 q_head, q_count;
 };

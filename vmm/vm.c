@@ -9,6 +9,7 @@
 #include "loader.h"
 #include "log.h"
 #include "printf.h"
+#include "intr.h"
 #include "irq.h"
 #include "umbra.h"
 #include <stdarg.h>
@@ -273,6 +274,7 @@ void vm_end(struct vm *vm, u32 status, bool by_umbra, const char *fmt, ...)
 static const char *const said_name[SAID_NR] = {
 	[SAID_MSR] = "MSR not offered", [SAID_TSC_WRITE] = "TSC write ignored",
 	[SAID_PORT] = "port without a device", [SAID_CLONE] = "clone refused", [SAID_TIMER] = "timer",
+	[SAID_APIC] = "interrupt refused",
 };
 
 void vm_say(struct vm *vm, enum vm_said kind, const char *fmt, ...)
@@ -343,19 +345,9 @@ static void deliver_interrupts(struct vcpu *v)
 {
 	struct vm *vm = v->vm;
 	vpit_update(vm);
+	vlapic_update(vm);
 	uart_update(vm);
-	int vec = vpic_pending(vm);
-	v->want_irq_window = false;
-	if (vec < 0)
-		return;
-	if (!v->inject.valid && (v->rflags & EFLAGS_IF) && !v->int_shadow) {
-		v->inject = (struct event){ true, false, (u8)vec, EVENT_EXTINT, 0 };
-		vpic_ack(vm);
-		v->halted = false;
-		v->irqs_injected++;
-	} else {
-		v->want_irq_window = true;
-	}
+	intr_deliver(v);
 }
 
 void vm_run_slice(struct vm *vm, u64 until)

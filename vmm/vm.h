@@ -11,6 +11,7 @@
 #include "uart.h"
 #include "vfwcfg.h"
 #include "vioapic.h"
+#include "vlapic.h"
 #include "vpic.h"
 #include "x86.h"
 
@@ -65,6 +66,7 @@ struct vcpu {
 	bool int_shadow;      // the guest is in an STI/MOV SS interrupt shadow (from the backend)
 	bool want_irq_window; // an interrupt waits for the guest to take it: exit when it can
 	bool halted;          // HLT with interrupts on: runs again when an interrupt is pending
+	bool irq_from_lapic;  // the interrupt last injected came from the local APIC, not the 8259
 	bool dr6_bs;          // set DR6.BS at the next entry: a single-step #DB is being injected
 	struct event inject;  // delivered at the next entry
 	struct event_note {   // the last events delivered or seen, oldest first, for
@@ -101,13 +103,14 @@ struct vm_devices {
 	struct vuart uart;     // COM1
 	struct vlegacy legacy; // PCI address, CGA registers
 	struct vfwcfg fwcfg;   // the fw_cfg selection
-	struct vioapic ioapic; // the IOAPIC's registers
+	struct vioapic ioapic; // the IOAPIC
+	struct vlapic lapic;   // the local APIC of its one vCPU
 };
 void devices_reset(struct vm_devices *d, u32 mem_mib);
 
 // Kinds of message a guest can make umbra say again and again: each is
 // shown VM_SAID_BURST times per VM, then only counted (vm_say).
-enum vm_said { SAID_MSR, SAID_TSC_WRITE, SAID_PORT, SAID_CLONE, SAID_TIMER, SAID_NR };
+enum vm_said { SAID_MSR, SAID_TSC_WRITE, SAID_PORT, SAID_CLONE, SAID_TIMER, SAID_APIC, SAID_NR };
 #define VM_SAID_BURST 8
 
 #define VM_REASON_LEN 120

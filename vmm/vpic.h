@@ -18,6 +18,7 @@ struct pic8259 {
 
 struct vdev_irq {
 	struct pic8259 pic[2];
+	u16 isa_lines;    // the ISA IRQ lines now high (intr.c)
 	struct vpit pit;
 };
 

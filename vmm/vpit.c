@@ -7,6 +7,8 @@
 #include "log.h"
 #include "umbra.h"
 #include "vpit.h"
+#include "intr.h"
+#include "vm.h"
 
 #define PIT_HZ 1193182u
 // The shortest period at which a periodic PIT raises IRQ 0 (the counter
@@ -193,7 +195,7 @@ void vpit_update(struct vm *vm)
 	if (n > c->fired) {
 		// Periods that passed while the guest could not take them merge
 		// into one, as on a real 8259 (IRR holds one bit).
-		vm->dev.irq.pic[0].irr |= 1;
+		intr_isa_pulse(vm, ISA_IRQ_PIT);
 		c->fired = (c->mode == 0 || c->mode == 4) ? (u64)-1 : n; // one-shots fire once
 	}
 }
@@ -201,7 +203,7 @@ void vpit_update(struct vm *vm)
 u64 vpit_next_irq_tsc(struct vm *vm)
 {
 	struct pit_channel *c = &vm->dev.irq.pit.ch[0];
-	if (!c->armed || c->fired == (u64)-1 || (vm->dev.irq.pic[0].imr & 1))
+	if (!c->armed || c->fired == (u64)-1 || intr_isa_masked(vm, ISA_IRQ_PIT))
 		return ~0ull;
 	u64 period = irq_period_tsc(vm, c);
 	return period ? c->start_tsc + (c->fired + 1) * period : ~0ull;

@@ -1,6 +1,6 @@
 // The guest's local APIC (see vlapic.h). Plain QEMU is the reference; where
 // it departs from the SDM on input no correct kernel gives, umbra follows
-// the SDM and says so: reserved LVT and ICR bits read as 0, the ICR's
+// the SDM and says so: reserved LVT and ICR-low bits read as 0, the ICR's
 // delivery-status bit reads idle, a write to the ESR latches the errors seen
 // since the last write (QEMU ignores it), vectors 0-15 are refused with an
 // ESR error instead of delivered, and software disable masks every LVT.
@@ -33,7 +33,6 @@
 
 #define VERSION 0x14 // an integrated APIC, as QEMU's
 #define SVR_ENABLE (1u << 8)
-#define SVR_DIRECTED_EOI (1u << 12)
 #define LVT_MASKED (1u << 16)
 #define LVT_LEVEL (1u << 15)
 #define LVT_PERIODIC (1u << 17)
@@ -254,7 +253,7 @@ static void eoi(struct vm *vm)
 	if (v < 0)
 		return;
 	set_bit(a->isr, (u8)v, false);
-	if (!(a->svr & SVR_DIRECTED_EOI) && test_bit(a->tmr, (u8)v))
+	if (test_bit(a->tmr, (u8)v))
 		vioapic_eoi(vm, (u8)v);
 }
 
@@ -353,7 +352,7 @@ void vlapic_write(struct vm *vm, u32 offset, u32 val)
 	case REG_LDR: a->ldr = (u8)(val >> 24); break;
 	case REG_DFR: a->dfr_model = (u8)(val >> 28); break;
 	case REG_SVR:
-		a->svr = val & 0x11FF;
+		a->svr = val & 0x1FF; // no EOI-broadcast suppression (version bit 24 clear)
 		if (!sw_enabled(a))
 			for (int i = 0; i < LVT_NR; i++)
 				a->lvt[i] |= LVT_MASKED;
@@ -366,7 +365,8 @@ void vlapic_write(struct vm *vm, u32 offset, u32 val)
 		a->icr_lo = val & ICR_WRITABLE;
 		send_ipi(vm);
 		break;
-	case REG_ICR_HI: a->icr_hi = val & 0xFF000000u; break;
+	case REG_ICR_HI: a->icr_hi = val; break; // all 32 bits read back, as QEMU's
+
 	case REG_TMICT:
 		a->timer_initial = val;
 		a->timer_load_tsc = __builtin_ia32_rdtsc();

@@ -11,7 +11,7 @@ u32 *kpd;
 extern char kstack_top[], istack_top[];
 void isr0(void), isr1(void), isr2(void), isr3(void), isr4(void), isr5(void), isr6(void),
 	isr7(void), isr8(void), isr9(void), isr10(void), isr11(void), isr12(void), isr13(void),
-	isr14(void), isr15(void), isr16(void), isr17(void), isr18(void), isr19(void), isr32(void), isr36(void),
+	isr14(void), isr15(void), isr16(void), isr17(void), isr18(void), isr19(void), isr32(void), isr36(void), isr49(void), isr65(void), isr81(void), isr97(void), isr255(void),
 	isr128(void);
 extern char user_return[];
 void lib_main(u32 magic, u32 mbi);
@@ -191,6 +191,9 @@ static void tables_init(void)
 	set_gate(0x20, isr32, 0); // IRQ 0 once a test remaps the PIC there
 	set_gate(0x24, isr36, 0); // IRQ 4 (COM1), likewise
 	set_gate(0x80, isr128, 3);
+	void (*apic_stubs[5])(void) = { isr49, isr65, isr81, isr97, isr255 };
+	for (int i = 0; i < 5; i++) // 0x31 0x41 0x51 0x61 0xFF: for tests of the APICs, one a priority class
+		set_gate(i < 4 ? 0x31 + 0x10 * i : 0xFF, apic_stubs[i], 0);
 	struct { u16 limit; u32 base; } __attribute__((packed)) i = { 256 * 8 - 1, (u32)idt };
 	__asm__ volatile("lidt %0" ::"m"(i));
 }

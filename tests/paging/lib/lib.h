@@ -75,7 +75,9 @@ u16 data_segment(u32 base);
 u32 user_call(u32 (*fn)(u32), u32 arg);
 
 // Traps: the frame the stubs push, and a hook for vectors other than #PF
-// and 0x80 (IRQs once the PIC is remapped: 0x20 and 0x24 have gates).
+// and 0x80 (IRQs once the PIC is remapped: 0x20 and 0x24 have gates; for
+// the APICs 0x31, 0x41, 0x51, 0x61, one in each of four priority classes,
+// and 0xFF).
 struct frame { u32 es, ds, edi, esi, ebp, esp_, ebx, edx, ecx, eax, vec, err, eip, cs, eflags, uesp, uss; };
 extern void (*trap_hook)(struct frame *f);
 // Program the 8259 pair as a kernel does (ICW1-4: vectors 0x20 and 0x28,

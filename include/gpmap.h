@@ -20,6 +20,8 @@ struct gpmap {
 	u32 populated;                  // guest frames this map allocated or copied
 	gpmap_moved_fn moved;
 	void *moved_arg;
+	gfn_t ro_gfn;                   // a device page shown read-only beyond guest memory
+	hfn_t ro_hfn;                   // (its frame, umbra's to write; 0: none shown now)
 	u32 leaf[GPMAP_ROOT_ENTRIES];   // hfn of each leaf, 0 when none yet
 };
 
@@ -32,7 +34,8 @@ extern struct gpmap_stats gpmap_stats;
 
 void gpmap_init(struct gpmap *m, u32 nr_frames, u16 owner);
 // The host frame backing gfn, or 0 when it was never touched (reads as zeros).
-// It may be shared with clones: read it, do not write it.
+// It may be shared with clones: read it, do not write it. Beyond guest
+// memory, the device page shown read-only (gpmap_show_readonly), or 0.
 hfn_t gpmap_lookup(const struct gpmap *m, gfn_t gfn);
 // Walk a map's populated frames: the first at or after *gfn (its number in
 // *gfn) and its host frame, or 0 when there is none. Absent leaves are
@@ -49,6 +52,10 @@ bool gpmap_exclusive(const struct gpmap *m, gfn_t gfn);
 // Make the empty map m share every leaf of src (and so every guest frame):
 // the clone's memory, at a cost that does not depend on what src holds.
 void gpmap_share(struct gpmap *m, const struct gpmap *src);
+// Show frame hfn at gfn (beyond guest memory) for the shadow to map
+// read-only; writes still fault, for the device to handle. hfn 0 hides it.
+// The caller zaps the frame's mappings (shadow_reclaim) when it hides it.
+void gpmap_show_readonly(struct gpmap *m, gfn_t gfn, hfn_t hfn);
 void gpmap_destroy(struct gpmap *m);
 
 static inline bool gpmap_contains(const struct gpmap *m, gpa_t gpa)

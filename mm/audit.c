@@ -150,6 +150,29 @@ static void audit_root(struct auditor *a, struct sp *root)
 	}
 }
 
+// Every reverse-map entry of a frame the VM's tables may map.
+static void audit_rmap_of(struct auditor *a, hfn_t hfn)
+{
+	u32 broken = rmap_check(hfn);
+	if (broken)
+		violation(a, AUDIT_RMAP_BROKEN, 0, broken, 0, hfn);
+	struct rmap_iter it;
+	spte_ref_t ref;
+	for_each_rmap(hfn, &it, &ref) {
+		struct frame *tf = frame_of(ref >> PAGE_SHIFT);
+		u32 e = *spte_ptr(ref);
+		if (tf->type != FRAME_SHADOW || !(e & PTE_P) || (e >> PAGE_SHIFT) != hfn) {
+			violation(a, AUDIT_RMAP_DANGLING, 0, e, ref, hfn);
+			continue;
+		}
+		// A frame shared with clones is also mapped by their tables:
+		// count the entries of tables this VM uses.
+		struct sp *sp = shadow_sp_of(ref >> PAGE_SHIFT);
+		if (shadow_sp_used_by(sp, a->s->owner))
+			a->res->rmap_entries++;
+	}
+}
+
 u32 shadow_audit(struct shadow_mmu *s, audit_report_fn report, void *arg, struct audit_result *res)
 {
 	struct auditor a = { report, arg, res, s };
@@ -163,30 +186,15 @@ u32 shadow_audit(struct shadow_mmu *s, audit_report_fn report, void *arg, struct
 		for (int i = 0; i < ROOT_CACHE; i++)
 			if (sv->cache[i])
 				audit_root(&a, sv->cache[i]);
-	// The other direction: every reverse-map entry of every guest frame is a
-	// live shadow PTE that maps that frame.
+	// The other direction: every reverse-map entry of every guest frame (and
+	// of the device page shown read-only) is a live shadow PTE that maps it.
 	hfn_t hfn;
 	for (gfn_t g = 0; (hfn = gpmap_next(s->gpmap, &g)); g++) {
 		res->guest_frames++;
-		u32 broken = rmap_check(hfn);
-		if (broken)
-			violation(&a, AUDIT_RMAP_BROKEN, 0, broken, 0, hfn);
-		struct rmap_iter it;
-		spte_ref_t ref;
-		for_each_rmap(hfn, &it, &ref) {
-			struct frame *tf = frame_of(ref >> PAGE_SHIFT);
-			u32 e = *spte_ptr(ref);
-			if (tf->type != FRAME_SHADOW || !(e & PTE_P) || (e >> PAGE_SHIFT) != hfn) {
-				violation(&a, AUDIT_RMAP_DANGLING, 0, e, ref, hfn);
-				continue;
-			}
-			// A frame shared with clones is also mapped by their tables:
-			// count the entries of tables this VM uses.
-			struct sp *sp = shadow_sp_of(ref >> PAGE_SHIFT);
-			if (shadow_sp_used_by(sp, s->owner))
-				res->rmap_entries++;
-		}
+		audit_rmap_of(&a, hfn);
 	}
+	if (s->gpmap->ro_hfn)
+		audit_rmap_of(&a, s->gpmap->ro_hfn);
 	if (res->rmap_entries != res->sptes)
 		violation(&a, AUDIT_COUNT_MISMATCH, 0, (u32)res->sptes, (u32)res->rmap_entries, 0);
 	return res->violations;

@@ -19,7 +19,7 @@ void gpmap_init(struct gpmap *m, u32 nr_frames, u16 owner)
 hfn_t gpmap_lookup(const struct gpmap *m, gfn_t gfn)
 {
 	if (gfn >= m->nr_frames)
-		return 0;
+		return gfn == m->ro_gfn ? m->ro_hfn : 0;
 	u32 leaf = m->leaf[gfn / GPMAP_LEAF_ENTRIES];
 	if (!leaf)
 		return 0;
@@ -145,6 +145,13 @@ void gpmap_share(struct gpmap *m, const struct gpmap *src)
 		}
 	}
 	gpmap_stats.shares++;
+}
+
+void gpmap_show_readonly(struct gpmap *m, gfn_t gfn, hfn_t hfn)
+{
+	ASSERT(gfn >= m->nr_frames);
+	m->ro_gfn = gfn;
+	m->ro_hfn = hfn;
 }
 
 void gpmap_destroy(struct gpmap *m)

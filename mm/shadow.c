@@ -350,6 +350,8 @@ page_fault_once(struct shadow_vcpu *sv, const struct walk_ctx *ctx, gva_t gva, u
 	// A write gets a frame of this VM's own (copied if shared with a clone).
 	bool write = ec & PFEC_W;
 	hfn_t hfn = write ? gpmap_writable(s->gpmap, gfn, &err) : gpmap_populate(s->gpmap, gfn, &err);
+	if (!hfn && err == -ERR_FAULT && !write)
+		hfn = gpmap_lookup(s->gpmap, gfn); // a device page shown read-only (never exclusive: no W)
 	if (!hfn) {
 		w->bad_gpa = w->gpa;
 		return err == -ERR_FAULT ? SHADOW_BAD_GPA : SHADOW_NOMEM;

@@ -221,6 +221,9 @@ static void report_vm(struct vm *vm)
 		v->exits[EXIT_INVLPG], v->exits[EXIT_IO], v->exits[EXIT_MSR], v->exits[EXIT_INTR],
 		v->reinjected, v->soft_restarted,
 		v->exits_total ? tsc_to_us(v->handling_tsc) * 1000 / v->exits_total : 0);
+	if (vm->dev.lapic.page_shows)
+		kprintf("umbra: vm%u: local APIC page shown read-only %u times (for reads without exits)\n", vm->id,
+			vm->dev.lapic.page_shows);
 	if (v->irqs_injected)
 		kprintf("umbra: vm%u: %lu interrupts injected (8259 and local APIC)\n", vm->id, v->irqs_injected);
 	vm_said_report(vm);

@@ -4,6 +4,18 @@
 // delivery-status bit reads idle, a write to the ESR latches the errors seen
 // since the last write (QEMU ignores it), vectors 0-15 are refused with an
 // ESR error instead of delivered, and software disable masks every LVT.
+//
+// Hot reads: some kernels read the APIC ID on every lock. An exit per read
+// costs tens of microseconds under emulation, so once a VM has made
+// LAPIC_HOT_READS reads, its registers are shown in a page of their values
+// mapped read-only (the shadow maps it as a device page, mm/gpmap.c): reads
+// cost nothing, writes still exit and are emulated, and umbra rewrites the
+// page whenever a register changes (all such changes happen in umbra). The
+// timer's current count changes by itself, so while the timer counts the
+// page is hidden (its mappings zapped through its reverse map) and reads
+// exit again. The one thing the page cannot do: a read of a register that
+// does not exist reads 0 without setting the ESR's illegal-address bit.
+#include "frame.h"
 #include "intr.h"
 #include "lib.h"
 #include "log.h"
@@ -50,6 +62,7 @@
 // A periodic timer interrupts at most this often (its count still runs at
 // the programmed rate), for the reason vpit.c gives; KVM does the same.
 #define TIMER_MIN_PERIOD_US 200u
+#define LAPIC_HOT_READS 256u
 
 // The bits a guest can write in each LVT entry: vector, delivery mode,
 // polarity, trigger, mask, and the timer's periodic mode.
@@ -127,12 +140,14 @@ void vlapic_ack(struct vlapic *a, u8 vector)
 {
 	set_bit(a->irr, vector, false);
 	set_bit(a->isr, vector, true);
+	a->page_dirty = true;
 }
 
 void vlapic_unack(struct vlapic *a, u8 vector)
 {
 	set_bit(a->isr, vector, false);
 	set_bit(a->irr, vector, true);
+	a->page_dirty = true;
 }
 
 bool vlapic_accepts_pic(const struct vlapic *a)
@@ -150,6 +165,7 @@ void vlapic_accept(struct vm *vm, u8 vector, bool level)
 	}
 	set_bit(a->irr, vector, true);
 	set_bit(a->tmr, vector, level);
+	a->page_dirty = true;
 }
 
 bool vlapic_match_dest(const struct vlapic *a, u8 dest, bool logical)
@@ -253,6 +269,7 @@ static void eoi(struct vm *vm)
 	if (v < 0)
 		return;
 	set_bit(a->isr, (u8)v, false);
+	a->page_dirty = true;
 	if (test_bit(a->tmr, (u8)v))
 		vioapic_eoi(vm, (u8)v);
 }
@@ -293,35 +310,93 @@ static void send_ipi(struct vm *vm)
 	}
 }
 
+// Register r's value; false if there is no such register.
+static bool peek(const struct vlapic *a, u32 r, u32 *val)
+{
+	switch (r) {
+	case REG_ID: *val = (u32)a->id << 24; return true;
+	case REG_VERSION: *val = VERSION | ((LVT_NR - 1) << 16); return true;
+	case REG_TPR: *val = a->tpr; return true;
+	case REG_APR: *val = 0; return true;
+	case REG_PPR: *val = ppr(a); return true;
+	case REG_EOI: *val = 0; return true;
+	case REG_LDR: *val = (u32)a->ldr << 24; return true;
+	case REG_DFR: *val = ((u32)a->dfr_model << 28) | 0x0FFFFFFF; return true;
+	case REG_SVR: *val = a->svr; return true;
+	case REG_ESR: *val = a->esr; return true;
+	case REG_ICR_LO: *val = a->icr_lo; return true;
+	case REG_ICR_HI: *val = a->icr_hi; return true;
+	case REG_TMICT: *val = a->timer_initial; return true;
+	case REG_TMCCT: *val = timer_current(a, __builtin_ia32_rdtsc()); return true;
+	case REG_TDCR: *val = a->timer_divide; return true;
+	}
+	if (r >= REG_ISR && r < REG_ISR + 8)
+		*val = a->isr[r - REG_ISR];
+	else if (r >= REG_TMR && r < REG_TMR + 8)
+		*val = a->tmr[r - REG_TMR];
+	else if (r >= REG_IRR && r < REG_IRR + 8)
+		*val = a->irr[r - REG_IRR];
+	else if (r >= REG_LVT && r < REG_LVT + LVT_NR)
+		*val = a->lvt[r - REG_LVT];
+	else
+		return false;
+	return true;
+}
+
+static bool timer_counts(const struct vlapic *a)
+{
+	return a->timer_next_tsc != ~0ull;
+}
+
+static void page_write(struct vm *vm)
+{
+	u32 *page = hfn_ptr(vm->lapic_page);
+	for (u32 r = 0; r < PAGE_SIZE / 16; r++) {
+		u32 val = 0;
+		peek(&vm->dev.lapic, r, &val);
+		for (u32 i = 0; i < 4; i++) // QEMU decodes the offset's bits 4-11 only
+			page[r * 4 + i] = val;
+	}
+	vm->dev.lapic.page_dirty = false;
+}
+
+void vlapic_page_sync(struct vm *vm)
+{
+	if (vm->dev.lapic.page_shown && vm->dev.lapic.page_dirty)
+		page_write(vm);
+}
+
+void vlapic_page_hide(struct vm *vm)
+{
+	struct vlapic *a = &vm->dev.lapic;
+	a->reads = 0;
+	if (!a->page_shown)
+		return;
+	a->page_shown = false;
+	gpmap_show_readonly(&vm->gpmap, LAPIC_GPA >> PAGE_SHIFT, 0);
+	shadow_reclaim(vm->lapic_page, NULL, NULL);
+}
+
+// Another emulated read: show the page if the VM reads often and the
+// timer does not count.
+static void count_read(struct vm *vm)
+{
+	struct vlapic *a = &vm->dev.lapic;
+	if (a->page_shown || ++a->reads < LAPIC_HOT_READS || timer_counts(a) || !vm->lapic_page)
+		return;
+	page_write(vm);
+	a->page_shown = true;
+	a->page_shows++;
+	gpmap_show_readonly(&vm->gpmap, LAPIC_GPA >> PAGE_SHIFT, vm->lapic_page);
+}
+
 u32 vlapic_read(struct vm *vm, u32 offset)
 {
 	struct vlapic *a = &vm->dev.lapic;
-	u32 r = (offset >> 4) & 0xFF;
-	switch (r) {
-	case REG_ID: return (u32)a->id << 24;
-	case REG_VERSION: return VERSION | ((LVT_NR - 1) << 16);
-	case REG_TPR: return a->tpr;
-	case REG_APR: return 0;
-	case REG_PPR: return ppr(a);
-	case REG_EOI: return 0;
-	case REG_LDR: return (u32)a->ldr << 24;
-	case REG_DFR: return ((u32)a->dfr_model << 28) | 0x0FFFFFFF;
-	case REG_SVR: return a->svr;
-	case REG_ESR: return a->esr;
-	case REG_ICR_LO: return a->icr_lo;
-	case REG_ICR_HI: return a->icr_hi;
-	case REG_TMICT: return a->timer_initial;
-	case REG_TMCCT: return timer_current(a, __builtin_ia32_rdtsc());
-	case REG_TDCR: return a->timer_divide;
-	}
-	if (r >= REG_ISR && r < REG_ISR + 8)
-		return a->isr[r - REG_ISR];
-	if (r >= REG_TMR && r < REG_TMR + 8)
-		return a->tmr[r - REG_TMR];
-	if (r >= REG_IRR && r < REG_IRR + 8)
-		return a->irr[r - REG_IRR];
-	if (r >= REG_LVT && r < REG_LVT + LVT_NR)
-		return a->lvt[r - REG_LVT];
+	u32 val;
+	count_read(vm);
+	if (peek(a, (offset >> 4) & 0xFF, &val))
+		return val;
 	a->esr_pending |= ESR_ILLEGAL_ADDRESS;
 	return 0;
 }
@@ -337,10 +412,9 @@ static void write_lvt(struct vm *vm, enum lvt n, u32 val)
 		timer_arm(a, __builtin_ia32_rdtsc());
 }
 
-void vlapic_write(struct vm *vm, u32 offset, u32 val)
+static void write_reg(struct vm *vm, u32 r, u32 val)
 {
 	struct vlapic *a = &vm->dev.lapic;
-	u32 r = (offset >> 4) & 0xFF;
 	if (r >= REG_LVT && r < REG_LVT + LVT_NR) {
 		write_lvt(vm, r - REG_LVT, val);
 		return;
@@ -386,6 +460,14 @@ void vlapic_write(struct vm *vm, u32 offset, u32 val)
 	}
 }
 
+void vlapic_write(struct vm *vm, u32 offset, u32 val)
+{
+	write_reg(vm, (offset >> 4) & 0xFF, val);
+	vm->dev.lapic.page_dirty = true;
+	if (timer_counts(&vm->dev.lapic))
+		vlapic_page_hide(vm); // its current count now changes by itself
+}
+
 u64 vlapic_base_read(struct vm *vm)
 {
 	return vm->dev.lapic.base_msr;
@@ -405,6 +487,7 @@ bool vlapic_base_write(struct vm *vm, u64 val)
 		return true;
 	}
 	if (!(val & APIC_BASE_ENABLE) && vlapic_hw_enabled(a)) {
+		a->page_dirty = true;
 		a->base_msr &= ~(u64)APIC_BASE_ENABLE;
 		a->svr &= ~SVR_ENABLE;
 		for (int i = 0; i < LVT_NR; i++)

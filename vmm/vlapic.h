@@ -31,6 +31,12 @@ struct vlapic {
 	u64 timer_load_tsc;    // when the count was loaded (periodic: the current period's start)
 	u64 timer_next_tsc;    // the next expiry, ~0 when the timer does not count
 	bool nmi_pending;      // an NMI the guest has yet to take
+	// Reads without exits: after LAPIC_HOT_READS emulated reads, while the
+	// timer does not count, the VM's page of register values (vm->lapic_page)
+	// is shown read-only at LAPIC_GPA; umbra rewrites it when a register changes.
+	bool page_shown, page_dirty;
+	u32 reads;             // emulated reads since the page was last hidden
+	u32 page_shows;        // times the page was shown (the VM's summary says)
 };
 
 struct vm;
@@ -59,5 +65,9 @@ void vlapic_ack(struct vlapic *a, u8 vector);
 void vlapic_unack(struct vlapic *a, u8 vector);
 // Does the 8259's output reach the CPU (APIC off, or LINT0 unmasked)?
 bool vlapic_accepts_pic(const struct vlapic *a);
+// Before an entry: bring the page of register values up to date.
+void vlapic_page_sync(struct vm *vm);
+// Stop showing the page (its mappings zapped): every access exits again.
+void vlapic_page_hide(struct vm *vm);
 
 #endif

@@ -111,7 +111,11 @@ struct vm *vm_create_from_module(const u8 *image, u32 size, const u8 *initrd, u3
 		return NULL;
 	}
 	shadow_vcpu_init(&vm->vcpu.shadow, &vm->mmu);
-	int r = loader_load(vm, image, size, initrd, initrd_size, cmdline, err, errlen);
+	int r = (vm->lapic_page = frame_alloc(FRAME_GUEST, id)) ? 0 : -ERR_NOMEM;
+	if (r < 0)
+		ksnprintf(err, errlen, "out of host memory");
+	else
+		r = loader_load(vm, image, size, initrd, initrd_size, cmdline, err, errlen);
 	struct walk_ctx ctx = vcpu_walk_ctx(&vm->vcpu);
 	if (r == 0 && shadow_load_cr3(&vm->vcpu.shadow, &ctx) < 0) {
 		ksnprintf(err, errlen, "out of host memory for the first shadow table");
@@ -139,10 +143,17 @@ struct vm *vm_clone(struct vm *parent, char *err, size_t errlen)
 	memcpy(vm->cmdline, parent->cmdline, sizeof(vm->cmdline));
 	vm->dev = parent->dev;
 	vm->dev.uart.q_count = 0; // typed input was for the parent
+	// The parent's APIC page must not be in the tables they are to share;
+	// the clone gets a page of its own, shown when it too reads often.
+	vlapic_page_hide(parent);
+	vm->dev.lapic.page_shown = false;
+	vm->dev.lapic.page_dirty = true;
 	vm->pvclock_base_tsc = parent->pvclock_base_tsc; // one clock for both
 	gpmap_init(&vm->gpmap, parent->gpmap.nr_frames, vm->id);
 	int r = shadow_init(&vm->mmu, &vm->gpmap, vm->id);
 	shadow_vcpu_init(&vm->vcpu.shadow, &vm->mmu);
+	if (r == 0 && !(vm->lapic_page = frame_alloc(FRAME_GUEST, vm->id)))
+		r = -ERR_NOMEM;
 	if (!cfg.clone_deep) {
 		// Copy-on-write: the clone's map names the parent's leaves.
 		gpmap_share(&vm->gpmap, &parent->gpmap);
@@ -252,6 +263,9 @@ void vm_destroy(struct vm *vm)
 	shadow_vcpu_destroy(&vm->vcpu.shadow);
 	shadow_destroy(&vm->mmu);
 	gpmap_destroy(&vm->gpmap);
+	if (vm->lapic_page)
+		frame_put(vm->lapic_page);
+	vm->lapic_page = 0;
 	vm->state = VM_EMPTY;
 }
 
@@ -348,6 +362,7 @@ static void deliver_interrupts(struct vcpu *v)
 	vlapic_update(vm);
 	uart_update(vm);
 	intr_deliver(v);
+	vlapic_page_sync(vm);
 }
 
 void vm_run_slice(struct vm *vm, u64 until)

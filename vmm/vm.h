@@ -127,6 +127,7 @@ struct vm {
 	struct shadow_mmu mmu; // its shadow tables, their sync state, statistics
 	struct vcpu vcpu;
 	struct vm_devices dev; // its devices' state (a clone copies it whole)
+	hfn_t lapic_page;      // its local APIC's registers, shown read-only to hot readers (vlapic.c)
 	u8 warned_ports[8192]; // one bit per port: "unhandled" logged once
 	u32 said[SAID_NR];    // guest-caused messages of each kind, shown or not
 	u64 pvclock_base_tsc;  // the paravirtual clock's zero

@@ -760,6 +760,45 @@ static struct walk_ctx one_table_guest(void)
 	return (struct walk_ctx){ CR0_PG | CR0_PE | CR0_WP, PD_GPA, CR4_PSE, &gm };
 }
 
+// A device page shown read-only beyond guest memory (the local APIC's
+// registers, vmm/vlapic.c): reads map it without W even from a dirty,
+// writable guest PTE; a write is the device's (SHADOW_BAD_GPA); the audit
+// counts its mappings; hiding it and zapping its reverse map leaves none;
+// and while hidden, reads are the device's too.
+static void test_shadow_readonly_page(void)
+{
+	struct walk_ctx ctx = one_table_guest();
+	hfn_t dev = frame_alloc(FRAME_GUEST, 1);
+	const gpa_t dev_gpa = 0xFEE00000u;
+	*gpa_word(PT_GPA + 8) = dev_gpa | 7 | PTE_A | PTE_D;  // gva 0x2000, user, writable, dirty
+	*gpa_word(PT_GPA + 12) = dev_gpa | 3;                 // gva 0x3000, kernel
+	CHECK(shadow_load_cr3(&sv, &ctx) == 0, "load_cr3");
+	struct walk w;
+	CHECK(shadow_page_fault(&sv, &ctx, 0x2000, PFEC_U, &w) == SHADOW_BAD_GPA && w.bad_gpa == dev_gpa,
+	      "hidden: a read is the device's");
+	gpmap_show_readonly(&gm, dev_gpa >> PAGE_SHIFT, dev);
+	int r;
+	struct ref a = shadow_access(&ctx, 0x2000, false, true, &r);
+	struct ref b = shadow_access(&ctx, 0x3000, false, false, &r);
+	CHECK(!a.fault && !b.fault && a.gpa >> 12 == dev && b.gpa >> 12 == dev, "reads reach the page");
+	u32 *pt = hfn_ptr(((u32 *)hfn_ptr(sv.root->hfn))[0] >> 12);
+	CHECK(!(pt[2] & PTE_W) && !(pt[3] & PTE_W) && rmap_count(dev) == 2, "read-only, two mappings: %x %x",
+	      pt[2], pt[3]);
+	CHECK(shadow_page_fault(&sv, &ctx, 0x2000, PFEC_U | PFEC_W | PFEC_P, &w) == SHADOW_BAD_GPA &&
+	      w.bad_gpa == dev_gpa && !(pt[2] & PTE_W), "a write is the device's, the entry stays read-only");
+	struct audit_result res;
+	CHECK(shadow_audit(&sm, NULL, NULL, &res) == 0 && res.sptes == res.rmap_entries, "audit: %u",
+	      res.violations);
+	gpmap_show_readonly(&gm, dev_gpa >> PAGE_SHIFT, 0);
+	CHECK(shadow_reclaim(dev, NULL, NULL) == 2 && !(pt[2] & PTE_P) && !(pt[3] & PTE_P), "hidden: zapped");
+	CHECK(shadow_page_fault(&sv, &ctx, 0x2000, PFEC_U, &w) == SHADOW_BAD_GPA, "hidden again: the device's");
+	CHECK(shadow_audit(&sm, NULL, NULL, &res) == 0, "audit after: %u", res.violations);
+	CHECK(rmap_count(dev) == 0, "mappings left: %u", rmap_count(dev));
+	frame_put(dev);
+	shadow_vcpu_destroy(&sv);
+	shadow_destroy(&sm);
+}
+
 // A frame mapped at three addresses lives in a reverse-map set; an entry
 // whose slot bits are wrong is caught.
 static void test_audit_rmap_bits(void)
@@ -880,5 +919,6 @@ int main(void)
 	RUN(test_shadow_nomem);
 	RUN(test_audit_detects);
 	RUN(test_audit_rmap_bits);
+	RUN(test_shadow_readonly_page);
 	CHECK_EXIT();
 }

@@ -434,12 +434,25 @@ linux_plain() {
 	fi
 	touch "$o.done"
 }
-linux_umbra() { # NAME "UMBRA_ARGS" [KERNEL ARG]
-	local n=$1 o="$out/linux.$1" st w ref="$out/linux.plain"
+linux_umbra_run() { # NAME "UMBRA_ARGS" [KERNEL ARG] -> $o, $o.raw, $o.log; status
+	local o="$out/linux.$1" st
 	UMBRA_ARGS="$2" UMBRA_LOG="$o.log" UMBRA_TIMEOUT=$LT scripts/run-guest $B/linux/vmlinuz \
 		--initrd $B/linux/initrd.gz 128 -- $LINUX_ARGS ${3:-} 2>&1 | tr -d '\r' >"$o.raw"; st=${PIPESTATUS[0]}
 	grep -E '^(init|lstress):' "$o.raw" >"$o"
+	return "$st"
+}
+linux_umbra() { # NAME "UMBRA_ARGS" [KERNEL ARG]
+	local n=$1 o="$out/linux.$1" st w ref="$out/linux.plain" rerun=""
+	linux_umbra_run "$@"; st=$?
 	for w in $(seq "$LT"); do [ -f "$out/linux.plain.done" ] && break; sleep 1; done
+	# Linux checks its local APIC timer against the PIT's ticks over 100 ms
+	# and drops it if they disagree by more than 2 of 25: on a loaded host,
+	# where umbra's QEMU loses the CPU for a tick's time, as plain QEMU's
+	# guests lose ticks there too, that can fail. Once, it is run again.
+	if [ -z "${3:-}" ] && grep -qx 'init: clockevent pit' "$o" && grep -qx 'init: clockevent lapic' "$ref"; then
+		rerun=", run twice: Linux's APIC timer check failed once (host load)"
+		linux_umbra_run "$@"; st=$?
+	fi
 	local what="linux/$n: Debian's kernel under umbra${2:+ ($2)}${3:+ with '$3'}"
 	if [ "${3:-}" = nolapic ]; then # the 8259 and the PIT only
 		ref="$o.ref"
@@ -457,7 +470,7 @@ linux_umbra() { # NAME "UMBRA_ARGS" [KERNEL ARG]
 	elif ! grep -q 'audit: OK' "$o.log" || ! grep -q 'no leak' "$o.log"; then
 		bad "$what" "lines identical, but: $(grep -E 'audit|leak' "$o.log" | tr '\n' ' ')"
 	else
-		ok "$what: init and lstress lines identical to plain QEMU ($(grep -o 'forks=[0-9]*' "$o")), status 0, audit OK, no leak$(sed -n 's/.*reclaimed \([0-9]*\) frames.*/, \1 frames reclaimed/p' "$o.log")"
+		ok "$what: init and lstress lines identical to plain QEMU ($(grep -o 'forks=[0-9]*' "$o")), status 0, audit OK, no leak$(sed -n 's/.*reclaimed \([0-9]*\) frames.*/, \1 frames reclaimed/p' "$o.log")$rerun"
 	fi
 }
 # (The plain run is the reference for the others: it runs whenever any does.)

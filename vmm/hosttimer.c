@@ -25,6 +25,7 @@ extern u64 boot_pd[]; // boot/entry.S: 2 MiB pages over the first 4 GiB
 
 static volatile u32 *apic; // NULL: no local APIC, sleep until the tick
 static u64 apic_per_ms;    // timer counts a millisecond
+static u64 armed_tsc = ~0ull; // the deadline the one-shot is counting to, ~0 for none
 u64 hosttimer_wakeups;
 
 static u32 apic_read(u32 reg) { return apic[reg / 4]; }
@@ -67,24 +68,33 @@ void hosttimer_init(void)
 	kprintf("umbra: local APIC timer at %lu kHz wakes umbra at guests' deadlines\n", apic_per_ms);
 }
 
+void hosttimer_arm(u64 deadline_tsc)
+{
+	if (!apic || deadline_tsc == armed_tsc)
+		return;
+	u64 now = rdtsc();
+	u64 us = deadline_tsc > now ? (deadline_tsc - now) * 1000 / cfg.tsc_khz : 0;
+	if (us >= 1000000 / TICK_HZ) { // later than the tick: the tick comes first anyway
+		if (armed_tsc != ~0ull)
+			apic_write(APIC_TIMER_INIT, 0);
+		armed_tsc = ~0ull;
+		return;
+	}
+	apic_write(APIC_TIMER_INIT, (u32)MAX(us * apic_per_ms / 1000, 1ull));
+	armed_tsc = deadline_tsc;
+}
+
 void hosttimer_sleep_until(u64 deadline_tsc)
 {
-	u64 now = rdtsc();
-	if (deadline_tsc <= now)
+	if (deadline_tsc <= rdtsc())
 		return;
-	if (apic) {
-		u64 us = (deadline_tsc - now) * 1000 / cfg.tsc_khz;
-		u64 count = us * apic_per_ms / 1000;
-		if (us < 1000000 / TICK_HZ) // later than the tick: the tick wakes umbra anyway
-			apic_write(APIC_TIMER_INIT, (u32)MAX(count, 1ull));
-	}
+	hosttimer_arm(deadline_tsc);
 	hlt();
-	if (apic)
-		apic_write(APIC_TIMER_INIT, 0);
 }
 
 void hosttimer_interrupt(void)
 {
 	hosttimer_wakeups++;
+	armed_tsc = ~0ull; // a one-shot: it counts no more
 	apic_write(APIC_EOI, 0);
 }

@@ -53,7 +53,7 @@ static u64 next_guest_deadline(void)
 	for (u32 i = 1; i < MAX_VMS; i++) {
 		struct vm *vm = &vms[i];
 		if (vm->state == VM_RUNNING)
-			next = MIN(MIN(next, vlapic_next_irq_tsc(vm)), MIN(vpit_next_irq_tsc(vm), uart_next_irq_tsc(vm)));
+			next = MIN(next, vm_next_deadline(vm));
 	}
 	return next;
 }

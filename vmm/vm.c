@@ -9,6 +9,7 @@
 #include "loader.h"
 #include "log.h"
 #include "printf.h"
+#include "hosttimer.h"
 #include "intr.h"
 #include "irq.h"
 #include "umbra.h"
@@ -352,6 +353,11 @@ static void reclaim_some(struct vm *vm)
 	}
 }
 
+u64 vm_next_deadline(struct vm *vm)
+{
+	return MIN(vlapic_next_irq_tsc(vm), MIN(vpit_next_irq_tsc(vm), uart_next_irq_tsc(vm)));
+}
+
 // Before an entry: raise the PIT's IRQ 0 if a period passed, and hand the
 // guest the best pending interrupt if it can take one now; if it cannot,
 // ask the backend to exit as soon as it can (the interrupt window).
@@ -381,6 +387,7 @@ void vm_run_slice(struct vm *vm, u64 until)
 		v->tlb_gen_seen = gen;
 		if (v->inject.valid)
 			vcpu_note_event(v, &v->inject);
+		hosttimer_arm(vm_next_deadline(vm)); // exit when its next interrupt is due
 		hv->vcpu_run(v, &e);
 		u64 exited = __builtin_ia32_rdtsc();
 		v->exits[e.reason < EXIT_NR ? e.reason : EXIT_OTHER]++;

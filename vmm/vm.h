@@ -107,6 +107,8 @@ struct vm_devices {
 	struct vlapic lapic;   // the local APIC of its one vCPU
 };
 void devices_reset(struct vm_devices *d, u32 mem_mib);
+// The earliest moment (TSC) a device of the VM raises an interrupt, or ~0.
+u64 vm_next_deadline(struct vm *vm);
 
 // Kinds of message a guest can make umbra say again and again: each is
 // shown VM_SAID_BURST times per VM, then only counted (vm_say).

@@ -39,11 +39,13 @@ void test_main(void)
 	outb(0x40, (u8)div);
 	outb(0x40, (u8)(div >> 8));
 
-	// Ten ticks, each waited for with sti; hlt.
+	// Ten ticks, each waited for with sti; hlt. (One more may come in
+	// between the handler's IRET and the CLI, if the VM lost the CPU for a
+	// tick's time in the handler: umbra's other VMs, or the host's load.)
 	while (ticks < 10)
 		__asm__ volatile("sti; hlt; cli");
-	report(ticks == 10 && bad_vector == 0, "ten_ticks_by_hlt", "ticks %u bad vectors %u", ticks, bad_vector);
-	report(isr_seen == 10, "isr_set_in_handler", "%u of 10", isr_seen);
+	report(ticks >= 10 && bad_vector == 0, "ten_ticks_by_hlt", "ticks %u bad vectors %u", ticks, bad_vector);
+	report(isr_seen == ticks, "isr_set_in_handler", "%u of %u", isr_seen, ticks);
 
 	// Masked: no tick for ~100 ms of busy waiting with interrupts on.
 	outb(0x21, 0xFF);
@@ -57,7 +59,7 @@ void test_main(void)
 	outb(0x21, 0xFE);
 	while (ticks < before + 5)
 		__asm__ volatile("sti; hlt; cli");
-	report(ticks == before + 5, "unmasked_again", "ticks %u", ticks - before);
+	report(ticks >= before + 5, "unmasked_again", "ticks %u", ticks - before);
 
 	// The counter counts down within the reload value.
 	int in_range = 0;

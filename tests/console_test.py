@@ -200,6 +200,8 @@ def scenario_main():
                                       "audit", "stats", "mem")), "help: " + r[:200])
     r = cmd("vm 1")
     check(re.search(r"guest cr0 [0-9a-f]{8} cr2 [0-9a-f]{8} cr3", r), "vm 1: " + r[:200])
+    check(re.search(r"local APIC: enabled, TPR [0-9a-f]+, .* timer .* ID page (shown|hidden)", r) and
+          "IOAPIC pins unmasked:" in r, "vm 1 (APICs): " + r[:400])
     # Line editing: a backspace and a Ctrl-U.
     r = cmd(b"vmx\x08s\r", raw=True)
     check(re.search(r"^  id  state", r, re.M), "backspace: " + r[:200])

@@ -70,6 +70,8 @@ void cmd_vm(int argc, char **argv)
 		st->cow_breaks, st->sp_copies, st->sp_taken, st->unsyncs);
 	kprintf("  TLB flushes %lu, interrupts injected %lu, reclaims %lu\n", v->tlb_flushes, v->irqs_injected,
 		vm->reclaims);
+	vlapic_show(vm);
+	vioapic_show(vm);
 }
 
 void cmd_kill(int argc, char **argv)

@@ -6,6 +6,7 @@
 // across writes, and an unknown register reads 0. Delivery as QEMU's too:
 // an edge on a masked pin is lost, a level pin waits for its unmasking, and
 // a level interrupt sets remote IRR until the EOI for its vector.
+#include "log.h"
 #include "umbra.h"
 #include "vioapic.h"
 #include "vlapic.h"
@@ -117,6 +118,21 @@ void vioapic_set_line(struct vm *vm, u32 pin, bool level, bool rising)
 		io->irr |= 1u << pin;
 	}
 	service(vm);
+}
+
+void vioapic_show(const struct vm *vm)
+{
+	kprintf("  IOAPIC pins unmasked:");
+	u32 n = 0;
+	for (u32 pin = 0; pin < IOAPIC_PINS; pin++) {
+		u64 e = vm->dev.ioapic.redir[pin];
+		if (e & REDIR_MASKED)
+			continue;
+		kprintf(" %u->0x%x%s%s", pin, (u32)(u8)e, (e & REDIR_LEVEL) ? " level" : "",
+			(e & REDIR_REMOTE_IRR) ? " (remote IRR)" : "");
+		n++;
+	}
+	kprintf("%s\n", n ? "" : " none");
 }
 
 void vioapic_eoi(struct vm *vm, u8 vector)

@@ -27,5 +27,7 @@ void vioapic_set_line(struct vm *vm, u32 pin, bool level, bool rising);
 // The local APIC ended a level-triggered interrupt with this vector.
 void vioapic_eoi(struct vm *vm, u8 vector);
 bool vioapic_pin_masked(const struct vioapic *io, u32 pin);
+// A line for the console's "vm N": the pins in use.
+void vioapic_show(const struct vm *vm);
 
 #endif

@@ -468,6 +468,18 @@ void vlapic_write(struct vm *vm, u32 offset, u32 val)
 		vlapic_page_hide(vm); // its current count now changes by itself
 }
 
+void vlapic_show(const struct vm *vm)
+{
+	const struct vlapic *a = &vm->dev.lapic;
+	u32 lvt = a->lvt[LVT_TIMER];
+	kprintf("  local APIC: %s, TPR %x, highest in service %d, pending %d; timer %s vector 0x%x, count %u of %u, "
+		"divide %u; ID page %s (shown %u times)\n",
+		!vlapic_hw_enabled(a) ? "disabled" : sw_enabled(a) ? "enabled" : "software-disabled", a->tpr,
+		highest(a->isr), highest(a->irr), (lvt & LVT_MASKED) ? "masked" : (lvt & LVT_PERIODIC) ? "periodic" : "one-shot",
+		lvt & 0xFF, timer_current(a, __builtin_ia32_rdtsc()), a->timer_initial, 1u << timer_shift(a),
+		a->page_shown ? "shown" : "hidden", a->page_shows);
+}
+
 u64 vlapic_base_read(struct vm *vm)
 {
 	return vm->dev.lapic.base_msr;

@@ -65,6 +65,8 @@ void vlapic_ack(struct vlapic *a, u8 vector);
 void vlapic_unack(struct vlapic *a, u8 vector);
 // Does the 8259's output reach the CPU (APIC off, or LINT0 unmasked)?
 bool vlapic_accepts_pic(const struct vlapic *a);
+// A line for the console's "vm N".
+void vlapic_show(const struct vm *vm);
 // Before an entry: bring the page of register values up to date.
 void vlapic_page_sync(struct vm *vm);
 // Stop showing the page (its mappings zapped): every access exits again.

@@ -1,5 +1,6 @@
 // The local APIC against plain QEMU's (as SeaBIOS leaves it): the base MSR
-// and CPUID bit, registers at reset and what writes keep, self-IPIs, TPR
+// and CPUID bit, registers at reset and what writes keep, self-IPIs (fixed
+// and NMI), TPR
 // masking and PPR, ISR nesting and EOI order, the 8259 through LINT0
 // (virtual wire) and LINT0 masked, software disable, and the timer: one-shot
 // (masked and not), periodic with reloads, every divide value counting at
@@ -62,8 +63,8 @@ static void on_irq(struct frame *f)
 		outb(0x20, 0x20);
 		return;
 	}
-	if (vec == 0xFF)
-		return; // spurious: no EOI
+	if (vec == 0xFF || vec == 2)
+		return; // spurious, NMI: no EOI
 	note("0123456789abcdef"[vec >> 4]);
 	seen_isr = bit_of(ISR, vec);
 	seen_ppr = rd(PPR);
@@ -227,6 +228,10 @@ void test_main(void)
 	printf("self-IPI 0x41: %u taken, in ISR while handled %u, PPR then %x; ISR after EOI %u, PPR %x\n",
 	       hits[0x41], seen_isr != 0, seen_ppr, bit_of(ISR, 0x41), rd(PPR));
 	printf("ICR after a self-IPI: %x\n", rd(ICR));
+	wr(ICR, 0x40400); // NMI to self: taken even with interrupts off
+	for (volatile int i = 0; i < 100; i++)
+		;
+	printf("NMI to itself: %u taken with interrupts off\n", hits[2]);
 
 	// TPR masks a class and the ones below it.
 	nlog = 0;

@@ -5,6 +5,13 @@
 
 #define MAX_INSN_LEN 15
 enum { SEG_ES_, SEG_CS_, SEG_SS_, SEG_DS_, SEG_FS_, SEG_GS_ };
+// The EFLAGS bits the ALU sets.
+#define EFLAGS_CF_ 0x001u
+#define EFLAGS_PF_ 0x004u
+#define EFLAGS_AF_ 0x010u
+#define EFLAGS_ZF_ 0x040u
+#define EFLAGS_SF_ 0x080u
+#define EFLAGS_OF_ 0x800u
 
 struct cursor {
 	const u8 *code;
@@ -149,6 +156,92 @@ static bool decode_mov(struct cursor *c, u8 op, bool addr16, int seg_override, s
 	return true;
 }
 
+// The ALU forms with a ModRM memory operand (see INSN_ALU): op is the
+// opcode byte. The register forms (mod 3) never exit: not ours.
+static bool decode_alu(struct cursor *c, u8 op, bool addr16, int seg_override, struct insn *in)
+{
+	u8 modrm;
+	if (!next(c, &modrm))
+		return false;
+	u8 mod = modrm >> 6, reg = (modrm >> 3) & 7, rm = modrm & 7;
+	if (mod == 3 || ((op == 0xF6 || op == 0xF7) && reg != 0))
+		return false;
+	if (!(addr16 ? decode_mem16(c, mod, rm, in) : decode_mem(c, mod, rm, in)))
+		return false;
+	if (seg_override >= 0)
+		in->seg = (u8)seg_override;
+	in->kind = INSN_ALU;
+	in->size = (op & 1) ? in->opsize : 1;
+	u8 imm_bytes = 0;
+	if (op < 0x40) {
+		in->alu = op >> 3;
+		in->to_reg = op & 2;
+		in->reg = reg;
+	} else if (op == 0x84 || op == 0x85) {
+		in->alu = ALU_TEST;
+		in->reg = reg;
+	} else {
+		in->alu = (op == 0xF6 || op == 0xF7) ? ALU_TEST : reg;
+		in->has_imm = true;
+		imm_bytes = op == 0x83 || op == 0x80 || op == 0xF6 ? 1 : in->size;
+	}
+	for (u8 i = 0; i < imm_bytes; i++) {
+		u8 b;
+		if (!next(c, &b))
+			return false;
+		in->imm |= (u32)b << (8 * i);
+	}
+	if (op == 0x83)
+		in->imm = (u32)(s32)(s8)in->imm; // sign-extended to the operand size
+	return true;
+}
+
+static bool is_alu_op(u8 b)
+{
+	return (b < 0x40 && (b & 7) < 4) || b == 0x80 || b == 0x81 || b == 0x83 || b == 0x84 || b == 0x85 ||
+	       b == 0xF6 || b == 0xF7;
+}
+
+static u32 parity_flag(u8 v) // set for an even number of 1 bits in the low byte
+{
+	v ^= v >> 4;
+	v ^= v >> 2;
+	v ^= v >> 1;
+	return (v & 1) ? 0 : EFLAGS_PF_;
+}
+
+u32 insn_alu(u8 op, u8 size, u32 dst, u32 src, u32 eflags, u32 *result)
+{
+	u32 mask = size == 4 ? 0xFFFFFFFFu : (1u << (8 * size)) - 1, sign = 1u << (8 * size - 1);
+	dst &= mask, src &= mask;
+	u32 cf_in = eflags & EFLAGS_CF_ ? 1 : 0, r, cf = 0, of = 0, af = 0;
+	switch (op) {
+	case ALU_ADD: case ALU_ADC: {
+		u64 wide = (u64)dst + src + (op == ALU_ADC ? cf_in : 0);
+		r = (u32)wide & mask;
+		cf = (wide >> (8 * size)) & 1;
+		of = ((dst ^ r) & (src ^ r) & sign) != 0;
+		af = ((dst ^ src ^ r) & 0x10) != 0;
+		break;
+	}
+	case ALU_SUB: case ALU_SBB: case ALU_CMP: {
+		u32 borrow = op == ALU_SBB ? cf_in : 0;
+		r = (dst - src - borrow) & mask;
+		cf = (u64)dst < (u64)src + borrow;
+		of = ((dst ^ src) & (dst ^ r) & sign) != 0;
+		af = ((dst ^ src ^ r) & 0x10) != 0;
+		break;
+	}
+	case ALU_OR: r = dst | src; break;
+	case ALU_XOR: r = dst ^ src; break;
+	default: r = dst & src; break; // AND, TEST
+	}
+	*result = r;
+	eflags &= ~(u32)(EFLAGS_CF_ | EFLAGS_PF_ | EFLAGS_AF_ | EFLAGS_ZF_ | EFLAGS_SF_ | EFLAGS_OF_);
+	return eflags | (cf ? EFLAGS_CF_ : 0) | parity_flag((u8)r) | (af ? EFLAGS_AF_ : 0) | (r ? 0 : EFLAGS_ZF_) |
+	       ((r & sign) ? EFLAGS_SF_ : 0) | (of ? EFLAGS_OF_ : 0);
+}
+
 // MOV between AL/eAX and a memory offset (A0-A3): the offset is as wide as
 // the address size.
 static bool decode_moffs(struct cursor *c, u8 op, bool addr16, int seg_override, struct insn *in)
@@ -211,6 +304,17 @@ bool insn_decode(const u8 *code, unsigned n, bool code32, struct insn *in)
 		// LOCK MOV is #UD: not ours to emulate.
 		bool ok = !lock && (b >= 0xA0 && b <= 0xA3 ? decode_moffs(&c, b, addr16, seg_override, in)
 							 : decode_mov(&c, b, addr16, seg_override, in));
+		if (!ok) {
+			in->kind = INSN_INVALID;
+			return false;
+		}
+		in->len = (u8)c.at;
+		return true;
+	}
+	if (is_alu_op(b)) {
+		// LOCK is allowed on the forms that write memory (not CMP, TEST, or to a register).
+		bool ok = decode_alu(&c, b, addr16, seg_override, in) &&
+			  (!lock || (!in->to_reg && in->alu != ALU_CMP && in->alu != ALU_TEST));
 		if (!ok) {
 			in->kind = INSN_INVALID;
 			return false;

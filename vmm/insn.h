@@ -28,7 +28,16 @@ enum insn_kind {
 	INSN_MOV_LOAD,     // 8A, 8B /r: reg <- mem; A0, A1: AL/eAX <- moffs
 	INSN_MOV_STORE,    // 88, 89 /r: mem <- reg; A2, A3: moffs <- AL/eAX;
 	                   // C6 /0 ib, C7 /0 iw/id: mem <- imm (has_imm)
+	// The arithmetic and logic forms with a memory operand, the other way
+	// kernels touch device registers (`apic[SVR] |= 0x100` at -O2 is an OR
+	// to memory): 00-3B (ADD OR ADC SBB AND SUB XOR CMP, r/m with a
+	// register either way), 80/81/83 /n with an immediate, 84/85 TEST,
+	// F6/F7 /0 TEST with an immediate. alu says which, to_reg whether the
+	// register is the destination.
+	INSN_ALU,
 };
+
+enum alu_op { ALU_ADD, ALU_OR, ALU_ADC, ALU_SBB, ALU_AND, ALU_SUB, ALU_XOR, ALU_CMP, ALU_TEST };
 
 struct insn_mem {
 	s8 base;     // GPR number, or -1
@@ -49,8 +58,10 @@ struct insn {
 	              // 0-3 AL..BL, 4-7 AH..BH)
 	u8 rm;        // LMSW/SMSW register form: the GPR
 	u8 cr;        // MOV CR: the control register (LOCK MOV CR0 is CR8)
-	bool has_imm; // MOV from C6/C7: the source is imm
-	u32 imm;
+	bool has_imm; // MOV from C6/C7, ALU from 80/81/83/F6/F7: the source is imm
+	u32 imm;      // (sign-extended to the operand size for 83)
+	u8 alu;       // INSN_ALU: enum alu_op
+	bool to_reg;  // INSN_ALU: the register is the destination (02, 03, 0A, ...)
 	bool has_mem; // LMSW/SMSW/INVLPG/MOV: a memory operand in mem; INS/OUTS:
 	              // mem.addr16 says the address size (SI/DI/CX or ESI/EDI/ECX)
 	struct insn_mem mem;
@@ -61,6 +72,11 @@ struct insn {
 // false, with kind INVALID, for anything umbra does not emulate.
 bool insn_decode(const u8 *code, unsigned n, bool code32, struct insn *out);
 // Offset of the memory operand (wrapping at 32 or 16 bits), from GPRs EAX..EDI.
+// An ALU operation of size bytes (1, 2, 4) on dst and src, as the CPU does
+// it: the result (what a destination gets, unless CMP or TEST) and EFLAGS
+// with CF, PF, AF, ZF, SF, OF updated (AF is undefined for the logic
+// operations; 0 here, as Intel and AMD CPUs leave it).
+u32 insn_alu(u8 op, u8 size, u32 dst, u32 src, u32 eflags, u32 *result);
 u32 insn_mem_offset(const struct insn *in, const u32 gpr[8]);
 
 #endif

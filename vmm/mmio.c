@@ -1,7 +1,10 @@
 // Device memory (MMIO): a guest access to a guest-physical page where a
 // device lives, not RAM, has no shadow entry, so it faults every time. umbra
-// decodes the instruction at CS:EIP (the MOV forms, vmm/insn.c), checks it is
-// the access that faulted, and does it against the device's registers. An
+// decodes the instruction at CS:EIP (the MOV forms, and the ALU forms with a
+// memory operand: OR, AND, ADD, ..., CMP, TEST; vmm/insn.c), checks it is
+// the access that faulted, and does it against the device's registers: an
+// ALU form reads the register, computes with the CPU's flags, and writes
+// the result back unless it only compares. An
 // instruction it cannot decode, or an access of a size or alignment the
 // device has no register for, stops the VM with the reason (and the bytes).
 #include "exit_int.h"
@@ -45,7 +48,8 @@ void mmio_access(struct vcpu *v, const struct vm_exit *e, gpa_t gpa)
 	struct insn in;
 	if (!fetch_insn(v, &in))
 		return;
-	if ((in.kind != INSN_MOV_LOAD && in.kind != INSN_MOV_STORE) || mem_operand(v, &in) != e->pf_addr) {
+	if ((in.kind != INSN_MOV_LOAD && in.kind != INSN_MOV_STORE && in.kind != INSN_ALU) ||
+	    mem_operand(v, &in) != e->pf_addr) {
 		vm_end(v->vm, UMBRA_EXIT_GUEST_STOPPED, true,
 		       "%s access at gpa 0x%x by an instruction umbra does not emulate for MMIO (eip 0x%x)",
 		       d->name, gpa, (u32)v->rip);
@@ -58,9 +62,20 @@ void mmio_access(struct vcpu *v, const struct vm_exit *e, gpa_t gpa)
 		return;
 	}
 	u32 offset = (u32)(gpa - d->base);
-	if (in.kind == INSN_MOV_LOAD)
+	if (in.kind == INSN_MOV_LOAD) {
 		gpr_write(v, in.reg, d->read(v->vm, offset), 4);
-	else
+	} else if (in.kind == INSN_MOV_STORE) {
 		d->write(v->vm, offset, in.has_imm ? in.imm : gpr_read(v, in.reg));
+	} else {
+		u32 mem = d->read(v->vm, offset), other = in.has_imm ? in.imm : gpr_read(v, in.reg), result;
+		u32 dst = in.to_reg ? other : mem, src = in.to_reg ? mem : other;
+		v->rflags = (v->rflags & ~0xFFFFFFFFull) | insn_alu(in.alu, 4, dst, src, (u32)v->rflags, &result);
+		if (in.alu != ALU_CMP && in.alu != ALU_TEST) {
+			if (in.to_reg)
+				gpr_write(v, in.reg, result, 4);
+			else
+				d->write(v->vm, offset, result);
+		}
+	}
 	v->rip += in.len;
 }

@@ -145,6 +145,25 @@ def main():
         cases.append((f'mov{suffix[size]} %{acc}, %fs:{off}', 'INSN_MOV_STORE', 0, 0, 0, size, 1, -1, -1, 1,
                       off - 2 ** 32 if off >= 2 ** 31 else off, 4, 1, 0, 0))
 
+    # The ALU forms with a memory operand (INSN_ALU; the cr column says the
+    # operation, the rm column whether the register is the destination):
+    # register to memory, memory to register, an immediate to memory.
+    ALU = ['add', 'or', 'adc', 'sbb', 'and', 'sub', 'xor', 'cmp', 'test']
+    for code32, forms in ((1, mem_forms(rng, 90)), (0, mem_forms16(rng, 30))):
+        for text, base, index, scale, disp, seg in forms:
+            size = rng.choice([1, 2, 4])
+            op = rng.randrange(len(ALU))
+            r = rng.randrange(8)
+            addr16 = 1 if (code32 == 0 or text_is16(text)) else 0
+            rn, m = regname(r, size), f'{ALU[op]}{suffix[size]}'
+            row = lambda asm, reg, to_reg, imm: (asm, 'INSN_ALU', op, reg, to_reg, size, 1, base, index, scale,
+                                                 disp, seg, code32, addr16, imm)
+            cases.append(row(f'{m} %{rn}, {text}', r, 0, 0))
+            if ALU[op] != 'test':
+                cases.append(row(f'{m} {text}, %{rn}', r, 1, 0))
+            imm = rng.choice([rng.randrange(128), rng.randrange(2 ** (8 * size))])
+            cases.append(row(f'{m} ${imm}, {text}', 0, 0, imm))
+
     with tempfile.TemporaryDirectory() as d:
         src = os.path.join(d, 'c.s')
         with open(src, 'w') as f:

@@ -10,7 +10,7 @@ struct insn_case {
 	u8 bytes[15];
 	u8 len;
 	enum insn_kind kind;
-	u8 cr, reg, rm, opsize, has_mem;
+	u8 cr, reg, rm, opsize, has_mem; // INSN_ALU: cr is the operation, rm whether the register is the destination
 	s8 base, index;
 	u8 scale;
 	s32 disp;
@@ -42,6 +42,14 @@ static void test_assembled_encodings(void)
 			CHECK(in.size == c->opsize && in.reg == c->reg && in.has_imm == (strchr(c->asm_text, '$') != NULL) &&
 			      in.imm == c->imm, "%s: size %u reg %u imm %x (%u)", c->asm_text, in.size, in.reg, in.imm,
 			      in.has_imm);
+		if (c->kind == INSN_ALU) {
+			u32 mask = c->opsize == 4 ? 0xFFFFFFFFu : (1u << (8 * c->opsize)) - 1;
+			bool imm = strchr(c->asm_text, '$') != NULL;
+			CHECK(in.size == c->opsize && in.alu == c->cr && in.to_reg == c->rm && in.has_imm == imm &&
+			      (imm || in.reg == c->reg) && (in.imm & mask) == c->imm,
+			      "%s: size %u alu %u to_reg %u reg %u imm %x (%u)", c->asm_text, in.size, in.alu, in.to_reg,
+			      in.reg, in.imm, in.has_imm);
+		}
 		if (c->kind == INSN_INS || c->kind == INSN_OUTS)
 			CHECK(in.size == c->opsize && in.seg == c->seg && in.rep == (strncmp(c->asm_text, "rep", 3) == 0),
 			      "%s: size %u seg %u rep %u", c->asm_text, in.size, in.seg, in.rep);
@@ -118,6 +126,64 @@ static void test_rejects(void)
 	      "15-byte CLTS refused");
 }
 
+// insn_alu against this (x86) host CPU's own instructions, for every
+// operation and size, random operands (biased to the edges) and carry in:
+// the result and CF, PF, AF, ZF, SF, OF.
+#define HOST_ALU(mn, T)                                                                              \
+	do {                                                                                         \
+		T d = (T)dst, s = (T)src;                                                            \
+		unsigned long fl = cf_in;                                                             \
+		__asm__ volatile("push %2; popf; " mn " %3, %0; pushf; pop %1"                       \
+				 : "+q"(d), "=r"(fl) : "r"(fl), "q"(s) : "cc");                       \
+		*res = d;                                                                            \
+		return (u32)fl;                                                                      \
+	} while (0)
+#define HOST_ALU_SIZES(mn)                                                                           \
+	do {                                                                                         \
+		if (size == 1) HOST_ALU(mn "b", u8);                                                 \
+		if (size == 2) HOST_ALU(mn "w", u16);                                                \
+		HOST_ALU(mn "l", u32);                                                               \
+	} while (0)
+static u32 host_alu(u8 op, u8 size, u32 dst, u32 src, u32 cf_in, u32 *res)
+{
+	switch (op) {
+	case ALU_ADD: HOST_ALU_SIZES("add");
+	case ALU_OR: HOST_ALU_SIZES("or");
+	case ALU_ADC: HOST_ALU_SIZES("adc");
+	case ALU_SBB: HOST_ALU_SIZES("sbb");
+	case ALU_AND: HOST_ALU_SIZES("and");
+	case ALU_SUB: HOST_ALU_SIZES("sub");
+	case ALU_XOR: HOST_ALU_SIZES("xor");
+	case ALU_CMP: HOST_ALU_SIZES("cmp");
+	default: HOST_ALU_SIZES("test");
+	}
+}
+
+static void test_alu_flags(void)
+{
+	const u32 flags = 0x001 | 0x004 | 0x010 | 0x040 | 0x080 | 0x800;
+	static const u32 edges[] = { 0, 1, 0x7F, 0x80, 0xFF, 0x7FFF, 0x8000, 0xFFFF, 0x7FFFFFFF, 0x80000000u, 0xFFFFFFFFu, 0x0F };
+	u64 s = 42;
+	u32 bad = 0;
+	for (int i = 0; i < 200000; i++) {
+		s ^= s << 13, s ^= s >> 7, s ^= s << 17;
+		u8 op = (u8)(s % 9), size = (u8[]){ 1, 2, 4 }[(s >> 8) % 3];
+		u32 dst = (s >> 16) & 1 ? edges[(s >> 20) % 12] : (u32)(s >> 24);
+		u32 src = (s >> 17) & 1 ? edges[(s >> 28) % 12] : (u32)(s >> 32);
+		u32 cf_in = (s >> 40) & 1;
+		u32 mask = size == 4 ? 0xFFFFFFFFu : (1u << (8 * size)) - 1;
+		u32 want, got, wf = host_alu(op, size, dst, src, cf_in | 0x2, &want);
+		u32 gf = insn_alu(op, size, dst, src, cf_in | 0x2, &got);
+		u32 cmp = flags & ((op == ALU_OR || op == ALU_AND || op == ALU_XOR || op == ALU_TEST) ? ~0x010u : ~0u);
+		if (((gf ^ wf) & cmp) || (op != ALU_CMP && op != ALU_TEST && ((got ^ want) & mask))) {
+			if (bad++ < 5)
+				CHECK(0, "op %u size %u %x,%x cf %u: result %x flags %x, the CPU %x flags %x", op, size, dst,
+				      src, cf_in, got, gf & flags, want & mask, wf & flags);
+		}
+	}
+	CHECK(bad == 0, "%u mismatches", bad);
+}
+
 static void test_random_bytes(void)
 {
 	u64 s = 0x1234567887654321ull;
@@ -152,5 +218,6 @@ int main(void)
 	RUN(test_truncation);
 	RUN(test_rejects);
 	RUN(test_random_bytes);
+	RUN(test_alu_flags);
 	CHECK_EXIT();
 }

@@ -183,6 +183,42 @@ static void timer_tests(void)
 	printf(" (TDCR 0..f read back)\n");
 }
 
+// Read-modify-write instructions on registers, as kernels compiled with
+// optimization use them (`apic[SVR] |= 0x100` is an OR to memory): the
+// register after, and the arithmetic flags each leaves.
+static u32 flags_after(void)
+{
+	u32 f;
+	__asm__ volatile("pushf; pop %0" : "=r"(f));
+	return f & 0x8D5; // CF PF AF ZF SF OF
+}
+
+static void alu_forms(void)
+{
+	volatile u32 *svr = (volatile u32 *)(APIC + SVR), *tpr = (volatile u32 *)(APIC + TPR);
+	u32 f1, f2, f3, f4, f5, f6, r = 0x20;
+	__asm__ volatile("andl $0xFFFFFEFF, %0" : "+m"(*svr) :: "cc");
+	u32 off = *svr;
+	__asm__ volatile("orl $0x100, %0" : "+m"(*svr) :: "cc");
+	f1 = flags_after();
+	__asm__ volatile("movl $0x7F, %0; addl $0x81, %0" : "+m"(*tpr) :: "cc");
+	f2 = flags_after();
+	u32 t1 = *tpr; // 0x100 kept to 8 bits
+	__asm__ volatile("subl $1, %0" : "+m"(*tpr) :: "cc");
+	f3 = flags_after();
+	u32 t2 = *tpr;
+	__asm__ volatile("cmpl $0x50014, %0" : "+m"(*(volatile u32 *)(APIC + VER)) :: "cc");
+	f4 = flags_after();
+	__asm__ volatile("testl $0x100, %0" : "+m"(*svr) :: "cc");
+	f5 = flags_after();
+	__asm__ volatile("orl %1, %0" : "+r"(r) : "m"(*tpr) : "cc");
+	f6 = flags_after();
+	*tpr = 0;
+	printf("ALU forms: SVR %x after AND, %x after OR (flags %x); TPR 0x7F+0x81 %x (flags %x), -1 %x (flags %x); "
+	       "CMP version flags %x, TEST SVR flags %x; OR into a register %x (flags %x)\n",
+	       off, *svr, f1, t1, f2, t2, f3, f4, f5, r, f6);
+}
+
 void test_main(void)
 {
 	u32 *pt = new_pt(kpd, APIC, P | W);
@@ -215,6 +251,15 @@ void test_main(void)
 	wr(VER, 0);
 	wr(PPR, 0xF0);
 	printf("version %x and PPR %x after writes\n", rd(VER), rd(PPR));
+	for (u32 i = 0; i < 8; i++) { // read-only: ISR, TMR, IRR
+		wr(ISR + 0x10 * i, 0xFFFFFFFF);
+		wr(TMR + 0x10 * i, 0xFFFFFFFF);
+		wr(IRR + 0x10 * i, 0xFFFFFFFF);
+	}
+	any = 0;
+	for (u32 i = 0; i < 8; i++)
+		any |= rd(ISR + 0x10 * i) | rd(IRR + 0x10 * i) | rd(TMR + 0x10 * i);
+	printf("ISR, IRR and TMR after writing all-ones: zero %u\n", any == 0);
 	wr(ICR2, 0xFFFFFFFF);
 	printf("ICR high after all-ones %x\n", rd(ICR2));
 	wr(ICR2, 0);
@@ -286,5 +331,6 @@ void test_main(void)
 	settle();
 	printf("SVR %x: taken while disabled %u, after enabling %u\n", rd(SVR), while_off, hits[0x41]);
 
+	alu_forms();
 	timer_tests();
 }

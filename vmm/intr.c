@@ -75,6 +75,7 @@ void intr_deliver(struct vcpu *v)
 void intr_undeliver(struct vcpu *v, u8 vector)
 {
 	struct vm *vm = v->vm;
+	v->irq_check = true;
 	if (v->irq_from_lapic) {
 		vlapic_unack(&vm->dev.lapic, vector);
 		return;

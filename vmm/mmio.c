@@ -62,6 +62,7 @@ void mmio_access(struct vcpu *v, const struct vm_exit *e, gpa_t gpa)
 		return;
 	}
 	u32 offset = (u32)(gpa - d->base);
+	v->irq_check = true;
 	if (in.kind == INSN_MOV_LOAD) {
 		gpr_write(v, in.reg, d->read(v->vm, offset), 4);
 	} else if (in.kind == INSN_MOV_STORE) {

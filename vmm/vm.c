@@ -378,8 +378,17 @@ void vm_run_slice(struct vm *vm, u64 until)
 	if (!vm->start_tsc)
 		vm->start_tsc = __builtin_ia32_rdtsc();
 	vm->slices++;
+	v->irq_check = true; // typed input may have come, another VM had the host's timer
 	while (vm->state == VM_RUNNING && ticks < until) {
-		deliver_interrupts(v);
+		// Interrupts can only have changed if a device was touched or a
+		// deadline passed: most exits (shadow faults, INVLPG, CR) need
+		// none of this, which costs a few microseconds under emulation.
+		if (v->irq_check || v->want_irq_window || __builtin_ia32_rdtsc() >= vm->next_deadline) {
+			deliver_interrupts(v);
+			vm->next_deadline = vm_next_deadline(vm);
+			hosttimer_arm(vm->next_deadline); // exit when its next interrupt is due
+			v->irq_check = false;
+		}
 		if (v->halted)
 			return; // waiting for an interrupt: give up the slice
 		u32 gen = shadow_tlb_gen[vm->id];
@@ -387,12 +396,14 @@ void vm_run_slice(struct vm *vm, u64 until)
 		v->tlb_gen_seen = gen;
 		if (v->inject.valid)
 			vcpu_note_event(v, &v->inject);
-		hosttimer_arm(vm_next_deadline(vm)); // exit when its next interrupt is due
 		hv->vcpu_run(v, &e);
 		u64 exited = __builtin_ia32_rdtsc();
 		v->exits[e.reason < EXIT_NR ? e.reason : EXIT_OTHER]++;
 		v->exits_total++;
 		handle_exit(v, &e);
+		// (An MMIO access, a PF exit too, sets irq_check itself.)
+		v->irq_check |= e.reason != EXIT_PF && e.reason != EXIT_INVLPG && e.reason != EXIT_CR_READ &&
+				e.reason != EXIT_CR_WRITE;
 		if (cfg.reclaim_every && v->exits_total % cfg.reclaim_every == 0)
 			reclaim_some(vm);
 		v->handling_tsc += __builtin_ia32_rdtsc() - exited;

@@ -67,6 +67,7 @@ struct vcpu {
 	bool want_irq_window; // an interrupt waits for the guest to take it: exit when it can
 	bool halted;          // HLT with interrupts on: runs again when an interrupt is pending
 	bool irq_from_lapic;  // the interrupt last injected came from the local APIC, not the 8259
+	bool irq_check;       // a device may have changed: look at interrupts before the next entry
 	bool dr6_bs;          // set DR6.BS at the next entry: a single-step #DB is being injected
 	struct event inject;  // delivered at the next entry
 	struct event_note {   // the last events delivered or seen, oldest first, for
@@ -130,6 +131,7 @@ struct vm {
 	struct vcpu vcpu;
 	struct vm_devices dev; // its devices' state (a clone copies it whole)
 	hfn_t lapic_page;      // its local APIC's registers, shown read-only to hot readers (vlapic.c)
+	u64 next_deadline;     // vm_next_deadline as last computed (TSC)
 	u8 warned_ports[8192]; // one bit per port: "unhandled" logged once
 	u32 said[SAID_NR];    // guest-caused messages of each kind, shown or not
 	u64 pvclock_base_tsc;  // the paravirtual clock's zero

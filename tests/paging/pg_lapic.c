@@ -214,9 +214,9 @@ static void alu_forms(void)
 	__asm__ volatile("orl %1, %0" : "+r"(r) : "m"(*tpr) : "cc");
 	f6 = flags_after();
 	*tpr = 0;
-	printf("ALU forms: SVR %x after AND, %x after OR (flags %x); TPR 0x7F+0x81 %x (flags %x), -1 %x (flags %x); "
-	       "CMP version flags %x, TEST SVR flags %x; OR into a register %x (flags %x)\n",
-	       off, *svr, f1, t1, f2, t2, f3, f4, f5, r, f6);
+	printf("ALU forms: SVR %x after AND, %x after OR (flags %x); TPR 0x7F+0x81 %x (flags %x), -1 %x (flags %x)\n",
+	       off, *svr, f1, t1, f2, t2, f3);
+	printf("ALU forms: CMP version flags %x, TEST SVR flags %x; OR into a register %x (flags %x)\n", f4, f5, r, f6);
 }
 
 void test_main(void)

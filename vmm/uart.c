@@ -131,7 +131,7 @@ u64 uart_next_irq_tsc(const struct vm *vm)
 
 bool uart_can_wake(const struct vm *vm)
 {
-	return (vm->dev.uart.ier & IER_RDI) && !(vm->dev.irq.pic[0].imr & (1u << 4));
+	return (vm->dev.uart.ier & IER_RDI) && !intr_isa_masked(vm, ISA_IRQ_COM1);
 }
 
 static u8 read_rbr(struct vuart *u)

@@ -33,7 +33,8 @@ bool uart_host_input(struct vm *vm, u8 c);
 void uart_update(struct vm *vm);
 // When its character timeout fires (TSC); ~0 for never.
 u64 uart_next_irq_tsc(const struct vm *vm);
-// Could the UART interrupt a halted guest (receive interrupts on, IRQ 4 unmasked)?
+// Could the UART interrupt a halted guest (receive interrupts on, IRQ 4
+// unmasked on the 8259 or the IOAPIC)?
 bool uart_can_wake(const struct vm *vm);
 
 #endif

@@ -328,7 +328,7 @@ clone_small() {
 		want "$(header "$src" test-name)" && clone_headed "$src"
 	done
 }
-want "clone/basic|clone/out-of-memory|clone/copy-on-write" && job clone-small clone_small
+want "clone/basic|clone/out-of-memory|clone/copy-on-write|clone/apic" && job clone-small clone_small
 
 # The clone tree: 65 VMs, clones of clones, sharing memory and shadow tables
 # copy-on-write; audited after every clone and every end. Then with reclaims,

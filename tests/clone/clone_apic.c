@@ -1,0 +1,74 @@
+// A clone of a VM whose local APIC page is shown read-only (it read the ID
+// often): each VM must read its own APIC through its own page afterwards.
+// The parent sets TPR 0x20 before the clone; the clone sets 0x30 and must
+// read 0x30, and its own timer must wake it; the parent, after the clone
+// ran, must still read 0x20. On plain QEMU the port reads all-ones: no clone.
+// test-name: clone/apic (each VM reads its own APIC registers after a clone of a VM with its APIC page shown; audits OK, no leak)
+// qemu-mem: 256
+// expect-plain-status: 1
+// expect-plain: not under umbra
+// expect: ^\[vm2\] clone: child: TPR 30 read 1000 times, its timer woke it
+// expect: ^\[vm1\] clone: parent: TPR 20 read 1000 times after the clone ran
+// expect-count: 2 status 0: wrote 0
+// expect-count: 2 audit: OK
+// expect: page shown read-only
+// expect: no leak
+#include "../edge/edge.h"
+
+#define APIC 0xFEE00000u
+static u32 rd(u32 r) { return *(volatile u32 *)(APIC + r); }
+static void wr(u32 r, u32 v) { *(volatile u32 *)(APIC + r) = v; }
+static inline u32 inl(unsigned short p) { u32 v; __asm__ volatile("inl %1, %0" : "=a"(v) : "Nd"(p)); return v; }
+static inline u64 rdtsc(void) { u32 lo, hi; __asm__ volatile("rdtsc" : "=a"(lo), "=d"(hi)); return ((u64)hi << 32) | lo; }
+
+volatile u32 ticks;
+void tick(void);
+__asm__(".globl tick\n"
+	"tick: incl ticks\n"
+	"	movl $0, 0xFEE000B0\n" // EOI
+	"	iret\n");
+
+static u32 tpr_reads(u32 want)
+{
+	u32 good = 0;
+	for (u32 i = 0; i < 1000; i++)
+		good += rd(0x80) == want;
+	return good;
+}
+
+void main(u32 magic, u32 mbi)
+{
+	(void)magic; (void)mbi;
+	edge_tables();
+	edge_gate(0x40, tick);
+	u32 id = 0;
+	for (u32 i = 0; i < 1000; i++)
+		id |= rd(0x20);
+	wr(0x80, 0x20);
+	u32 r = inl(0x6C0);
+	if (r == 0xFFFFFFFFu) {
+		puts_("clone: not under umbra\n");
+		outb(0xF4, 0);
+	}
+	if (r == 0xFFFFFFFEu) {
+		puts_("clone: umbra refused to clone\n");
+		outb(0xF4, 1);
+	}
+	if (r == 0) {
+		wr(0x80, 0x30);
+		u32 good = tpr_reads(0x30);
+		wr(0x3E0, 0xB);
+		wr(0x320, 0x40);
+		wr(0x380, 1000000); // 1 ms, one-shot
+		__asm__ volatile("sti; hlt; cli");
+		int ok = good == 1000 && ticks == 1 && id == 0;
+		puts_(ok ? "clone: child: TPR 30 read 1000 times, its timer woke it\n" : "clone: child: FAIL\n");
+		outb(0xF4, ok ? 0 : 1);
+	}
+	u64 t0 = rdtsc();
+	while (rdtsc() - t0 < 800000000ull) // ~0.3 s: the clone runs meanwhile
+		;
+	u32 good = tpr_reads(0x20);
+	puts_(good == 1000 ? "clone: parent: TPR 20 read 1000 times after the clone ran\n" : "clone: parent: FAIL\n");
+	outb(0xF4, good == 1000 ? 0 : 1);
+}

@@ -18,15 +18,8 @@
 #define APIC 0xFEE00000u
 static u32 rd(u32 r) { return *(volatile u32 *)(APIC + r); }
 static void wr(u32 r, u32 v) { *(volatile u32 *)(APIC + r) = v; }
-static inline u32 inl(unsigned short p) { u32 v; __asm__ volatile("inl %1, %0" : "=a"(v) : "Nd"(p)); return v; }
 static inline u64 rdtsc(void) { u32 lo, hi; __asm__ volatile("rdtsc" : "=a"(lo), "=d"(hi)); return ((u64)hi << 32) | lo; }
 
-volatile u32 ticks;
-void tick(void);
-__asm__(".globl tick\n"
-	"tick: incl ticks\n"
-	"	movl $0, 0xFEE000B0\n" // EOI
-	"	iret\n");
 
 static u32 tpr_reads(u32 want)
 {
@@ -40,20 +33,12 @@ void main(u32 magic, u32 mbi)
 {
 	(void)magic; (void)mbi;
 	edge_tables();
-	edge_gate(0x40, tick);
+	edge_gate(0x40, apic_tick);
 	u32 id = 0;
 	for (u32 i = 0; i < 1000; i++)
 		id |= rd(0x20);
 	wr(0x80, 0x20);
-	u32 r = inl(0x6C0);
-	if (r == 0xFFFFFFFFu) {
-		puts_("clone: not under umbra\n");
-		outb(0xF4, 0);
-	}
-	if (r == 0xFFFFFFFEu) {
-		puts_("clone: umbra refused to clone\n");
-		outb(0xF4, 1);
-	}
+	u32 r = clone_or_end();
 	if (r == 0) {
 		wr(0x80, 0x30);
 		u32 good = tpr_reads(0x30);
@@ -61,7 +46,7 @@ void main(u32 magic, u32 mbi)
 		wr(0x320, 0x40);
 		wr(0x380, 1000000); // 1 ms, one-shot
 		__asm__ volatile("sti; hlt; cli");
-		int ok = good == 1000 && ticks == 1 && id == 0;
+		int ok = good == 1000 && apic_ticks == 1 && id == 0;
 		puts_(ok ? "clone: child: TPR 30 read 1000 times, its timer woke it\n" : "clone: child: FAIL\n");
 		outb(0xF4, ok ? 0 : 1);
 	}

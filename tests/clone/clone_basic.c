@@ -17,7 +17,6 @@
 #define PAGES 64
 #define BASE ((volatile u32 *)0x400000)
 
-static inline u32 inl(unsigned short p) { u32 v; __asm__ volatile("inl %1, %0" : "=a"(v) : "Nd"(p)); return v; }
 static inline u64 rdtsc(void) { u32 lo, hi; __asm__ volatile("rdtsc" : "=a"(lo), "=d"(hi)); return ((u64)hi << 32) | lo; }
 
 static void put_dec(u32 v)
@@ -50,15 +49,7 @@ void main(u32 magic, u32 mbi)
 {
 	(void)magic; (void)mbi;
 	fill(0xAAAA0000u);
-	u32 r = inl(0x6C0);
-	if (r == 0xFFFFFFFFu) {
-		puts_("clone: not under umbra\n");
-		outb(0xF4, 0);
-	}
-	if (r == 0xFFFFFFFEu) {
-		puts_("clone: umbra refused to clone\n");
-		outb(0xF4, 1);
-	}
+	u32 r = clone_or_end();
 	if (r == 0) {
 		u32 inherited = check(0xAAAA0000u);
 		fill(0x55550000u);

@@ -8,22 +8,16 @@
 #define APIC 0xFEE00000u
 static void wr(u32 r, u32 v) { *(volatile u32 *)(APIC + r) = v; }
 
-volatile u32 ticks;
-void tick(void);
-__asm__(".globl tick\n"
-	"tick: incl ticks\n"
-	"	movl $0, 0xFEE000B0\n" // EOI
-	"	iret\n");
 
 void main(u32 magic, u32 mbi)
 {
 	(void)magic; (void)mbi;
 	edge_tables();
-	edge_gate(0x40, tick);
+	edge_gate(0x40, apic_tick);
 	wr(0x3E0, 0xB);     // divide by 1
 	wr(0x320, 0x40);    // one-shot, vector 0x40
 	wr(0x380, 1000000); // 1 ms
 	__asm__ volatile("sti; hlt; cli");
-	puts_(ticks == 1 ? "edge: apichlt: woken by the timer\n" : "edge: apichlt: not woken by the timer\n");
-	outl(0xF4, ticks == 1 ? 0 : 1);
+	puts_(apic_ticks == 1 ? "edge: apichlt: woken by the timer\n" : "edge: apichlt: not woken by the timer\n");
+	outl(0xF4, apic_ticks == 1 ? 0 : 1);
 }

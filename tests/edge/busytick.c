@@ -12,18 +12,12 @@
 static void wr(u32 r, u32 v) { *(volatile u32 *)(APIC + r) = v; }
 static inline u64 rdtsc(void) { u32 lo, hi; __asm__ volatile("rdtsc" : "=a"(lo), "=d"(hi)); return (u64)hi << 32 | lo; }
 
-volatile u32 ticks;
-void tick(void);
-__asm__(".globl tick\n"
-	"tick: incl ticks\n"
-	"	movl $0, 0xFEE000B0\n" // EOI
-	"	iret\n");
 
 void main(u32 magic, u32 mbi)
 {
 	(void)magic; (void)mbi;
 	edge_tables();
-	edge_gate(0x40, tick);
+	edge_gate(0x40, apic_tick);
 	// The TSC's rate against PIT channel 2: 10 ms, mode 0, gate on.
 	outb(0x61, (unsigned char)((inb(0x61) & ~0x02) | 0x01));
 	outb(0x43, 0xB0);
@@ -43,7 +37,7 @@ void main(u32 magic, u32 mbi)
 		;
 	__asm__ volatile("cli");
 	wr(0x380, 0);
-	u32 n = ticks;
+	u32 n = apic_ticks;
 	puts_(n >= 50 ? "edge: busytick: ok\n" : "edge: busytick: too few ticks\n");
 	outl(0xF4, n >= 50 ? 0 : 1);
 }

@@ -45,4 +45,32 @@ __asm__(".globl gp_skip\n"
 	"	add %eax, 4(%esp)\n"
 	"	pop %eax\n"
 	"	iret\n");
+
+// The clone hypercall (a 32-bit IN from port 0x6C0): the clone's VM id in
+// the parent, 0 in the clone. Not under umbra (all-ones), or refused, the
+// guest says so and ends, with status 0 or 1.
+static inline u32 clone_or_end(void)
+{
+	u32 r;
+	__asm__ volatile("inl %1, %0" : "=a"(r) : "Nd"((unsigned short)0x6C0));
+	if (r == 0xFFFFFFFFu) {
+		puts_("clone: not under umbra\n");
+		outb(0xF4, 0);
+	}
+	if (r == 0xFFFFFFFEu) {
+		puts_("clone: umbra refused to clone\n");
+		outb(0xF4, 1);
+	}
+	return r;
+}
+
+// A handler for a local APIC interrupt (its timer's): counts it in
+// apic_ticks and ends it with an EOI. Install it with edge_gate(vector,
+// apic_tick); paging off or the APIC page identity-mapped.
+volatile u32 apic_ticks;
+void apic_tick(void);
+__asm__(".globl apic_tick\n"
+	"apic_tick: incl apic_ticks\n"
+	"	movl $0, 0xFEE000B0\n" // EOI
+	"	iret\n");
 #endif

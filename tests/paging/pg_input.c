@@ -15,23 +15,20 @@ static volatile char buf[128];
 static volatile u32 n, irqs, other;
 static volatile bool line_done;
 
+static void take(char c)
+{
+	if (c == '\n' || c == '\r')
+		line_done = true;
+	else if (n < sizeof(buf) - 1)
+		buf[n++] = c;
+}
+
 static void com_irq(struct frame *f)
 {
 	if (f->vec != 0x24)
 		other++;
 	irqs++;
-	for (;;) {
-		u8 iir = inb(COM + 2);
-		if (iir & 1)
-			break;
-		while (inb(COM + 5) & 1) {
-			char c = (char)inb(COM);
-			if (c == '\n' || c == '\r')
-				line_done = true;
-			else if (n < sizeof(buf) - 1)
-				buf[n++] = c;
-		}
-	}
+	com1_drain(take);
 	outb(0x20, 0x20);
 }
 

@@ -37,6 +37,17 @@ void pic_init(u8 master_mask)
 	outb(0x21, master_mask); outb(0xA1, 0xFF);
 }
 
+void com1_drain(void (*rx)(char c))
+{
+	for (;;) {
+		u8 iir = inb(0x3FA);
+		if (iir & 1)
+			break;
+		while (inb(0x3FD) & 1)
+			rx((char)inb(0x3F8));
+	}
+}
+
 void puts(const char *s)
 {
 	while (*s)

@@ -83,5 +83,9 @@ extern void (*trap_hook)(struct frame *f);
 // Program the 8259 pair as a kernel does (ICW1-4: vectors 0x20 and 0x28,
 // cascade on IRQ 2, 8086 mode), then mask: master_mask, all of the slave.
 void pic_init(u8 master_mask);
+// COM1's receive interrupt taken as Linux's 8250 driver takes it: IIR read
+// until nothing is pending, the receiver drained on "data available" and
+// on the character timeout; each byte read goes to rx.
+void com1_drain(void (*rx)(char c));
 
 #endif

@@ -146,7 +146,11 @@ $(LINUX)/lstress: tests/linux/lstress.c
 	@mkdir -p $(dir $@)
 	gcc -m32 -Os -static -nostdlib -ffreestanding -fno-pic -fno-pie -no-pie -fno-stack-protector $(WARN) $< -o $@
 
-$(LINUX)/initrd.gz: $(LINUX)/lstress $(LINUX)/busybox tests/linux/init tests/linux/mkinitrd Makefile
+$(LINUX)/vmclone: tests/linux/vmclone.c
+	@mkdir -p $(dir $@)
+	gcc -m32 -Os -static -nostdlib -ffreestanding -fno-pic -fno-pie -no-pie -fno-stack-protector $(WARN) $< -o $@
+
+$(LINUX)/initrd.gz: $(LINUX)/lstress $(LINUX)/vmclone $(LINUX)/busybox tests/linux/init tests/linux/mkinitrd Makefile
 	tests/linux/mkinitrd $@ $(LINUX)/busybox $(LINUX)/lstress "$(LSTRESS_ARGS)"
 
 debug: all

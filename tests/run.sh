@@ -473,14 +473,42 @@ linux_umbra() { # NAME "UMBRA_ARGS" [KERNEL ARG]
 		ok "$what: init and lstress lines identical to plain QEMU ($(grep -o 'forks=[0-9]*' "$o")), status 0, audit OK, no leak$(sed -n 's/.*reclaimed \([0-9]*\) frames.*/, \1 frames reclaimed/p' "$o.log")$rerun"
 	fi
 }
+# Issue 15: one 256 MiB Linux VM, booted, clones itself 16 times from its
+# /init (/vmclone, umbra_clones=16); the 17 VMs run the fork stress at once
+# on 512 MiB of host memory, with the auditor after every clone and every
+# end. Each VM's init/lstress lines from the stress on must be plain QEMU's
+# (the parent's all of them), each end with status 0, and no frame leak.
+linux_clones() {
+	local o="$out/linux.clones" why="" id want
+	umbra_qemu 512 "audit=all" "$B/linux/vmlinuz umbra.mem=256 $LINUX_ARGS umbra_clones=16,$B/linux/initrd.gz" \
+		2>&1 | tr -d '\r' >"$o"
+	for w in $(seq "$LT"); do [ -f "$out/linux.plain.done" ] && break; sleep 1; done
+	sed -n '/^init: lstress procs/,$p' "$out/linux.plain" >"$o.tail"
+	[ "$(grep -c '^umbra: vm1 cloned into' "$o")" = 16 ] || why="$why $(grep -c '^umbra: vm1 cloned into' "$o") clones, not 16;"
+	for id in $(seq 17); do
+		sed -n "s/^\[vm$id\] //p" "$o" | grep -E '^(init|lstress):' >"$o.vm$id"
+		want="$o.tail"; [ "$id" = 1 ] && want="$out/linux.plain"
+		sed -n '/^init: lstress procs/,$p' "$o.vm$id" | cmp -s - "$o.tail" && { [ "$id" != 1 ] || cmp -s "$o.vm$id" "$want"; } ||
+			why="$why vm$id's lines differ;"
+		grep -q "vm$id ended after [0-9]* slices: status 0:" "$o" || why="$why vm$id did not end with status 0;"
+	done
+	[ "$(grep -c 'audit after .*: OK' "$o")" = 33 ] || why="$why $(grep -c 'audit after .*: OK' "$o") audits OK, not 33;"
+	grep -q 'no leak' "$o" || why="$why leak check missing;"
+	if [ -z "$why" ]; then
+		ok "linux/clones: a booted 256 MiB Linux VM cloned 16 times from its /init, 17 fork stresses at once on 512 MiB, lines as plain QEMU's, 33 audits OK, no leak"
+	else
+		bad "linux/clones" "$why"
+	fi
+}
 # (The plain run is the reference for the others: it runs whenever any does.)
-if want "linux/plain" || want "linux/umbra" || want "linux/reclaim" || want "linux/pic-only"; then
+if want "linux/plain" || want "linux/umbra" || want "linux/reclaim" || want "linux/pic-only" || want "linux/clones"; then
 	if [ -f $B/linux/initrd.gz ] && [ -f $B/linux/vmlinuz ]; then
 		rm -f "$out/linux.plain.done"
 		job linux-plain linux_plain
 		want "linux/umbra" && job linux-umbra linux_umbra umbra ""
 		want "linux/reclaim" && job linux-reclaim linux_umbra reclaim "reclaim_every=7"
 		want "linux/pic-only" && job linux-pic-only linux_umbra pic-only "" nolapic
+		want "linux/clones" && job linux-clones linux_clones
 	else
 		skipped "linux/plain QEMU boots Debian's kernel" "build/linux not made: Debian's packages could not be had (make linux says why)"
 	fi

@@ -147,6 +147,7 @@ static void hypercall_clone(struct vcpu *v, const struct vm_exit *e)
 	struct vm *vm = v->vm;
 	char err[100];
 	v->rip = e->next_rip; // both resume after the IN
+	u64 tables = frame_count_of_type(FRAME_SHADOW);
 	u64 t0 = __builtin_ia32_rdtsc();
 	struct vm *child = vm_clone(vm, err, sizeof(err));
 	u64 cycles = __builtin_ia32_rdtsc() - t0;
@@ -167,8 +168,9 @@ static void hypercall_clone(struct vcpu *v, const struct vm_exit *e)
 		kprintf("umbra: vm%u cloned into vm%u (deep copy of %u frames in %lu us, %lu cycles)\n", vm->id,
 			child->id, child->gpmap.populated, us, cycles);
 	else
-		kprintf("umbra: vm%u cloned into vm%u (shared copy-on-write, %u guest frames, in %lu us, %lu cycles)\n",
-			vm->id, child->id, vm->gpmap.populated, us, cycles);
+		kprintf("umbra: vm%u cloned into vm%u (shared copy-on-write, %u guest frames, in %lu us, %lu cycles; "
+			"shadow tables %lu before, %lu after)\n", vm->id, child->id, vm->gpmap.populated, us, cycles, tables,
+			frame_count_of_type(FRAME_SHADOW));
 	if (cfg.audit_all)
 		vm_audit_all("after vm%u cloned into vm%u", vm->id, child->id);
 }

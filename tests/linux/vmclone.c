@@ -1,9 +1,10 @@
-// /vmclone in the Linux test initramfs: clone the whole VM from inside
+// /vmclone [N] in the Linux test initramfs: clone the whole VM from inside
 // Linux, as guest/kern does, with umbra's hypercall: a 32-bit IN from port
 // 0x6C0 (ioperm gives a root process the port; /dev/port would read it a
-// byte at a time, which is not the hypercall). Prints which VM it is.
-// Exit status: 0 in the parent, 1 in the clone, 2 if there was no clone
-// (not under umbra, or umbra refused: it says why in its log).
+// byte at a time, which is not the hypercall). The parent makes N clones
+// (default 1) one right after the other; each clone stops there. Prints
+// which VM it is. Exit status: 0 in the parent, 1 in a clone, 2 if a clone
+// could not be made (not under umbra, or umbra refused: its log says why).
 typedef unsigned int u32;
 
 static int sys(int n, int a, int b, int c)
@@ -24,15 +25,30 @@ static void out(const char *s)
 	sys(SYS_write, 1, (int)s, n);
 }
 
-void _start(void);
-void _start(void)
+static u32 number(const char *s)
 {
-	u32 r = 0xFFFFFFFFu;
-	if (sys(SYS_ioperm, 0x6C0, 4, 1) == 0)
+	u32 v = 0;
+	while (*s >= '0' && *s <= '9')
+		v = v * 10 + (u32)(*s++ - '0');
+	return v;
+}
+
+// The process starts with argc, then the argv pointers, on its stack.
+__asm__(".globl _start\n_start: push %esp\n call start\n");
+void start(const u32 *sp);
+void start(const u32 *sp)
+{
+	u32 n = sp[0] > 1 ? number((const char *)sp[2]) : 1, made = 0, r = 0xFFFFFFFFu;
+	int status = 0;
+	if (sys(SYS_ioperm, 0x6C0, 4, 1) < 0)
+		status = 2;
+	while (status == 0 && made < n) {
 		__asm__ volatile("inl %1, %0" : "=a"(r) : "Nd"((unsigned short)0x6C0));
-	int status = r == 0 ? 1 : (r == 0xFFFFFFFFu || r == 0xFFFFFFFEu) ? 2 : 0;
+		status = r == 0 ? 1 : (r == 0xFFFFFFFFu || r == 0xFFFFFFFEu) ? 2 : 0;
+		made += status == 0;
+	}
 	out(status == 1 ? "vmclone: the clone\n" : status == 0 ? "vmclone: the parent\n"
-		: r == 0xFFFFFFFFu ? "vmclone: not under umbra\n" : "vmclone: umbra refused the clone\n");
+		: r == 0xFFFFFFFEu ? "vmclone: umbra refused the clone\n" : "vmclone: not under umbra\n");
 	sys(SYS_exit, status, 0, 0);
 	for (;;)
 		;

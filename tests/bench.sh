@@ -122,6 +122,8 @@ echo "BENCH lapic_id_read_slowdown_vs_qemu $(awk "BEGIN{printf \"%.2f\", ${bu:-0
 make -s linux >/dev/null 2>&1 || echo "bench: Debian's Linux could not be had (make linux says why)" >&2
 tests/bench/linux.sh
 grep -E 'exits in|by reason' $out/linux.umbra.log 2>/dev/null | sed 's/^/  /'
+# Forking a booted Linux VM 16 times (tests/bench/linux_clone.sh).
+tests/bench/linux_clone.sh
 
 # The figures, drawn from the curves above.
 if gnuplot -e "dir='$B/bench'" tests/bench/plots.gp 2>"$out/gnuplot.err"; then

@@ -11,7 +11,9 @@
 # interrupts (tests/paging/pg_input.c): Ctrl-A c and `focus N` move the
 # input between the console and each VM; each guest must read its line
 # whole and nothing typed for the console may reach a guest.
-# Usage: console_test.py BUILD_DIR [TIMEOUT_S] [main|kill|focus]; prints one line,
+# The "linux" scenario clones Debian's Linux from the console while its
+# fork stress runs: both VMs must finish the stress with its right result.
+# Usage: console_test.py BUILD_DIR [TIMEOUT_S] [main|kill|focus|linux]; prints one line,
 # exits 1 on failure.
 import random, re, subprocess, sys, threading, time
 
@@ -22,6 +24,7 @@ MODULES = {
     "main": f"{B}/tests/clone/clone_soak.elf seconds=25",
     "kill": f"{B}/tests/edge/spin.elf,{B}/tests/edge/idle.elf,{B}/tests/clone/clone_soak.elf seconds=12",
     "focus": f"{B}/tests/paging/pg_input.elf,{B}/tests/paging/pg_input.elf",
+    "linux": f"{B}/linux/vmlinuz umbra.mem=128 console=ttyS0 quiet,{B}/linux/initrd.gz",
 }[SCENARIO]
 qemu = subprocess.Popen(  # the launcher execs QEMU: this is its process
     ["scripts/qemu", "--umbra", MODULES, "--tcg", "--mem", "256", "--timeout", "0"],
@@ -143,6 +146,18 @@ def scenario_focus():
     check(t.count("PASS a typed line arrives whole") == 2, "each guest read its line whole, nothing else")
     return "Ctrl-A c and focus N move typed input between the console and two guests; each read its line whole"
 
+def scenario_linux():
+    wait_for(r"^\[vm1\] init: lstress procs", 0, T)
+    r = cmd("clone 1")
+    check(re.search(r"^vm1 cloned into vm2 \(shared copy-on-write", r, re.M), "clone 1: " + r[:200])
+    wait_for(r"all VMs ended: 1 created, 0 rejected; .*no leak", 0, T)
+    t = text()
+    ok = re.compile(r"^\[vm(\d)\] lstress: forks=234 checksum=0x7c129bcc OK$", re.M)
+    check(sorted(ok.findall(t)) == ["1", "2"], "both VMs end the stress right: " + str(ok.findall(t)))
+    check(re.search(r"^\[vm2\] init: lstress exited 0$", t, re.M), "the clone's /init saw the stress end well")
+    check(t.count("audit: OK") == 2 and "violation" not in t, "audits")
+    return "Linux cloned from the console in the middle of its fork stress; both VMs ended it right, audits OK, no leak"
+
 def wait_clones(n):
     """Until n clones were made, in whatever order the scheduler ran them."""
     end = time.time() + T
@@ -231,7 +246,8 @@ def scenario_main():
 
 summary = ""
 try:
-    summary = {"main": scenario_main, "kill": scenario_kill, "focus": scenario_focus}[SCENARIO]()
+    summary = {"main": scenario_main, "kill": scenario_kill, "focus": scenario_focus,
+               "linux": scenario_linux}[SCENARIO]()
 except TimeoutError as e:
     fails.append(str(e))
 finally:

@@ -409,6 +409,7 @@ if [ -f $B/tests/clone/clone_soak.elf ]; then
 		want "console/$scenario" && job "console-$scenario" console_scenario $scenario
 	done
 fi
+[ -f $B/linux/initrd.gz ] && want "console/linux" && job console-linux console_scenario linux
 
 # ---- 3d'. Debian's i386 Linux (issue 13): plain QEMU is the reference -------
 # The kernel and busybox come from Debian's packages (make linux); the

@@ -29,7 +29,7 @@ KOBJS := $(VMM_SRCS:%.c=$(B)/k/%.o) $(ASM_SRCS:%.S=$(B)/k/%.o)
 HOST_TESTS := $(B)/tests/host/test_mm $(B)/tests/host/test_role $(B)/tests/host/test_asid $(B)/tests/host/test_clone $(B)/tests/host/test_rmap $(B)/tests/host/test_insn
 GUEST_DIR := $(B)/guest
 
-.PHONY: all help deps run run-guest test soak bench guests clean debug debug-guest linux
+.PHONY: all help deps run run-linux run-guest test soak bench guests clean debug debug-guest linux
 # The ISO is made by a second make once the guests' sub-makes have run, so
 # that it depends on their files, not on the phony target: a make with
 # nothing changed rebuilds nothing.
@@ -39,6 +39,7 @@ all: $(B)/umbra.elf $(B)/umbra.asm guests $(HOST_TESTS) $(B)/bench/bench_mm
 help:
 	@echo "make            build build/umbra.elf (multiboot ELF32, 64-bit inside), build/umbra.iso, guests"
 	@echo "make run        the demo: GRUB ISO, the guest OS running forkstress, cloned 3 times mid-run; type console commands (help); with a terminal the console stays until quit"
+	@echo "make run-linux  Debian's Linux under umbra through GRUB, cloned 3 times while its fork stress runs; each VM offers a shell for 30 s (Ctrl-A c, focus N)"
 	@echo "make run-guest GUEST=k.elf [MEM=64]   run one multiboot kernel under umbra (see scripts/run-guest)"
 	@echo "make run-guest GUEST=vmlinuz INITRD=initrd.gz MEM=128 [ARGS=console=ttyS0]   a Linux bzImage and its initrd"
 	@echo "make test       host tests of mm/, paging guests on plain QEMU vs umbra, Debian's Linux, clones, the console, ISO boot"
@@ -109,6 +110,13 @@ run:
 	@$(MAKE) -s all
 	@scripts/run-demo
 
+# Debian's Linux forked while it runs, through GRUB (boot/grub-linux.cfg).
+run-linux:
+	@scripts/deps.sh run
+	@$(MAKE) -s all linux
+	@$(MAKE) -s $(B)/umbra-linux.iso
+	@UMBRA_ISO=$(B)/umbra-linux.iso scripts/run-demo
+
 run-guest: $(B)/umbra.elf
 	@test -n "$(GUEST)" || { echo "usage: make run-guest GUEST=kernel [INITRD=initrd] [MEM=64] [ARGS='...']"; exit 2; }
 	@# QEMU's status 1 is the guest's 0 ((v << 1) | 1): make says so, not "Error 1".
@@ -152,6 +160,14 @@ $(LINUX)/vmclone: tests/linux/vmclone.c
 
 $(LINUX)/initrd.gz: $(LINUX)/lstress $(LINUX)/vmclone $(LINUX)/busybox tests/linux/init tests/linux/mkinitrd Makefile
 	tests/linux/mkinitrd $@ $(LINUX)/busybox $(LINUX)/lstress "$(LSTRESS_ARGS)"
+
+# make run-linux's ISO: umbra, the kernel and the initramfs, GRUB's entry.
+$(B)/umbra-linux.iso: $(B)/umbra.elf $(LINUX)/vmlinuz $(LINUX)/initrd.gz boot/grub-linux.cfg
+	@command -v grub-mkrescue >/dev/null || scripts/deps.sh
+	@rm -rf $(B)/iso-linux && mkdir -p $(B)/iso-linux/boot/grub
+	cp $(B)/umbra.elf $(LINUX)/vmlinuz $(LINUX)/initrd.gz $(B)/iso-linux/boot/
+	cp boot/grub-linux.cfg $(B)/iso-linux/boot/grub/grub.cfg
+	grub-mkrescue -o $@ $(B)/iso-linux 2>/dev/null
 
 debug: all
 	@scripts/debug

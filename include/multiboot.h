@@ -16,6 +16,7 @@
 #define MBI_MODS (1u << 3)
 #define MBI_MMAP (1u << 6)
 #define MBI_LOADER_NAME (1u << 9)
+#define MBI_LOADER_NAME (1u << 9)
 
 struct mb_info {
 	u32 flags, mem_lower, mem_upper, boot_device, cmdline, mods_count, mods_addr;

@@ -279,7 +279,7 @@ static void handle_one(struct vcpu *v, const struct vm_exit *e, struct vm *vm)
 		if (!(v->rflags & EFLAGS_IF))
 			vm_end(vm, UMBRA_EXIT_GUEST_STOPPED, true,
 			       "halted with interrupts disabled at eip 0x%x", (u32)v->rip);
-		else if (vm_next_deadline(vm) == ~0ull && !uart_can_wake(vm) && !vpit_tick_armed(vm))
+		else if (vm_next_deadline(vm) == ~0ull && !uart_can_wake(vm) && !vpit_tick_armed(vm) && !intr_waiting(vm))
 			vm_end(vm, UMBRA_EXIT_GUEST_STOPPED, true,
 			       "halted waiting for an interrupt with no timer armed and no input enabled at eip 0x%x",
 			       (u32)v->rip);

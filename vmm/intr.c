@@ -43,6 +43,12 @@ static int pending(struct vm *vm, bool *from_lapic)
 	return vec >= 0 ? vec : vlapic_pending(a);
 }
 
+bool intr_waiting(struct vm *vm)
+{
+	bool from_lapic;
+	return vm->dev.lapic.nmi_pending || pending(vm, &from_lapic) >= 0;
+}
+
 void intr_deliver(struct vcpu *v)
 {
 	struct vm *vm = v->vm;

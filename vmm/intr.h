@@ -20,6 +20,8 @@ void intr_isa_set(struct vm *vm, u32 irq, bool level);
 void intr_isa_pulse(struct vm *vm, u32 irq);
 // Is the line masked on every path to the CPU? (Then an idle guest need not wake for it.)
 bool intr_isa_masked(const struct vm *vm, u32 irq);
+// Is an NMI or interrupt waiting for the CPU to take it (it wakes a HLT)?
+bool intr_waiting(struct vm *vm);
 // Before an entry: the NMI or interrupt to deliver now, taken from its
 // controller; if the guest cannot take it, ask for the interrupt window.
 void intr_deliver(struct vcpu *v);

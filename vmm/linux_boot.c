@@ -11,6 +11,7 @@
 #include "loader.h"
 #include "loader_int.h"
 #include "printf.h"
+#include "umbra.h"
 
 // Offsets in the bzImage's first sector and in boot_params (which begins
 // with a copy of the same sector's header part).
@@ -91,11 +92,12 @@ int linux_load(struct vm *vm, const u8 *image, u32 size, const u8 *initrd, u32 i
 		return FAIL("the kernel needs [1 MiB, 0x%lx) to decompress; the guest has %u MiB",
 			    kernel_end, vm->mem_mib);
 
-	// A module's command line starts with its own name, which a multiboot
-	// kernel is given but Linux is not (QEMU's -append has no such word).
+	// With QEMU (and GRUB legacy) a module's command line starts with its
+	// own name, which a multiboot kernel is given but Linux is not (QEMU's
+	// -append has no such word); GRUB 2 gives the arguments alone.
 	while (*cmdline == ' ')
 		cmdline++;
-	while (*cmdline && *cmdline != ' ')
+	while (cfg.module_names && *cmdline && *cmdline != ' ')
 		cmdline++;
 	while (*cmdline == ' ')
 		cmdline++;

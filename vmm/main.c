@@ -257,6 +257,9 @@ void kmain(u32 magic, u32 mbi_pa)
 	const struct mb_info *mbi = (const void *)(uintptr_t)mbi_pa;
 	const char *cmdline = magic == MB_BOOT_MAGIC && (mbi->flags & MBI_CMDLINE) ?
 		(const char *)(uintptr_t)mbi->cmdline : NULL;
+	const char *loader = magic == MB_BOOT_MAGIC && (mbi->flags & MBI_LOADER_NAME) ?
+		(const char *)(uintptr_t)mbi->boot_loader_name : "";
+	cfg.module_names = strncmp(loader, "GRUB 2", 6) != 0;
 	// More options from QEMU's -fw_cfg name=opt/umbra/args (how make run
 	// asks a GRUB-booted umbra to keep its console with a terminal).
 	static char fw_args[256];

@@ -14,6 +14,8 @@ struct umbra_config {
 	bool clone_deep;   // clone=deep: clones copy all guest memory at once (for comparison)
 	bool bench;        // bench: enable the benchmark hook port (make bench)
 	bool audit_all;    // audit=all: audit every live VM after each clone and each VM end
+	bool module_names; // a module's command line starts with its file name (QEMU's -initrd,
+	                   // GRUB legacy); GRUB 2 gives the arguments alone
 };
 
 extern struct umbra_config cfg;

@@ -12,9 +12,7 @@
 # input between the console and each VM; each guest must read its line
 # whole and nothing typed for the console may reach a guest.
 # The "linux" scenario clones Debian's Linux from the console while its
-# fork stress runs: both VMs must finish the stress with its right result;
-# then the user takes the clone's shell (focus 2, Enter), runs a command in
-# it and leaves it, and the clone ends with status 0.
+# fork stress runs: both VMs must finish the stress with its right result.
 # Usage: console_test.py BUILD_DIR [TIMEOUT_S] [main|kill|focus|linux]; prints one line,
 # exits 1 on failure.
 import random, re, subprocess, sys, threading, time
@@ -26,7 +24,7 @@ MODULES = {
     "main": f"{B}/tests/clone/clone_soak.elf seconds=25",
     "kill": f"{B}/tests/edge/spin.elf,{B}/tests/edge/idle.elf,{B}/tests/clone/clone_soak.elf seconds=12",
     "focus": f"{B}/tests/paging/pg_input.elf,{B}/tests/paging/pg_input.elf",
-    "linux": f"{B}/linux/vmlinuz umbra.mem=128 console=ttyS0 quiet umbra_shell=20,{B}/linux/initrd.gz",
+    "linux": f"{B}/linux/vmlinuz umbra.mem=128 console=ttyS0 quiet,{B}/linux/initrd.gz",
 }[SCENARIO]
 qemu = subprocess.Popen(  # the launcher execs QEMU: this is its process
     ["scripts/qemu", "--umbra", MODULES, "--tcg", "--mem", "256", "--timeout", "0"],
@@ -152,26 +150,13 @@ def scenario_linux():
     wait_for(r"^\[vm1\] init: lstress procs", 0, T)
     r = cmd("clone 1")
     check(re.search(r"^vm1 cloned into vm2 \(shared copy-on-write", r, re.M), "clone 1: " + r[:200])
-    mark = wait_for(r"^\[vm2\] init: press Enter within 20 s", 0, T).end()
-    r = cmd("focus 2")
-    check("input goes to vm2" in r, "focus 2: " + r[:200])
-    qemu.stdin.write(b"\r")
-    qemu.stdin.flush()
-    time.sleep(2)
-    qemu.stdin.write(b"echo shell-$((6 * 7))\r")
-    qemu.stdin.flush()
-    wait_for(r"^\[vm2\] .*shell-42", mark, 60)
-    qemu.stdin.write(b"exit\r")
-    qemu.stdin.flush()
-    wait_for(r"vm2 ended after \d+ slices: status 0", mark, 60)
     wait_for(r"all VMs ended: 1 created, 0 rejected; .*no leak", 0, T)
     t = text()
     ok = re.compile(r"^\[vm(\d)\] lstress: forks=234 checksum=0x7c129bcc OK$", re.M)
     check(sorted(ok.findall(t)) == ["1", "2"], "both VMs end the stress right: " + str(ok.findall(t)))
     check(re.search(r"^\[vm2\] init: lstress exited 0$", t, re.M), "the clone's /init saw the stress end well")
     check(t.count("audit: OK") == 2 and "violation" not in t, "audits")
-    return ("Linux cloned from the console in the middle of its fork stress; both VMs ended it right; "
-            "a command run in the clone's shell; audits OK, no leak")
+    return "Linux cloned from the console in the middle of its fork stress; both VMs ended it right, audits OK, no leak"
 
 def wait_clones(n):
     """Until n clones were made, in whatever order the scheduler ran them."""
@@ -263,8 +248,8 @@ summary = ""
 try:
     summary = {"main": scenario_main, "kill": scenario_kill, "focus": scenario_focus,
                "linux": scenario_linux}[SCENARIO]()
-except TimeoutError as e:
-    fails.append(str(e))
+except (TimeoutError, BrokenPipeError) as e:
+    fails.append(str(e) or type(e).__name__)
 finally:
     try:
         qemu.wait(timeout=10)

@@ -15,9 +15,6 @@
 // expect: no leak
 #include "../edge/edge.h"
 
-#define APIC 0xFEE00000u
-static u32 rd(u32 r) { return *(volatile u32 *)(APIC + r); }
-static void wr(u32 r, u32 v) { *(volatile u32 *)(APIC + r) = v; }
 static inline u64 rdtsc(void) { u32 lo, hi; __asm__ volatile("rdtsc" : "=a"(lo), "=d"(hi)); return ((u64)hi << 32) | lo; }
 
 
@@ -25,7 +22,7 @@ static u32 tpr_reads(u32 want)
 {
 	u32 good = 0;
 	for (u32 i = 0; i < 1000; i++)
-		good += rd(0x80) == want;
+		good += apic_rd(0x80) == want;
 	return good;
 }
 
@@ -36,15 +33,15 @@ void main(u32 magic, u32 mbi)
 	edge_gate(0x40, apic_tick);
 	u32 id = 0;
 	for (u32 i = 0; i < 1000; i++)
-		id |= rd(0x20);
-	wr(0x80, 0x20);
+		id |= apic_rd(0x20);
+	apic_wr(0x80, 0x20);
 	u32 r = clone_or_end();
 	if (r == 0) {
-		wr(0x80, 0x30);
+		apic_wr(0x80, 0x30);
 		u32 good = tpr_reads(0x30);
-		wr(0x3E0, 0xB);
-		wr(0x320, 0x40);
-		wr(0x380, 1000000); // 1 ms, one-shot
+		apic_wr(0x3E0, 0xB);
+		apic_wr(0x320, 0x40);
+		apic_wr(0x380, 1000000); // 1 ms, one-shot
 		__asm__ volatile("sti; hlt; cli");
 		int ok = good == 1000 && apic_ticks == 1 && id == 0;
 		puts_(ok ? "clone: child: TPR 30 read 1000 times, its timer woke it\n" : "clone: child: FAIL\n");

@@ -10,9 +10,6 @@
 // expect-log: vm1 ended .*status 0: wrote 0 to the exit port
 #include "edge.h"
 
-#define APIC 0xFEE00000u
-static u32 rd(u32 r) { return *(volatile u32 *)(APIC + r); }
-static void wr(u32 r, u32 v) { *(volatile u32 *)(APIC + r) = v; }
 
 static u32 failed;
 static void check(int ok, const char *what)
@@ -39,8 +36,8 @@ static u64 rdmsr(u32 msr)
 
 static u32 esr(void)
 {
-	wr(0x280, 0);
-	return rd(0x280);
+	apic_wr(0x280, 0);
+	return apic_rd(0x280);
 }
 
 void main(u32 magic, u32 mbi)
@@ -55,25 +52,25 @@ void main(u32 magic, u32 mbi)
 	check(esr() == 0, "ESR 0 to begin with");
 
 	__asm__ volatile("sti");
-	wr(0x320, 0x05); // timer: vector 5, one-shot, unmasked
-	wr(0x3E0, 0xB);
-	wr(0x380, 1000);
-	for (volatile int i = 0; i < 100000 && rd(0x390); i++)
+	apic_wr(0x320, 0x05); // timer: vector 5, one-shot, unmasked
+	apic_wr(0x3E0, 0xB);
+	apic_wr(0x380, 1000);
+	for (volatile int i = 0; i < 100000 && apic_rd(0x390); i++)
 		;
 	for (volatile int i = 0; i < 1000; i++)
 		;
-	check(esr() == 0x40 && !(rd(0x100) & 0x20), "LVT vector 5: refused, ESR receive illegal vector");
-	wr(0x300, 0x40003); // self-IPI, vector 3
-	check(esr() == 0x20 && !(rd(0x200) & 0x08), "self-IPI vector 3: refused, ESR send illegal vector");
+	check(esr() == 0x40 && !(apic_rd(0x100) & 0x20), "LVT vector 5: refused, ESR receive illegal vector");
+	apic_wr(0x300, 0x40003); // self-IPI, vector 3
+	check(esr() == 0x20 && !(apic_rd(0x200) & 0x08), "self-IPI vector 3: refused, ESR send illegal vector");
 	check(esr() == 0, "a second ESR write: no errors since the first");
 	__asm__ volatile("cli");
 
-	wr(0x370, 0xFFFFFFFF);
-	check(rd(0x370) == 0x000100FFu, "LVT error: reserved bits read 0");
-	wr(0x370, 0x10000);
-	wr(0x310, 0);
-	wr(0x300, 0x000C1030); // to all others, with the delivery-status bit written
-	check(!(rd(0x300) & (1u << 12)), "ICR delivery status reads idle");
+	apic_wr(0x370, 0xFFFFFFFF);
+	check(apic_rd(0x370) == 0x000100FFu, "LVT error: reserved bits read 0");
+	apic_wr(0x370, 0x10000);
+	apic_wr(0x310, 0);
+	apic_wr(0x300, 0x000C1030); // to all others, with the delivery-status bit written
+	check(!(apic_rd(0x300) & (1u << 12)), "ICR delivery status reads idle");
 
 	u32 r[4];
 	check(!faults_wrmsr(0x1B, 0xFEE00100u), "disabling the APIC");

@@ -5,8 +5,6 @@
 // expect-log: vm1 ended .*status 0: wrote 0 to the exit port
 #include "edge.h"
 
-#define APIC 0xFEE00000u
-static void wr(u32 r, u32 v) { *(volatile u32 *)(APIC + r) = v; }
 
 
 void main(u32 magic, u32 mbi)
@@ -14,9 +12,9 @@ void main(u32 magic, u32 mbi)
 	(void)magic; (void)mbi;
 	edge_tables();
 	edge_gate(0x40, apic_tick);
-	wr(0x3E0, 0xB);     // divide by 1
-	wr(0x320, 0x40);    // one-shot, vector 0x40
-	wr(0x380, 1000000); // 1 ms
+	apic_wr(0x3E0, 0xB);     // divide by 1
+	apic_wr(0x320, 0x40);    // one-shot, vector 0x40
+	apic_wr(0x380, 1000000); // 1 ms
 	__asm__ volatile("sti; hlt; cli");
 	puts_(apic_ticks == 1 ? "edge: apichlt: woken by the timer\n" : "edge: apichlt: not woken by the timer\n");
 	outl(0xF4, apic_ticks == 1 ? 0 : 1);

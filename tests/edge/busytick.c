@@ -8,8 +8,6 @@
 // expect-log: vm1 ended .*status 0: wrote 0 to the exit port
 #include "edge.h"
 
-#define APIC 0xFEE00000u
-static void wr(u32 r, u32 v) { *(volatile u32 *)(APIC + r) = v; }
 static inline u64 rdtsc(void) { u32 lo, hi; __asm__ volatile("rdtsc" : "=a"(lo), "=d"(hi)); return (u64)hi << 32 | lo; }
 
 
@@ -28,15 +26,15 @@ void main(u32 magic, u32 mbi)
 		;
 	u64 per_10ms = rdtsc() - t0;
 
-	wr(0x3E0, 0xB);             // divide by 1: 1 GHz
-	wr(0x320, 0x20040);         // periodic, vector 0x40
-	wr(0x380, 1000000);         // 1 ms
+	apic_wr(0x3E0, 0xB);             // divide by 1: 1 GHz
+	apic_wr(0x320, 0x20040);         // periodic, vector 0x40
+	apic_wr(0x380, 1000000);         // 1 ms
 	__asm__ volatile("sti");
 	t0 = rdtsc();
 	while (rdtsc() - t0 < 10 * per_10ms)
 		;
 	__asm__ volatile("cli");
-	wr(0x380, 0);
+	apic_wr(0x380, 0);
 	u32 n = apic_ticks;
 	puts_(n >= 50 ? "edge: busytick: ok\n" : "edge: busytick: too few ticks\n");
 	outl(0xF4, n >= 50 ? 0 : 1);

@@ -64,6 +64,10 @@ static inline u32 clone_or_end(void)
 	return r;
 }
 
+// The local APIC's registers (paging off, or its page identity-mapped).
+static inline u32 apic_rd(u32 reg) { return *(volatile u32 *)(0xFEE00000u + reg); }
+static inline void apic_wr(u32 reg, u32 v) { *(volatile u32 *)(0xFEE00000u + reg) = v; }
+
 // A handler for a local APIC interrupt (its timer's): counts it in
 // apic_ticks and ends it with an EOI. Install it with edge_gate(vector,
 // apic_tick); paging off or the APIC page identity-mapped.

@@ -7,21 +7,18 @@
 // expect-log: vm1 ended .*status 0: wrote 0 to the exit port
 #include "edge.h"
 
-#define APIC 0xFEE00000u
-static u32 rd(u32 r) { return *(volatile u32 *)(APIC + r); }
-static void wr(u32 r, u32 v) { *(volatile u32 *)(APIC + r) = v; }
 
 void main(u32 magic, u32 mbi)
 {
 	(void)magic; (void)mbi;
 	edge_tables();
 	edge_gate(0x40, apic_tick);
-	wr(0x3E0, 0xB);  // divide by 1
-	wr(0x320, 0x40); // one-shot, vector 0x40
-	wr(0x380, 1000); // 1 us
-	while (rd(0x390)) // (interrupts off: it stays pending)
+	apic_wr(0x3E0, 0xB);  // divide by 1
+	apic_wr(0x320, 0x40); // one-shot, vector 0x40
+	apic_wr(0x380, 1000); // 1 us
+	while (apic_rd(0x390)) // (interrupts off: it stays pending)
 		;
-	for (int i = 0; i < 100 && !(rd(0x200 + 0x10 * (0x40 / 32)) & (1u << (0x40 % 32))); i++)
+	for (int i = 0; i < 100 && !(apic_rd(0x200 + 0x10 * (0x40 / 32)) & (1u << (0x40 % 32))); i++)
 		;
 	__asm__ volatile("sti; hlt; cli");
 	puts_(apic_ticks == 1 ? "edge: hltpending: taken\n" : "edge: hltpending: not taken\n");

@@ -123,7 +123,9 @@ static void timer_tests(void)
 	report(rd(TMCCT) == 0 && hits[0x31] == 0, "a masked one-shot timer counts to 0 and does not interrupt",
 	       "count %u, %u interrupts", rd(TMCCT), hits[0x31]);
 
-	// One-shot: one interrupt, then the count stays 0.
+	// One-shot: one interrupt, then the count stays 0. (Its first read may
+	// already be 0 under umbra: each access is an exit, and a loaded host or
+	// umbra's other VMs can take 200 us between two of them.)
 	wr(LVT_TIMER, 0x31);
 	wr(TMICT, 200000);
 	u32 first = rd(TMCCT);
@@ -132,7 +134,7 @@ static void timer_tests(void)
 		__asm__ volatile("sti; nop; cli");
 	settle();
 	settle();
-	report(first > 0 && first <= 200000 && hits[0x31] == 1 && rd(TMCCT) == 0,
+	report(first <= 200000 && hits[0x31] == 1 && rd(TMCCT) == 0,
 	       "a one-shot timer interrupts once and stays at 0", "first %u, %u interrupts, count %u", first,
 	       hits[0x31], rd(TMCCT));
 	printf("timer LVT after firing: %x, initial count %u\n", rd(LVT_TIMER), rd(TMICT));

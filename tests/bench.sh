@@ -51,7 +51,7 @@ echo "BENCH fill_instructions $((ir / (n + 1))) instr fills=$((n + 1)) counted=s
 umbra_clone() { # MEM_MIB UMBRA_ARGS -> cycles of the clone
 	local mem=$1
 	umbra $((2 * mem + 160)) "$2" "$B/tests/bench/clonemem.elf umbra.mem=$mem" 300 |
-		sed -n 's/.*cloned into vm2 .* \([0-9]*\) cycles).*/\1/p'
+		sed -n 's/.*cloned into vm2 .* \([0-9]*\) cycles[;)].*/\1/p'
 }
 best_clone() { # MEM_MIB -> best of 5 shared clones (a run here and there
 	# stalls for 5-12 ms under TCG, whatever the size: host scheduling)

@@ -126,32 +126,48 @@ static bool decode_mem16(struct cursor *c, u8 mod, u8 rm, struct insn *in)
 	return true;
 }
 
-// MOV with a ModRM memory operand (88, 89, 8A, 8B; C6 and C7 /0 with an
-// immediate after the operand).
-static bool decode_mov(struct cursor *c, u8 op, bool addr16, int seg_override, struct insn *in)
+// A ModRM byte whose operand must be memory (a register form never exits
+// to umbra): the operand into in, ModRM's reg field into *reg.
+static bool decode_modrm_mem(struct cursor *c, bool addr16, int seg_override, struct insn *in, u8 *reg)
 {
 	u8 modrm;
 	if (!next(c, &modrm))
 		return false;
-	u8 mod = modrm >> 6, reg = (modrm >> 3) & 7, rm = modrm & 7;
-	if (mod == 3 || ((op == 0xC6 || op == 0xC7) && reg != 0))
-		return false;
-	if (!(addr16 ? decode_mem16(c, mod, rm, in) : decode_mem(c, mod, rm, in)))
+	u8 mod = modrm >> 6, rm = modrm & 7;
+	*reg = (modrm >> 3) & 7;
+	if (mod == 3 || !(addr16 ? decode_mem16(c, mod, rm, in) : decode_mem(c, mod, rm, in)))
 		return false;
 	if (seg_override >= 0)
 		in->seg = (u8)seg_override;
+	return true;
+}
+
+// An immediate of n bytes, little-endian, into in->imm.
+static bool decode_imm(struct cursor *c, u8 n, struct insn *in)
+{
+	in->has_imm = true;
+	for (u8 i = 0; i < n; i++) {
+		u8 b;
+		if (!next(c, &b))
+			return false;
+		in->imm |= (u32)b << (8 * i);
+	}
+	return true;
+}
+
+// MOV with a ModRM memory operand (88, 89, 8A, 8B; C6 and C7 /0 with an
+// immediate after the operand).
+static bool decode_mov(struct cursor *c, u8 op, bool addr16, int seg_override, struct insn *in)
+{
+	u8 reg;
+	if (!decode_modrm_mem(c, addr16, seg_override, in, &reg) || ((op == 0xC6 || op == 0xC7) && reg != 0))
+		return false;
 	in->size = (op & 1) ? in->opsize : 1;
 	in->kind = (op == 0x8A || op == 0x8B) ? INSN_MOV_LOAD : INSN_MOV_STORE;
 	in->reg = reg;
 	if (op == 0xC6 || op == 0xC7) {
-		in->has_imm = true;
 		in->reg = 0;
-		for (u8 i = 0; i < in->size; i++) {
-			u8 b;
-			if (!next(c, &b))
-				return false;
-			in->imm |= (u32)b << (8 * i);
-		}
+		return decode_imm(c, in->size, in);
 	}
 	return true;
 }
@@ -160,19 +176,11 @@ static bool decode_mov(struct cursor *c, u8 op, bool addr16, int seg_override, s
 // opcode byte. The register forms (mod 3) never exit: not ours.
 static bool decode_alu(struct cursor *c, u8 op, bool addr16, int seg_override, struct insn *in)
 {
-	u8 modrm;
-	if (!next(c, &modrm))
+	u8 reg;
+	if (!decode_modrm_mem(c, addr16, seg_override, in, &reg) || ((op == 0xF6 || op == 0xF7) && reg != 0))
 		return false;
-	u8 mod = modrm >> 6, reg = (modrm >> 3) & 7, rm = modrm & 7;
-	if (mod == 3 || ((op == 0xF6 || op == 0xF7) && reg != 0))
-		return false;
-	if (!(addr16 ? decode_mem16(c, mod, rm, in) : decode_mem(c, mod, rm, in)))
-		return false;
-	if (seg_override >= 0)
-		in->seg = (u8)seg_override;
 	in->kind = INSN_ALU;
 	in->size = (op & 1) ? in->opsize : 1;
-	u8 imm_bytes = 0;
 	if (op < 0x40) {
 		in->alu = op >> 3;
 		in->to_reg = op & 2;
@@ -182,14 +190,8 @@ static bool decode_alu(struct cursor *c, u8 op, bool addr16, int seg_override, s
 		in->reg = reg;
 	} else {
 		in->alu = (op == 0xF6 || op == 0xF7) ? ALU_TEST : reg;
-		in->has_imm = true;
-		imm_bytes = op == 0x83 || op == 0x80 || op == 0xF6 ? 1 : in->size;
-	}
-	for (u8 i = 0; i < imm_bytes; i++) {
-		u8 b;
-		if (!next(c, &b))
+		if (!decode_imm(c, op == 0x83 || op == 0x80 || op == 0xF6 ? 1 : in->size, in))
 			return false;
-		in->imm |= (u32)b << (8 * i);
 	}
 	if (op == 0x83)
 		in->imm = (u32)(s32)(s8)in->imm; // sign-extended to the operand size

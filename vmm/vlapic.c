@@ -377,6 +377,16 @@ void vlapic_page_hide(struct vm *vm)
 	shadow_reclaim(vm->lapic_page, NULL, NULL);
 }
 
+void vlapic_cloned(struct vm *vm, struct vm *parent)
+{
+	struct vlapic *a = &vm->dev.lapic;
+	vlapic_page_hide(parent);
+	a->page_shown = false;
+	a->page_dirty = true;
+	a->reads = 0;
+	a->page_shows = 0;
+}
+
 // Another emulated read: show the page if the VM reads often and the
 // timer does not count.
 static void count_read(struct vm *vm)

@@ -71,5 +71,9 @@ void vlapic_show(const struct vm *vm);
 void vlapic_page_sync(struct vm *vm);
 // Stop showing the page (its mappings zapped): every access exits again.
 void vlapic_page_hide(struct vm *vm);
+// vm's devices were just copied from parent's: the parent's page must not
+// be in the shadow tables they are to share, and the clone's own page
+// starts hidden (shown when it too reads often).
+void vlapic_cloned(struct vm *vm, struct vm *parent);
 
 #endif

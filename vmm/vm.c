@@ -144,11 +144,7 @@ struct vm *vm_clone(struct vm *parent, char *err, size_t errlen)
 	memcpy(vm->cmdline, parent->cmdline, sizeof(vm->cmdline));
 	vm->dev = parent->dev;
 	vm->dev.uart.q_count = 0; // typed input was for the parent
-	// The parent's APIC page must not be in the tables they are to share;
-	// the clone gets a page of its own, shown when it too reads often.
-	vlapic_page_hide(parent);
-	vm->dev.lapic.page_shown = false;
-	vm->dev.lapic.page_dirty = true;
+	vlapic_cloned(vm, parent);
 	vm->pvclock_base_tsc = parent->pvclock_base_tsc; // one clock for both
 	gpmap_init(&vm->gpmap, parent->gpmap.nr_frames, vm->id);
 	int r = shadow_init(&vm->mmu, &vm->gpmap, vm->id);
@@ -358,9 +354,10 @@ u64 vm_next_deadline(struct vm *vm)
 	return MIN(vlapic_next_irq_tsc(vm), MIN(vpit_next_irq_tsc(vm), uart_next_irq_tsc(vm)));
 }
 
-// Before an entry: raise the PIT's IRQ 0 if a period passed, and hand the
-// guest the best pending interrupt if it can take one now; if it cannot,
-// ask the backend to exit as soon as it can (the interrupt window).
+// Before an entry: let the timers (PIT, local APIC) and the UART raise what
+// is due, hand the guest the best pending interrupt if it can take one now
+// (else ask the backend to exit as soon as it can: the interrupt window),
+// and bring the APIC's page of register values up to date.
 static void deliver_interrupts(struct vcpu *v)
 {
 	struct vm *vm = v->vm;

@@ -39,9 +39,7 @@ void main(u32 magic, u32 mbi)
 	if (r == 0) {
 		apic_wr(0x80, 0x30);
 		u32 good = tpr_reads(0x30);
-		apic_wr(0x3E0, 0xB);
-		apic_wr(0x320, 0x40);
-		apic_wr(0x380, 1000000); // 1 ms, one-shot
+		apic_timer_start(1000000, 0); // 1 ms, one-shot
 		__asm__ volatile("sti; hlt; cli");
 		int ok = good == 1000 && apic_ticks == 1 && id == 0;
 		puts_(ok ? "clone: child: TPR 30 read 1000 times, its timer woke it\n" : "clone: child: FAIL\n");

@@ -12,9 +12,7 @@ void main(u32 magic, u32 mbi)
 	(void)magic; (void)mbi;
 	edge_tables();
 	edge_gate(0x40, apic_tick);
-	apic_wr(0x3E0, 0xB);     // divide by 1
-	apic_wr(0x320, 0x40);    // one-shot, vector 0x40
-	apic_wr(0x380, 1000000); // 1 ms
+	apic_timer_start(1000000, 0); // 1 ms, one-shot
 	__asm__ volatile("sti; hlt; cli");
 	puts_(apic_ticks == 1 ? "edge: apichlt: woken by the timer\n" : "edge: apichlt: not woken by the timer\n");
 	outl(0xF4, apic_ticks == 1 ? 0 : 1);

@@ -26,9 +26,7 @@ void main(u32 magic, u32 mbi)
 		;
 	u64 per_10ms = rdtsc() - t0;
 
-	apic_wr(0x3E0, 0xB);             // divide by 1: 1 GHz
-	apic_wr(0x320, 0x20040);         // periodic, vector 0x40
-	apic_wr(0x380, 1000000);         // 1 ms
+	apic_timer_start(1000000, 1); // 1 ms, periodic
 	__asm__ volatile("sti");
 	t0 = rdtsc();
 	while (rdtsc() - t0 < 10 * per_10ms)

@@ -13,9 +13,7 @@ void main(u32 magic, u32 mbi)
 	(void)magic; (void)mbi;
 	edge_tables();
 	edge_gate(0x40, apic_tick);
-	apic_wr(0x3E0, 0xB);  // divide by 1
-	apic_wr(0x320, 0x40); // one-shot, vector 0x40
-	apic_wr(0x380, 1000); // 1 us
+	apic_timer_start(1000, 0); // 1 us, one-shot
 	while (apic_rd(0x390)) // (interrupts off: it stays pending)
 		;
 	for (int i = 0; i < 100 && !(apic_rd(0x200 + 0x10 * (0x40 / 32)) & (1u << (0x40 % 32))); i++)

@@ -348,10 +348,12 @@ static bool timer_counts(const struct vlapic *a)
 	return a->timer_next_tsc != ~0ull;
 }
 
-static void page_write(struct vm *vm)
+// The page's register values: all of it when it is shown, then (at each
+// change) only the first 1 KiB, where the registers are: the rest reads 0.
+static void page_write(struct vm *vm, bool whole)
 {
 	u32 *page = hfn_ptr(vm->lapic_page);
-	for (u32 r = 0; r < PAGE_SIZE / 16; r++) {
+	for (u32 r = 0; r < (whole ? PAGE_SIZE / 16 : REG_TDCR + 1); r++) {
 		u32 val = 0;
 		peek(&vm->dev.lapic, r, &val);
 		for (u32 i = 0; i < 4; i++) // QEMU decodes the offset's bits 4-11 only
@@ -363,7 +365,7 @@ static void page_write(struct vm *vm)
 void vlapic_page_sync(struct vm *vm)
 {
 	if (vm->dev.lapic.page_shown && vm->dev.lapic.page_dirty)
-		page_write(vm);
+		page_write(vm, false);
 }
 
 void vlapic_page_hide(struct vm *vm)
@@ -394,7 +396,7 @@ static void count_read(struct vm *vm)
 	struct vlapic *a = &vm->dev.lapic;
 	if (a->page_shown || ++a->reads < LAPIC_HOT_READS || timer_counts(a) || !vm->lapic_page)
 		return;
-	page_write(vm);
+	page_write(vm, true);
 	a->page_shown = true;
 	a->page_shows++;
 	gpmap_show_readonly(&vm->gpmap, LAPIC_GPA >> PAGE_SHIFT, vm->lapic_page);

@@ -38,8 +38,10 @@
 // set (so a guest that clears A and reloads CR3 sees it set again).
 //
 // Sharing between clones: a table is either its owner VM's (owner = the
-// VM's id) or shared (owner = SP_SHARED) by the VMs whose roots link it;
-// roots are never shared. A shared table is in sync and right for every VM
+// VM's id) or shared (owner = SP_SHARED) by the VMs whose roots link it.
+// A root is shared by the VMs whose root caches hold it (a clone starts on
+// its parent's), and links shared tables only; a VM that must change it
+// (sp_root_own) first takes its own copy. A shared table is in sync and right for every VM
 // that links it, and nobody changes it: a VM that must (a fill, a sync, a
 // copy-on-write break of a frame it maps, its guest table written) first
 // takes its own copy, or takes the table itself if no other VM links it.

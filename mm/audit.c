@@ -4,6 +4,7 @@
 #include "audit.h"
 #include "frame.h"
 #include "lib.h"
+#include "shadow_int.h"
 
 struct auditor {
 	audit_report_fn report;
@@ -20,11 +21,6 @@ static void violation(struct auditor *a, enum audit_kind kind, gva_t gva, u32 fo
 		a->report(a->arg, &v);
 }
 
-static spte_ref_t ref_of(const u32 *e)
-{
-	return (spte_ref_t)((uintptr_t)e - mm_phys_base);
-}
-
 // One table on its own: owner, count, protection, entries and their rmaps.
 static void audit_table(struct auditor *a, struct sp *sp)
 {
@@ -32,12 +28,16 @@ static void audit_table(struct auditor *a, struct sp *sp)
 	struct frame *f = frame_of(sp->hfn);
 	a->res->tables++;
 	if (f->type != FRAME_SHADOW || f->owner != sp->owner || shadow_sp_of(sp->hfn) != sp ||
-	    (sp->owner == SP_SHARED && ((sp->role & SP_ROLE_DIR) || sp->unsync)))
+	    (sp->owner == SP_SHARED && sp->unsync))
 		violation(a, AUDIT_TABLE_NOT_SHADOW, 0, f->type, FRAME_SHADOW, sp->hfn);
+	// Root-cache slots hold roots: this VM's, or every VM's for a root
+	// clones share.
 	u32 holds = 0;
-	for (const struct shadow_vcpu *sv = s->vcpus; sv; sv = sv->next)
-		for (int i = 0; i < ROOT_CACHE; i++)
-			holds += sv->cache[i] == sp && sp->owner == s->owner;
+	if (sp->owner == s->owner)
+		holds = sp_root_holds(s, sp);
+	else if (sp->role & SP_ROLE_DIR)
+		for (const struct shadow_mmu *m = all_shadows; m; m = m->next)
+			holds += sp_root_holds(m, sp);
 	u32 broken = rmap_check(sp->hfn);
 	if (broken)
 		violation(a, AUDIT_RMAP_BROKEN, 0, broken, 0, sp->hfn);
@@ -56,7 +56,9 @@ static void audit_table(struct auditor *a, struct sp *sp)
 		if (sp->role & SP_ROLE_DIR) {
 			a->res->spdes++;
 			struct frame *cf = frame_of(h);
-			if (cf->type != FRAME_SHADOW || (cf->owner != s->owner && cf->owner != SP_SHARED))
+			// A shared root links shared tables only.
+			if (cf->type != FRAME_SHADOW || (cf->owner != s->owner && cf->owner != SP_SHARED) ||
+			    (sp->owner == SP_SHARED && cf->owner != SP_SHARED))
 				violation(a, AUDIT_TABLE_NOT_SHADOW, i << PDE_SHIFT, t[i], 0, h);
 			else if (!rmap_holds(h, ref_of(&t[i])))
 				violation(a, AUDIT_TABLE_RMAP, i << PDE_SHIFT, t[i], ref_of(&t[i]), h);

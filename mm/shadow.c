@@ -14,7 +14,7 @@ static struct sp sp_pool[SP_POOL];
 static struct sp *sp_free;
 static u32 sp_pool_used;       // entries ever handed out (the rest are fresh)
 struct sp *sp_hash[SP_HASH];
-static struct shadow_mmu *all_shadows;
+struct shadow_mmu *all_shadows;
 u32 shadow_tlb_gen[MAX_VMS];
 struct shadow_global shadow_global;
 
@@ -78,18 +78,26 @@ void flush_owner(struct shadow_mmu *s, u16 owner)
 }
 
 // An entry of the table in frame table changed: flush every VM that may
-// cache it (its owner, or each VM linking it when shared).
-static void flush_table_users(struct shadow_mmu *s, hfn_t table)
+// cache it (its owner; each VM holding it, a shared root; each VM linking
+// it, a shared table).
+void flush_table_users(struct shadow_mmu *s, hfn_t table)
 {
 	u16 owner = frame_of(table)->owner;
 	if (owner != SP_SHARED) {
 		flush_owner(s, owner);
 		return;
 	}
+	struct sp *sp = shadow_sp_of(table);
+	if (sp->role & SP_ROLE_DIR) {
+		for (struct shadow_mmu *m = all_shadows; m; m = m->next)
+			if (sp_root_holds(m, sp))
+				flush_owner(s, m->owner);
+		return;
+	}
 	struct rmap_iter it;
 	spte_ref_t parent;
 	for_each_rmap(table, &it, &parent)
-		flush_owner(s, owner_of_spde(parent));
+		flush_table_users(s, parent >> PAGE_SHIFT); // a root: no deeper
 }
 
 // Move sp to another owner (SP_SHARED or a VM), keeping the hash right.
@@ -143,7 +151,7 @@ void sp_unlink_child(struct shadow_mmu *s, u32 *spdep)
 	hfn_t child = *spdep >> PAGE_SHIFT;
 	rmap_remove(child, ref_of(spdep));
 	*spdep = 0;
-	sp_tlb_flush(s);
+	flush_table_users(s, ref_of(spdep) >> PAGE_SHIFT);
 	sp_put(s, shadow_sp_of(child));
 }
 
@@ -356,6 +364,9 @@ page_fault_once(struct shadow_vcpu *sv, const struct walk_ctx *ctx, gva_t gva, u
 		w->bad_gpa = w->gpa;
 		return err == -ERR_FAULT ? SHADOW_BAD_GPA : SHADOW_NOMEM;
 	}
+	// The fill changes the root: a root shared with clones becomes s's own.
+	if (sv->root->owner != s->owner && !sp_root_own(s, sv->root))
+		return SHADOW_NOMEM;
 	// A write the guest may make to a table umbra shadows: let it through
 	// and bring the shadows of that table back in sync later.
 	if ((ec & PFEC_W) && (frame_of(hfn)->flags & FRAME_F_PROTECTED))
@@ -439,6 +450,12 @@ enum shadow_result shadow_page_fault(struct shadow_vcpu *sv, const struct walk_c
 
 int shadow_gpa_write(struct shadow_mmu *s, gpa_t gpa, const void *buf, u32 len)
 {
+	// A write to a table some root of s shadows may change what a root
+	// s's CPU walks says: a root s shares with clones becomes s's own first.
+	for (struct shadow_vcpu *sv = s->vcpus; sv; sv = sv->next)
+		if (sv->root && sv->root->owner != s->owner && sv->root->gfn == gpa >> PAGE_SHIFT &&
+		    !sp_root_own(s, sv->root))
+			return -ERR_NOMEM;
 	int r = gpa_write(s->gpmap, gpa, buf, len);
 	if (r == 0)
 		shadow_guest_wrote(s, gpa >> PAGE_SHIFT);

@@ -17,7 +17,8 @@ static inline u32 *table_of(const struct sp *sp)
 	return hfn_ptr(sp->hfn);
 }
 
-// The VM whose root holds the shadow PDE at parent (roots are never shared).
+// The VM whose root holds the shadow PDE at parent, or SP_SHARED for a
+// root clones share (then sp_root_holds says whose it is).
 static inline u16 owner_of_spde(spte_ref_t parent)
 {
 	return frame_of(parent >> PAGE_SHIFT)->owner;
@@ -39,6 +40,18 @@ void sp_put(struct shadow_mmu *s, struct sp *sp);
 void sp_unlink_child(struct shadow_mmu *s, u32 *spdep);
 void sp_set_owner(struct sp *sp, u16 owner);
 struct sp *sp_unshare(struct shadow_mmu *s, struct sp *sp);
+// Shared roots (shadow_share.c): how many of s's root-cache slots hold root;
+// s's own root for the shared root it must change (a copy, or root itself
+// when no other VM holds it), in every slot of s's that held it, or NULL
+// out of memory.
+u32 sp_root_holds(const struct shadow_mmu *s, const struct sp *root);
+struct sp *sp_root_own(struct shadow_mmu *s, struct sp *root);
+// Does the shadow PDE at parent serve owner (in its root, or a shared root
+// it holds)?
+bool spde_used_by(spte_ref_t parent, u16 owner);
+// Flush every VM that may cache an entry of the table in frame table.
+void flush_table_users(struct shadow_mmu *s, hfn_t table);
+extern struct shadow_mmu *all_shadows; // every live shadow
 void shadow_cow_moved(void *arg, gfn_t gfn, hfn_t old, hfn_t new_);
 
 // Between shadow.c (tables, faults, reclaim) and shadow_sync.c (unsync,

@@ -1,5 +1,6 @@
-// Sharing shadow tables between clones (mm/, pure C): the clone's root,
-// taking a copy of a shared table before a VM changes it, and repointing a
+// Sharing shadow tables between clones (mm/, pure C): the clone's root
+// (its parent's, shared), taking a copy of a shared table or root before a
+// VM changes it, and repointing a
 // VM's entries when a write gives it its own copy of a shared guest frame.
 // The model is at struct sp (include/shadow.h).
 #include "frame.h"
@@ -7,39 +8,137 @@
 #include "shadow.h"
 #include "shadow_int.h"
 
+u32 sp_root_holds(const struct shadow_mmu *s, const struct sp *root)
+{
+	u32 n = 0;
+	for (const struct shadow_vcpu *sv = s->vcpus; sv; sv = sv->next)
+		for (int i = 0; i < ROOT_CACHE; i++)
+			n += sv->cache[i] == root;
+	return n;
+}
+
+static bool root_held_by(const struct sp *root, u16 owner)
+{
+	for (const struct shadow_mmu *m = all_shadows; m; m = m->next)
+		if (m->owner == owner)
+			return sp_root_holds(m, root) > 0;
+	return false;
+}
+
+bool spde_used_by(spte_ref_t parent, u16 owner)
+{
+	u16 o = owner_of_spde(parent);
+	if (o != SP_SHARED)
+		return o == owner;
+	return root_held_by(shadow_sp_of(parent >> PAGE_SHIFT), owner);
+}
+
 bool shadow_sp_used_by(const struct sp *sp, u16 owner)
 {
 	if (sp->owner != SP_SHARED)
 		return sp->owner == owner;
+	if (sp->role & SP_ROLE_DIR)
+		return root_held_by(sp, owner);
 	struct rmap_iter it;
 	spte_ref_t parent;
 	for_each_rmap(sp->hfn, &it, &parent)
-		if (owner_of_spde(parent) == owner)
+		if (spde_used_by(parent, owner))
 			return true;
 	return false;
 }
 
+struct users {
+	u16 seen[64];
+	u32 nseen, vms;
+};
+
+static void user_seen(struct users *u, u16 o)
+{
+	for (u32 i = 0; i < u->nseen; i++)
+		if (u->seen[i] == o)
+			return;
+	u->vms++;
+	if (u->nseen < 64)
+		u->seen[u->nseen++] = o;
+}
+
 void shadow_sp_users(const struct sp *sp, u32 *vms, u32 *spdes)
 {
-	u16 seen[64];
-	u32 nseen = 0;
-	*vms = *spdes = 0;
+	struct users u = { .nseen = 0 };
+	*spdes = 0;
+	if ((sp->role & SP_ROLE_DIR) && sp->owner != SP_SHARED)
+		user_seen(&u, sp->owner);
 	struct rmap_iter it;
 	spte_ref_t parent;
 	for_each_rmap(sp->hfn, &it, &parent) {
-		u16 o = owner_of_spde(parent);
 		(*spdes)++;
-		bool known = false;
-		for (u32 i = 0; i < nseen && !known; i++)
-			known = seen[i] == o;
-		if (known)
+		u16 o = owner_of_spde(parent);
+		if (o != SP_SHARED) {
+			user_seen(&u, o);
 			continue;
-		(*vms)++;
-		if (nseen < 64)
-			seen[nseen++] = o;
+		}
+		const struct sp *root = shadow_sp_of(parent >> PAGE_SHIFT);
+		for (const struct shadow_mmu *m = all_shadows; m; m = m->next)
+			if (sp_root_holds(m, root))
+				user_seen(&u, m->owner);
 	}
-	if ((sp->role & SP_ROLE_DIR) && !*vms)
-		*vms = 1; // a cached root nothing links
+	if ((sp->role & SP_ROLE_DIR) && sp->owner == SP_SHARED)
+		for (const struct shadow_mmu *m = all_shadows; m; m = m->next)
+			if (sp_root_holds(m, sp))
+				user_seen(&u, m->owner);
+	*vms = u.vms;
+}
+
+// s must change the shared root it holds: s takes root itself if no other
+// VM holds it, else a copy, which links the same (shared) tables read-only
+// and replaces root in each of s's root-cache slots. NULL: no memory.
+struct sp *sp_root_own(struct shadow_mmu *s, struct sp *root)
+{
+	if (root->owner == s->owner)
+		return root;
+	ASSERT(root->owner == SP_SHARED && (root->role & SP_ROLE_DIR));
+	u32 mine = sp_root_holds(s, root);
+	ASSERT(mine > 0);
+	if (frame_of(root->hfn)->count == mine) {
+		shadow_global.shared_tables--;
+		s->stats.tables++;
+		s->stats.sp_taken++;
+		sp_set_owner(root, s->owner);
+		return root;
+	}
+	struct sp *copy = sp_new(s, root->gfn, root->role);
+	if (!copy)
+		return NULL;
+	const u32 *from = table_of(root);
+	u32 *to = table_of(copy);
+	for (u32 i = 0; i < PT_ENTRIES; i++) {
+		if (!(from[i] & PTE_P))
+			continue;
+		ASSERT(!(from[i] & PTE_W));
+		to[i] = from[i];
+		if (rmap_add(from[i] >> PAGE_SHIFT, ref_of(&to[i])))
+			frame_get(from[i] >> PAGE_SHIFT);
+		else
+			to[i] = 0; // refaults
+	}
+	// sp_new's reference goes to the first slot, one more to each other.
+	bool first = true;
+	for (struct shadow_vcpu *sv = s->vcpus; sv; sv = sv->next) {
+		for (int i = 0; i < ROOT_CACHE; i++) {
+			if (sv->cache[i] != root)
+				continue;
+			if (!first)
+				frame_get(copy->hfn);
+			first = false;
+			sv->cache[i] = copy;
+			if (sv->root == root)
+				sv->root = copy;
+			sp_put(s, root); // others hold it still
+		}
+	}
+	s->stats.sp_copies++;
+	sp_tlb_flush(s);
+	return copy;
 }
 
 // s must change the shared table sp: return s's own table for it. If no
@@ -54,6 +153,25 @@ struct sp *sp_unshare(struct shadow_mmu *s, struct sp *sp)
 	ASSERT(sp->owner == SP_SHARED && !(sp->role & SP_ROLE_DIR) && !sp->unsync);
 	struct rmap_iter it;
 	spte_ref_t parent;
+	// s's links to sp in a root it shares with clones become links in a
+	// root of its own first (out of memory, the link goes, for all: they
+	// refault). Each changes sp's reverse map: look again after each.
+	for (bool again = true; again;) {
+		again = false;
+		for_each_rmap(sp->hfn, &it, &parent) {
+			struct sp *root = shadow_sp_of(parent >> PAGE_SHIFT);
+			if (root->owner != SP_SHARED || !sp_root_holds(s, root))
+				continue;
+			if (!sp_root_own(s, root)) {
+				bool last = frame_of(sp->hfn)->count == 1;
+				sp_unlink_child(s, spte_ptr(parent));
+				if (last)
+					return NULL; // that freed sp
+			}
+			again = true;
+			break;
+		}
+	}
 	bool others = false;
 	for_each_rmap(sp->hfn, &it, &parent)
 		others |= owner_of_spde(parent) != s->owner;
@@ -164,30 +282,27 @@ int shadow_clone(struct shadow_vcpu *sv, struct shadow_vcpu *psv)
 	}
 	sp_tlb_flush(parent);
 	s->wgen = 1;
-	struct sp *proot = psv->root;
-	struct sp *root = sp_new(s, proot->gfn, proot->role);
-	if (!root)
-		return -ERR_NOMEM;
-	const u32 *from = table_of(proot);
-	u32 *to = table_of(root);
+	// The clone runs on the parent's root, shared: whichever of them must
+	// change it first takes a copy (sp_root_own). Everything it links is
+	// shared too.
+	struct sp *root = psv->root;
+	const u32 *pd = table_of(root);
 	for (u32 i = 0; i < PT_ENTRIES; i++) {
-		if (!(from[i] & PTE_P))
+		if (!(pd[i] & PTE_P))
 			continue;
-		hfn_t h = from[i] >> PAGE_SHIFT;
-		to[i] = from[i];
-		if (!rmap_add(h, ref_of(&to[i]))) {
-			to[i] = 0;
-			sp_put(s, root); // unlinks what was linked
-			return -ERR_NOMEM;
-		}
-		frame_get(h);
-		struct sp *child = shadow_sp_of(h);
+		struct sp *child = shadow_sp_of(pd[i] >> PAGE_SHIFT);
 		if (child->owner != SP_SHARED) {
 			parent->stats.tables--;
 			shadow_global.shared_tables++;
 			sp_set_owner(child, SP_SHARED);
 		}
 	}
+	if (root->owner != SP_SHARED) {
+		parent->stats.tables--;
+		shadow_global.shared_tables++;
+		sp_set_owner(root, SP_SHARED);
+	}
+	frame_get(root->hfn);
 	sv->cache[0] = sv->root = root;
 	sp_tlb_flush(s);
 	shadow_global.clones++;

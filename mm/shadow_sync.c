@@ -128,16 +128,37 @@ static void unshadow(struct shadow_mmu *s, struct sp *sp)
 		struct rmap_iter it;
 		spte_ref_t parent;
 		rmap_first(hfn, &it, &parent);
-		flush_owner(s, frame_of(parent >> PAGE_SHIFT)->owner);
 		sp_unlink_child(s, spte_ptr(parent));
 	}
 }
 
-// A shared table of gfn that s links, or NULL.
-static struct sp *shared_sp_of(struct shadow_mmu *s, gfn_t gfn)
+// Out of memory for s's copy of a shared root whose guest table s wrote:
+// s's cache forgets it; a root s's CPU walks (the callers own those first,
+// so only a second vCPU's) is emptied instead, for every VM that holds it.
+static struct sp *root_forget(struct shadow_mmu *s, struct sp *root)
+{
+	for (struct shadow_vcpu *sv = s->vcpus; sv; sv = sv->next) {
+		for (int i = 0; i < ROOT_CACHE; i++) {
+			if (sv->cache[i] != root || sv->root == root)
+				continue;
+			sv->cache[i] = NULL;
+			sp_put(s, root);
+		}
+	}
+	if (!sp_root_holds(s, root))
+		return NULL;
+	u32 *t = table_of(root);
+	for (u32 i = 0; i < PT_ENTRIES; i++)
+		if (t[i] & PTE_P)
+			sp_unlink_child(s, &t[i]);
+	return root;
+}
+
+// A shared table of gfn that s links (other than skip), or NULL.
+static struct sp *shared_sp_of(struct shadow_mmu *s, gfn_t gfn, const struct sp *skip)
 {
 	for (struct sp *sp = sp_hash[bucket_of(SP_SHARED, gfn)]; sp; sp = sp->hash_next)
-		if (sp->gfn == gfn && sp->owner == SP_SHARED && !(sp->role & SP_ROLE_DIRECT) &&
+		if (sp != skip && sp->gfn == gfn && sp->owner == SP_SHARED && !(sp->role & SP_ROLE_DIRECT) &&
 		    shadow_sp_used_by(sp, s->owner))
 			return sp;
 	return NULL;
@@ -151,8 +172,12 @@ void shadow_guest_wrote(struct shadow_mmu *s, gfn_t gfn)
 	// The write is s's alone (the frame was copied for it if shared): the
 	// shared shadows of that table stay right for the others, and s goes
 	// on with its own copies, marked unsync below.
-	for (struct sp *sp; (sp = shared_sp_of(s, gfn));)
-		sp_unshare(s, sp);
+	for (struct sp *sp, *emptied = NULL; (sp = shared_sp_of(s, gfn, emptied));) {
+		if (!(sp->role & SP_ROLE_DIR))
+			sp_unshare(s, sp);
+		else if (!sp_root_own(s, sp))
+			emptied = root_forget(s, sp);
+	}
 	struct sp *flooded = NULL;
 	for (struct sp *sp = sp_hash[bucket_of(s->owner, gfn)]; sp; sp = sp->hash_next) {
 		if (sp->gfn != gfn || sp->owner != s->owner || (sp->role & SP_ROLE_DIRECT) || sp->unsync)
@@ -216,7 +241,13 @@ void shadow_invlpg(struct shadow_vcpu *sv, gva_t gva)
 	// and a 4 MiB translation goes whole.
 	if (!spde_current(sv, *spdep, PDE_INDEX(gva)) ||
 	    (shadow_sp_of(*spdep >> PAGE_SHIFT)->role & SP_ROLE_DIRECT)) {
-		sp_unlink_child(s, spdep);
+		// In a root shared with clones, in s's own copy of it; out of
+		// memory, in the shared root, for all (they refault).
+		struct sp *root = sv->root->owner == s->owner ? sv->root : sp_root_own(s, sv->root);
+		if (root)
+			spdep = &table_of(root)[PDE_INDEX(gva)];
+		if (*spdep & PTE_P)
+			sp_unlink_child(s, spdep);
 		return;
 	}
 	u32 *sptep = &((u32 *)hfn_ptr(*spdep >> PAGE_SHIFT))[PTE_INDEX(gva)];

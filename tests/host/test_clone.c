@@ -314,17 +314,30 @@ static void test_clone_flat(void)
 	u64 free_before = frame_free_count();
 	u64 copied = gpmap_stats.cow_frames + gpmap_stats.cow_leaves;
 	CHECK(vm_fork(p), "fork");
-	// One root table for the clone, and at most one frame of reverse-map
-	// blocks for the tables' second parents; no guest frame, no table.
-	CHECK(free_before - frame_free_count() <= 2, "clone took %llu frames",
+	// No table for the clone: it shares the parent's root and the tables
+	// below (at most one frame of the clone's guest map); no guest frame.
+	CHECK(free_before - frame_free_count() <= 1, "clone took %llu frames",
 	      (unsigned long long)(free_before - frame_free_count()));
 	CHECK(gpmap_stats.cow_frames + gpmap_stats.cow_leaves == copied, "clone copied memory");
-	CHECK(shadow_global.shared_tables == 2, "%llu shared tables", (unsigned long long)shadow_global.shared_tables);
+	CHECK(shadow_global.shared_tables == 3, "%llu shared tables", (unsigned long long)shadow_global.shared_tables);
 	audit_all(0);
-	// A write by the parent copies one frame (and the leaf), and one table.
+	// A write by the parent copies one frame (and the leaf), and two
+	// tables: the root and the table of the page written.
 	CHECK(access(p, 0x1000, true, &gf), "write");
-	CHECK(p->s.stats.sp_copies == 1, "%llu tables copied", (unsigned long long)p->s.stats.sp_copies);
+	CHECK(p->s.stats.sp_copies == 2, "%llu tables copied", (unsigned long long)p->s.stats.sp_copies);
+	CHECK(shadow_global.shared_tables == 3, "%llu shared tables", (unsigned long long)shadow_global.shared_tables);
 	audit_all(1);
+	// The clone's first write takes the root and that table over (it is
+	// their last user) and copies nothing.
+	struct tvm *c = NULL;
+	for (int i = 0; i < NVM; i++)
+		if (vm[i].live && &vm[i] != p)
+			c = &vm[i];
+	CHECK(c && access(c, 0x2000, true, &gf), "clone's write");
+	CHECK(c && c->s.stats.sp_copies == 0 && c->s.stats.sp_taken == 2, "clone copied %llu, took %llu",
+	      c ? (unsigned long long)c->s.stats.sp_copies : 0ull, c ? (unsigned long long)c->s.stats.sp_taken : 0ull);
+	CHECK(shadow_global.shared_tables == 1, "%llu shared tables", (unsigned long long)shadow_global.shared_tables);
+	audit_all(2);
 	for (int i = 0; i < NVM; i++)
 		if (vm[i].live)
 			vm_end(&vm[i]);

@@ -89,6 +89,9 @@ struct shadow_stats {
 	u64 cow_breaks;   // guest frames copied on this VM's write
 	u64 sp_copies;    // shared tables copied for this VM
 	u64 sp_taken;     // shared tables this VM took over uncopied (last user)
+	u64 sp_own_roots; // of those copied or taken: roots,
+	u64 sp_own_high;  // tables linked at 3 GiB and above (a Linux kernel's),
+	u64 sp_own_low;   // tables below (user space)
 	u64 w_checks;     // tables checked before a first write through them
 	u64 recycles;     // frames whose many mappings were dropped for one more
 	u64 oom_shrinks;  // out of memory: cached roots dropped to retry

@@ -99,6 +99,7 @@ struct sp *sp_root_own(struct shadow_mmu *s, struct sp *root)
 	ASSERT(root->owner == SP_SHARED && (root->role & SP_ROLE_DIR));
 	u32 mine = sp_root_holds(s, root);
 	ASSERT(mine > 0);
+	s->stats.sp_own_roots++;
 	if (frame_of(root->hfn)->count == mine) {
 		shadow_global.shared_tables--;
 		s->stats.tables++;
@@ -172,9 +173,15 @@ struct sp *sp_unshare(struct shadow_mmu *s, struct sp *sp)
 			break;
 		}
 	}
-	bool others = false;
-	for_each_rmap(sp->hfn, &it, &parent)
+	bool others = false, high = false;
+	for_each_rmap(sp->hfn, &it, &parent) {
 		others |= owner_of_spde(parent) != s->owner;
+		high |= owner_of_spde(parent) == s->owner && (parent & (PAGE_SIZE - 1)) / 4 >= 768;
+	}
+	if (high)
+		s->stats.sp_own_high++;
+	else
+		s->stats.sp_own_low++;
 	if (!others) {
 		shadow_global.shared_tables--;
 		s->stats.tables++;

@@ -141,38 +141,48 @@ static void single_step_trap(struct vcpu *v)
 
 // The clone hypercall: a 32-bit IN from HC_CLONE_PORT. Like fork, the
 // parent gets the new VM's id and the clone 0; HC_FAILED when no clone
-// could be made. On plain QEMU the port reads all-ones.
+// could be made. On plain QEMU the port reads all-ones. A 32-bit OUT of N
+// to the port before asks for N clones at once (from the same state, the
+// parent not running in between): the parent gets the last one's id.
 static void hypercall_clone(struct vcpu *v, const struct vm_exit *e)
 {
 	struct vm *vm = v->vm;
 	char err[100];
-	v->rip = e->next_rip; // both resume after the IN
-	u64 tables = frame_count_of_type(FRAME_SHADOW);
-	u64 t0 = __builtin_ia32_rdtsc();
-	struct vm *child = vm_clone(vm, err, sizeof(err));
-	u64 cycles = __builtin_ia32_rdtsc() - t0;
-	u64 us = tsc_to_us(cycles);
-	if (!child) {
-		vm_say(vm, SAID_CLONE, "clone refused: %s", err);
-		v->gpr[GPR_RAX] = HC_FAILED;
-		return;
+	u32 want = vm->clone_batch ? vm->clone_batch : 1, made = 0;
+	vm->clone_batch = 0;
+	v->rip = e->next_rip; // all resume after the IN
+	u64 tables0 = frame_count_of_type(FRAME_SHADOW), batch_t0 = __builtin_ia32_rdtsc();
+	v->gpr[GPR_RAX] = HC_FAILED;
+	for (; made < want; made++) {
+		u64 tables = frame_count_of_type(FRAME_SHADOW);
+		u64 t0 = __builtin_ia32_rdtsc();
+		struct vm *child = vm_clone(vm, err, sizeof(err));
+		u64 cycles = __builtin_ia32_rdtsc() - t0;
+		u64 us = tsc_to_us(cycles);
+		if (!child) {
+			vm_say(vm, SAID_CLONE, "clone refused: %s", err);
+			break;
+		}
+		v->gpr[GPR_RAX] = child->id;
+		child->vcpu.gpr[GPR_RAX] = 0;
+		if (v->rflags & EFLAGS_TF) {
+			// Both come out of the IN: the clone takes its single-step #DB
+			// too (handle_exit raises the parent's).
+			single_step_trap(&child->vcpu);
+		}
+		if (cfg.clone_deep)
+			kprintf("umbra: vm%u cloned into vm%u (deep copy of %u frames in %lu us, %lu cycles)\n", vm->id,
+				child->id, child->gpmap.populated, us, cycles);
+		else
+			kprintf("umbra: vm%u cloned into vm%u (shared copy-on-write, %u guest frames, in %lu us, %lu cycles; "
+				"shadow tables %lu before, %lu after)\n", vm->id, child->id, vm->gpmap.populated, us, cycles,
+				tables, frame_count_of_type(FRAME_SHADOW));
+		if (cfg.audit_all)
+			vm_audit_all("after vm%u cloned into vm%u", vm->id, child->id);
 	}
-	v->gpr[GPR_RAX] = child->id;
-	child->vcpu.gpr[GPR_RAX] = 0;
-	if (v->rflags & EFLAGS_TF) {
-		// Both come out of the IN: the clone takes its single-step #DB
-		// too (handle_exit raises the parent's).
-		single_step_trap(&child->vcpu);
-	}
-	if (cfg.clone_deep)
-		kprintf("umbra: vm%u cloned into vm%u (deep copy of %u frames in %lu us, %lu cycles)\n", vm->id,
-			child->id, child->gpmap.populated, us, cycles);
-	else
-		kprintf("umbra: vm%u cloned into vm%u (shared copy-on-write, %u guest frames, in %lu us, %lu cycles; "
-			"shadow tables %lu before, %lu after)\n", vm->id, child->id, vm->gpmap.populated, us, cycles, tables,
-			frame_count_of_type(FRAME_SHADOW));
-	if (cfg.audit_all)
-		vm_audit_all("after vm%u cloned into vm%u", vm->id, child->id);
+	if (want > 1)
+		kprintf("umbra: vm%u cloned %u of %u at once in %lu us; shadow tables %lu before, %lu after\n", vm->id, made,
+			want, tsc_to_us(__builtin_ia32_rdtsc() - batch_t0), tables0, frame_count_of_type(FRAME_SHADOW));
 }
 
 // The bench hook: reclaim the frame under the guest's EIP through its
@@ -207,6 +217,14 @@ static void handle_io(struct vcpu *v, const struct vm_exit *e)
 {
 	if (e->port == HC_CLONE_PORT && e->io_in && e->io_size == 4 && !e->io_string) {
 		hypercall_clone(v, e);
+		return;
+	}
+	if (e->port == HC_CLONE_PORT && !e->io_in && e->io_size == 4 && !e->io_string) {
+		// How many clones the next clone hypercall makes (at most a VM
+		// slot each; more is refused there, cleanly, as slots run out).
+		u32 n = (u32)v->gpr[GPR_RAX];
+		v->vm->clone_batch = n > MAX_VMS ? MAX_VMS : n;
+		v->rip = e->next_rip;
 		return;
 	}
 	if (e->port == HC_BENCH_PORT && cfg.bench && !e->io_in && !e->io_string) {

@@ -212,9 +212,9 @@ static void report_vm(struct vm *vm)
 	kprintf("umbra: vm%u: %lu exits in %lu ms (%lu exits/s); shadow: %lu faults, %lu fills, %lu reflected, %lu invlpg; %u guest frames\n",
 		vm->id, v->exits_total, us / 1000, us ? v->exits_total * 1000000 / us : 0,
 		st->faults, st->fills, st->guest_faults, st->invlpgs, vm->gpmap.populated);
-	kprintf("umbra: vm%u: shadow tables: %lu made, %lu CR3 loads (%lu found their root), %lu guest table writes trapped, %lu syncs dropping %lu entries and downgrading %lu; %lu went write-hot; %lu shared tables copied, %lu taken over\n",
+	kprintf("umbra: vm%u: shadow tables: %lu made, %lu CR3 loads (%lu found their root), %lu guest table writes trapped, %lu syncs dropping %lu entries and downgrading %lu; %lu went write-hot; %lu shared tables copied, %lu taken over (%lu roots, %lu tables at 3 GiB and above, %lu below)\n",
 		vm->id, st->tables_made, st->cr3_loads, st->roots_reused, st->unsyncs, st->syncs, st->zapped, st->downgraded,
-		st->hot, st->sp_copies, st->sp_taken);
+		st->hot, st->sp_copies, st->sp_taken, st->sp_own_roots, st->sp_own_high, st->sp_own_low);
 	kprintf("umbra: vm%u: exits by reason: pf %lu cr %lu invlpg %lu io %lu msr %lu intr %lu; events re-injected %lu, INT n restarted %lu; "
 		"umbra's own handling %lu ns an exit\n",
 		vm->id, v->exits[EXIT_PF], v->exits[EXIT_CR_READ] + v->exits[EXIT_CR_WRITE],

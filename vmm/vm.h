@@ -142,6 +142,7 @@ struct vm {
 	u64 slices;           // times the scheduler ran it
 	u16 parent;           // the VM it was cloned from, 0 for none
 	u64 clones;           // clones made of it
+	u32 clone_batch;      // clones the next clone hypercall makes (0: one)
 };
 
 // Counters of VMs that are gone, so totals survive them (the console's stats).

@@ -13,7 +13,11 @@
 # whole and nothing typed for the console may reach a guest.
 # The "linux" scenario clones Debian's Linux from the console while its
 # fork stress runs: both VMs must finish the stress with its right result.
-# Usage: console_test.py BUILD_DIR [TIMEOUT_S] [main|kill|focus|linux]; prints one line,
+# The "shell" scenario runs Linux with umbra's append=umbra_shell=1, so its
+# /init ends in a shell; clones it from the console while the shell waits
+# for input, then types a command into each VM's shell (its prompt and echo
+# must show as typed) and exits both.
+# Usage: console_test.py BUILD_DIR [TIMEOUT_S] [main|kill|focus|linux|shell]; prints one line,
 # exits 1 on failure.
 import random, re, subprocess, sys, threading, time
 
@@ -25,9 +29,11 @@ MODULES = {
     "kill": f"{B}/tests/edge/spin.elf,{B}/tests/edge/idle.elf,{B}/tests/clone/clone_soak.elf seconds=12",
     "focus": f"{B}/tests/paging/pg_input.elf,{B}/tests/paging/pg_input.elf",
     "linux": f"{B}/linux/vmlinuz umbra.mem=128 console=ttyS0 quiet,{B}/linux/initrd.gz",
+    "shell": f"{B}/linux/vmlinuz umbra.mem=128 console=ttyS0 quiet,{B}/linux/initrd.gz",
 }[SCENARIO]
+ARGS = ["--umbra-args", "append=umbra_shell=1"] if SCENARIO == "shell" else []
 qemu = subprocess.Popen(  # the launcher execs QEMU: this is its process
-    ["scripts/qemu", "--umbra", MODULES, "--tcg", "--mem", "256", "--timeout", "0"],
+    ["scripts/qemu", "--umbra", MODULES, "--tcg", "--mem", "256", "--timeout", "0"] + ARGS,
     stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
 out, lock = [], threading.Lock()
 
@@ -158,6 +164,36 @@ def scenario_linux():
     check(t.count("audit: OK") == 2 and "violation" not in t, "audits")
     return "Linux cloned from the console in the middle of its fork stress; both VMs ended it right, audits OK, no leak"
 
+def scenario_shell():
+    def typed(data, expect):
+        mark = len(text())
+        qemu.stdin.write(data)
+        qemu.stdin.flush()
+        return wait_for(expect, mark)
+
+    wait_for(r"^\[vm1\] init: a shell; 'exit' ends this VM$", 0, T)
+    time.sleep(1)  # the shell starts and prints its prompt
+    r = cmd("clone 1")
+    check(re.search(r"^vm1 cloned into vm2 \(shared copy-on-write", r, re.M), "clone 1 while the shell waits: " + r[:200])
+    # Input to vm1: its prompt shows at once, and the keys' echo as typed.
+    # (After a prompt, busybox asks the terminal where its cursor is: ESC [6n.)
+    typed(b"\x01c", r"input goes to vm1 .*\n\[vm1\] linux# (\x1b\[6n)?$")
+    typed(b"echo one $((20+22))\r",
+          r"^echo one \$\(\(20\+22\)\)\n\[vm1\] one 42\n\[vm1\] linux# (\x1b\[6n)?$")
+    typed(b"\x01c", r"input goes to the console")
+    r = cmd("focus 2")
+    check("input goes to vm2" in r, "focus 2 gives the clone the input: " + r[:200])
+    typed(b"echo two $((2*3)); uname -r\r", r"^\[vm2\] two 6\n\[vm2\] 6\.1\.\d+")
+    typed(b"exit\r", r"^umbra: vm2 ended after \d+ slices: status 0")
+    r = cmd("focus 1")
+    typed(b"exit\r", r"all VMs ended: 1 created, 0 rejected; .*no leak")
+    t = text()
+    check(len(re.findall(r"^umbra: vm[12] ended .*status 0", t, re.M)) == 2, "both VMs ended with status 0")
+    check(not re.search(r"^\[vm2\] one 42", t, re.M) and not re.search(r"^\[vm1\] two 6", t, re.M),
+          "each VM ran only what was typed for it")
+    check(t.count("audit: OK") == 2 and "violation" not in t, "audits")
+    return "Linux cloned from the console while its shell waited; a command typed into each VM's shell ran there, prompt and echo shown; both exited, no leak"
+
 def wait_clones(n):
     """Until n clones were made, in whatever order the scheduler ran them."""
     end = time.time() + T
@@ -247,7 +283,7 @@ def scenario_main():
 summary = ""
 try:
     summary = {"main": scenario_main, "kill": scenario_kill, "focus": scenario_focus,
-               "linux": scenario_linux}[SCENARIO]()
+               "linux": scenario_linux, "shell": scenario_shell}[SCENARIO]()
 except (TimeoutError, BrokenPipeError) as e:
     fails.append(str(e) or type(e).__name__)
 finally:

@@ -410,6 +410,7 @@ if [ -f $B/tests/clone/clone_soak.elf ]; then
 	done
 fi
 [ -f $B/linux/initrd.gz ] && want "console/linux" && job console-linux console_scenario linux
+[ -f $B/linux/initrd.gz ] && want "console/shell" && job console-shell console_scenario shell
 
 # ---- 3d'. Debian's i386 Linux (issue 13): plain QEMU is the reference -------
 # The kernel and busybox come from Debian's packages (make linux); the

@@ -16,5 +16,9 @@ void console_poll(void);
 // prompt with the half-typed line is shown again after it (redraw).
 bool console_take_prompt(void);
 void console_redraw(void);
+// The VM whose COM1 gets what is typed now (the focus VM, while input is
+// the guest's), or 0: its output goes to COM1 byte by byte, not a whole
+// line at a time, so that its prompt and its echo of typed keys show.
+u16 console_typing_vm(void);
 
 #endif

@@ -34,8 +34,10 @@ static struct vm *focus_vm(void)
 static void say_where(void)
 {
 	struct vm *vm = focus_vm();
-	if (to_guest && vm)
+	if (to_guest && vm) {
 		kprintf("umbra: input goes to vm%u (Ctrl-A c: back to the console)\n", vm->id);
+		vm_console_putc(vm, 0); // what it printed of its line so far (its prompt)
+	}
 	else
 		kprintf("umbra: input goes to the console%s\n", vm ? " (Ctrl-A c: to the VM with the focus)" : "");
 }
@@ -43,6 +45,11 @@ static void say_where(void)
 bool input_is_guests(void)
 {
 	return to_guest;
+}
+
+u16 console_typing_vm(void)
+{
+	return to_guest && focus && vms[focus].state == VM_RUNNING ? focus : 0;
 }
 
 struct vm *input_guest(bool console_active)

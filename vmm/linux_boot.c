@@ -102,7 +102,10 @@ int linux_load(struct vm *vm, const u8 *image, u32 size, const u8 *initrd, u32 i
 	while (*cmdline == ' ')
 		cmdline++;
 	u32 cmd_max = version >= 0x0206 ? rd32(image, HDR_CMDLINE_SIZE) : 255;
-	size_t cmdlen = strlen(cmdline);
+	// umbra's append=WORD options go after it, one space between.
+	size_t cmdlen = strlen(cmdline), own = cmdlen, extra = strlen(cfg.linux_append);
+	if (extra)
+		cmdlen += (own ? 1 : 0) + extra;
 	if (cmdlen > cmd_max || cmdlen >= CMDLINE_ROOM)
 		return FAIL("command line of %lu bytes; this kernel takes at most %u",
 			    (u64)cmdlen, MIN(cmd_max, CMDLINE_ROOM - 1));
@@ -123,7 +126,9 @@ int linux_load(struct vm *vm, const u8 *image, u32 size, const u8 *initrd, u32 i
 	}
 	if (loader_copy(vm, KERNEL_GPA, image + pm_off, pm_size) < 0)
 		return FAIL("out of host memory for the kernel");
-	if (loader_copy(vm, CMDLINE_GPA, (const u8 *)cmdline, (u32)cmdlen + 1) < 0)
+	if (loader_copy(vm, CMDLINE_GPA, (const u8 *)cmdline, (u32)own) < 0 ||
+	    (extra && own && loader_copy(vm, CMDLINE_GPA + own, (const u8 *)" ", 1) < 0) ||
+	    loader_copy(vm, CMDLINE_GPA + cmdlen - extra, (const u8 *)cfg.linux_append, (u32)extra + 1) < 0)
 		return FAIL("out of host memory for the command line");
 
 	// The zero page: everything the real-mode setup would have found out.

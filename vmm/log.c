@@ -57,6 +57,26 @@ static void log_write(const char *s)
 	}
 }
 
+static u16 open_vm; // a VM whose line on COM1 is open (begun, not ended)
+
+void guest_line_putc(u16 vm_id, char c)
+{
+	if (open_vm != vm_id) {
+		if (open_vm)
+			log_write("\n");
+		char prefix[16];
+		ksnprintf(prefix, sizeof(prefix), "[vm%u] ", vm_id);
+		log_write(prefix);
+		open_vm = vm_id;
+	}
+	if (c == '\n') {
+		log_write("\n");
+		open_vm = 0;
+	} else if (c != '\r') {
+		uart_putc(COM1, c);
+	}
+}
+
 void kprintf(const char *fmt, ...)
 {
 	char buf[512];
@@ -65,8 +85,10 @@ void kprintf(const char *fmt, ...)
 	kvsnprintf(buf, sizeof(buf), fmt, ap);
 	va_end(ap);
 	bool redraw = log_port == COM1 && console_take_prompt();
-	if (redraw)
+	if (redraw || (open_vm && log_port == COM1))
 		log_write("\n");
+	if (log_port == COM1)
+		open_vm = 0;
 	log_write(buf);
 	if (redraw)
 		console_redraw();

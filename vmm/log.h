@@ -16,6 +16,10 @@ void log_init(bool split);
 void kprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void console_putc(char c);             // umbra's console (COM1)
 void guest_putc_raw(char c);           // a guest byte, unprefixed, to COM1
+// A byte of VM vm_id's output, passed on at once: "[vmN] " first at the
+// start of its line; umbra's next line of its own, or another VM's, starts
+// on a new line (the rest of this one gets the prefix again).
+void guest_line_putc(u16 vm_id, char c);
 _Noreturn void panic(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 _Noreturn void qemu_exit(u32 status);
 

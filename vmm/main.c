@@ -82,6 +82,26 @@ static void number_option(const char *w, const char *end, int skip, u64 max, u32
 			max);
 }
 
+// append=WORD: WORD goes at the end of every Linux kernel's command line
+// (as QEMU's -append would put it there), after those before it. The
+// quiet first pass does nothing, so the second does not append twice.
+static void append_option(const char *w, const char *end, bool say)
+{
+	size_t have = strlen(cfg.linux_append), len = (size_t)(end - w);
+	if (!say)
+		return;
+	if (have + 1 + len >= sizeof(cfg.linux_append)) {
+		char word[64];
+		kprintf("umbra: option 'append=%s' ignored: the words to append take at most %lu bytes\n",
+			word_str(word, sizeof(word), w, end), (u64)sizeof(cfg.linux_append) - 1);
+		return;
+	}
+	if (have)
+		cfg.linux_append[have++] = ' ';
+	memcpy(cfg.linux_append + have, w, len);
+	cfg.linux_append[have + len] = '\0';
+}
+
 // umbra's own options: its command line (after the kernel's path, which
 // multiboot loaders put first: skip_path), or more from QEMU's fw_cfg.
 // say: report what is not understood (once the log is set up; a first,
@@ -113,6 +133,8 @@ static void parse_cmdline(const char *c, bool skip_path, bool say)
 			number_option(w, p, 9, 100000, &cfg.deadline_s, say);
 		else if (p - w > 14 && strncmp(w, "reclaim_every=", 14) == 0)
 			number_option(w, p, 14, 1000000000, &cfg.reclaim_every, say);
+		else if (p - w > 7 && strncmp(w, "append=", 7) == 0)
+			append_option(w + 7, p, say);
 		else if (w != p && say) {
 			char word[64];
 			kprintf("umbra: unknown option '%s' ignored\n", word_str(word, sizeof(word), w, p));
@@ -273,6 +295,8 @@ void kmain(u32 magic, u32 mbi_pa)
 		kprintf("umbra: options from fw_cfg: %s\n", fw_args);
 		parse_cmdline(fw_args, false, true);
 	}
+	if (cfg.linux_append[0])
+		kprintf("umbra: Linux kernels' command lines end with '%s' (append=)\n", cfg.linux_append);
 	console_init();
 	trap_init();
 	kprintf("umbra: booting (64-bit VMM, shadow paging)\n");

@@ -16,6 +16,7 @@ struct umbra_config {
 	bool audit_all;    // audit=all: audit every live VM after each clone and each VM end
 	bool module_names; // a module's command line starts with its file name (QEMU's -initrd,
 	                   // GRUB legacy); GRUB 2 gives the arguments alone
+	char linux_append[128]; // append=WORD (each): words added to every Linux kernel's command line
 };
 
 extern struct umbra_config cfg;

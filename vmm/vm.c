@@ -2,6 +2,7 @@
 // scheduler, sched.c, picks whose), end, destroy; guest-caused messages.
 // One vCPU per VM for now.
 #include "audit.h"
+#include "console.h"
 #include "exit.h"
 #include "frame.h"
 #include "hv.h"
@@ -316,6 +317,18 @@ void vm_console_putc(struct vm *vm, char c)
 		guest_putc_raw(c);
 		return;
 	}
+	if (console_typing_vm() == vm->id) {
+		// What is typed goes to this VM: its output too, byte by byte,
+		// after what it had printed of its line before. (c 0: only that.)
+		for (u16 i = 0; i < vm->line_len; i++)
+			guest_line_putc(vm->id, vm->line[i]);
+		vm->line_len = 0;
+		if (c)
+			guest_line_putc(vm->id, c);
+		return;
+	}
+	if (!c)
+		return;
 	if (c != '\n' && vm->line_len < sizeof(vm->line) - 1) {
 		vm->line[vm->line_len++] = c;
 		return;

@@ -231,7 +231,7 @@ void console_poll(void)
 				execute(line);
 			len = 0;
 			overlong = false;
-			if (!input_is_guests()) // `focus N` gave the typing to a VM
+			if (!input_is_guests() && !console_quit) // `focus N` gave the typing to a VM
 				prompt();
 		} else if (c == 0x08 || c == 0x7F) {
 			if (len) {

@@ -114,7 +114,7 @@ void cmd_shadows(int argc, char **argv)
 			continue;
 		}
 		if (!shown)
-			kprintf("  #      table     guest-gfn  role              count  VMs  PDEs  owner\n");
+			kprintf("  #      table     guest-gfn  role                  count  VMs  PDEs  owner\n");
 		char role[40], owner[12];
 		role_str(sp->role, role, sizeof(role));
 		u32 nvm, nspde;
@@ -123,7 +123,7 @@ void cmd_shadows(int argc, char **argv)
 			ksnprintf(owner, sizeof(owner), "shared");
 		else
 			ksnprintf(owner, sizeof(owner), "vm%u", sp->owner);
-		kprintf("  %-6u 0x%-7lx 0x%-7x  %-16s %6u %4u %5u  %s%s\n", k, sp->hfn, sp->gfn, role,
+		kprintf("  %-6u 0x%-7lx 0x%-7x  %-20s %6u %4u %5u  %s%s\n", k, sp->hfn, sp->gfn, role,
 			frame_of(sp->hfn)->count, nvm, nspde, owner, sp->unsync ? " unsync" : "");
 		shown++;
 	}

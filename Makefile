@@ -39,7 +39,7 @@ all: $(B)/umbra.elf $(B)/umbra.asm guests $(HOST_TESTS) $(B)/bench/bench_mm
 help:
 	@echo "make            build build/umbra.elf (multiboot ELF32, 64-bit inside), build/umbra.iso, guests"
 	@echo "make run        the demo: GRUB ISO, the guest OS running forkstress, cloned 3 times mid-run; type console commands (help); with a terminal the console stays until quit"
-	@echo "make run-linux  Debian's Linux under umbra through GRUB, cloned 3 times while its fork stress runs; with a terminal the console stays until quit"
+	@echo "make run-linux  Debian's Linux under umbra through GRUB, cloned 3 times while its fork stress runs; with a terminal each VM ends in a shell (focus N, Ctrl-A c) and the console stays until quit"
 	@echo "make run-guest GUEST=k.elf [MEM=64]   run one multiboot kernel under umbra (see scripts/run-guest)"
 	@echo "make run-guest GUEST=vmlinuz INITRD=initrd.gz MEM=128 [ARGS=console=ttyS0]   a Linux bzImage and its initrd"
 	@echo "make test       host tests of mm/, paging guests on plain QEMU vs umbra, Debian's Linux, clones, the console, ISO boot"

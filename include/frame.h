@@ -31,7 +31,11 @@ struct frame {
 		u32 link; // free: next free hfn
 		u32 rmap; // in use: reverse-map head
 	};
-	u32 sp_plus1; // FRAME_SHADOW: 1 + the index of its struct sp (0: none yet)
+	union {
+		u32 sp_plus1; // FRAME_SHADOW: 1 + the index of its struct sp (0: none yet)
+		u32 gfn;      // FRAME_GUEST in a gpmap: the guest frame number every
+		              // map that holds it holds it at (clones share by gfn)
+	};
 };
 
 #define OWNER_NONE 0 // no VM: umbra's own frames
@@ -39,6 +43,9 @@ struct frame {
 // The guest frame holds a guest page table or directory that umbra shadows:
 // no shadow entry may let the guest write it (until its shadows go unsync).
 #define FRAME_F_PROTECTED 0x01
+// A shadow table stands (or stood, until the last went) for the guest table
+// in this frame: it is not swapped out (mm/swap.c), even while unsync.
+#define FRAME_F_SHADOWED 0x02
 _Static_assert(sizeof(struct frame) == 16, "struct frame is 16 bytes");
 
 extern struct frame *frame_table;

@@ -33,16 +33,30 @@ struct gpmap_stats {
 extern struct gpmap_stats gpmap_stats;
 
 void gpmap_init(struct gpmap *m, u32 nr_frames, u16 owner);
-// The host frame backing gfn, or 0 when it was never touched (reads as zeros).
+// The map of VM owner (maps register by owner: mm/swap.c finds every map
+// that names a frame), or NULL.
+struct gpmap *gpmap_of_owner(u16 owner);
+// The host frame backing gfn, or 0 when it was never touched (reads as
+// zeros) or is swapped out (mm/swap.h: gpmap_resident brings it back).
 // It may be shared with clones: read it, do not write it. Beyond guest
 // memory, the device page shown read-only (gpmap_show_readonly), or 0.
 hfn_t gpmap_lookup(const struct gpmap *m, gfn_t gfn);
-// Walk a map's populated frames: the first at or after *gfn (its number in
+// gfn's raw leaf entry: a host frame, GPMAP_SWAPPED | slot, or 0.
+u32 gpmap_entry(const struct gpmap *m, gfn_t gfn);
+// The host frame backing gfn, read back first if it is swapped out; 0 with
+// *err 0 when never touched, or with *err < 0 (-ERR_NOMEM, -ERR_IO).
+hfn_t gpmap_resident(struct gpmap *m, gfn_t gfn, int *err);
+// Walk a map's resident frames: the first at or after *gfn (its number in
 // *gfn) and its host frame, or 0 when there is none. Absent leaves are
 // skipped whole: for (gfn_t g = 0; (h = gpmap_next(m, &g)); g++) ...
 hfn_t gpmap_next(const struct gpmap *m, gfn_t *gfn);
-// The host frame backing gfn, allocated and zeroed on first use; 0 with *err
-// set to -ERR_FAULT (outside guest memory) or -ERR_NOMEM. Possibly shared.
+// The same over every entry, resident or swapped out: the raw entry.
+u32 gpmap_next_entry(const struct gpmap *m, gfn_t *gfn);
+// The leaf entry for gfn in m's own or shared leaf, or NULL (mm/swap.c).
+u32 *gpmap_entry_ptr(struct gpmap *m, gfn_t gfn);
+// The host frame backing gfn, allocated and zeroed on first use, read back
+// if swapped out; 0 with *err set to -ERR_FAULT (outside guest memory),
+// -ERR_NOMEM or -ERR_IO. Possibly shared.
 hfn_t gpmap_populate(struct gpmap *m, gfn_t gfn, int *err);
 // The same, but the map's own: a shared frame is copied first (and moved is
 // called). Everything that writes guest memory goes through here.
@@ -72,7 +86,7 @@ static inline hfn_t gpmap_writable(struct gpmap *m, gfn_t gfn, int *err)
 		u32 leaf = m->leaf[gfn / GPMAP_LEAF_ENTRIES];
 		if (leaf && frame_of(leaf)->count == 1) {
 			u32 h = ((const u32 *)hfn_ptr(leaf))[gfn % GPMAP_LEAF_ENTRIES];
-			if (h && frame_of(h)->count == 1)
+			if (h && !(h & 0x80000000u) && frame_of(h)->count == 1) // not GPMAP_SWAPPED
 				return h;
 		}
 	}

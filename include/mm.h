@@ -14,6 +14,7 @@
 #define ERR_NOMEM 12  // no free host frame
 #define ERR_FAULT 14  // address outside what the VM owns
 #define ERR_INVAL 22  // malformed input
+#define ERR_IO 5      // the swap store failed
 
 // Host-physical memory is reached at mm_phys_base + hpa: 0 in the VMM (an
 // identity map), a malloc'ed arena in host tests.

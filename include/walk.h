@@ -22,7 +22,8 @@ enum walk_status {
 	WALK_OK,       // translated; the guest's A/D bits were updated
 	WALK_FAULT,    // the guest must see #PF with error_code
 	WALK_BAD_GPA,  // a paging structure lies outside guest memory
-	WALK_NOMEM,    // no host frame to copy a shared table into for A/D
+	WALK_NOMEM,    // no host frame to copy a shared table into for A/D, or a
+	               // swapped-out table could not be read back (err)
 };
 
 struct walk {
@@ -35,6 +36,7 @@ struct walk {
 	bool rw;            // both levels have R/W set
 	bool dirty;         // the leaf's D bit after the walk
 	u32 error_code;     // when WALK_FAULT
+	int err;            // when WALK_NOMEM for a swapped-out table: -ERR_NOMEM or -ERR_IO
 	gpa_t bad_gpa;      // when WALK_BAD_GPA
 };
 

@@ -126,7 +126,7 @@ bool protect(struct shadow_mmu *s, gfn_t gfn)
 	hfn_t hfn = gpmap_populate(s->gpmap, gfn, &err);
 	if (!hfn)
 		return false;
-	frame_of(hfn)->flags |= FRAME_F_PROTECTED;
+	frame_of(hfn)->flags |= FRAME_F_PROTECTED | FRAME_F_SHADOWED;
 	struct rmap_iter it;
 	spte_ref_t ref;
 	for_each_rmap(hfn, &it, &ref) {
@@ -192,7 +192,7 @@ static void sp_free_now(struct shadow_mmu *s, struct sp *sp)
 	// protected (at worst one needless write fault, which drops the flag).
 	if (!(sp->role & SP_ROLE_DIRECT) && sp->owner != SP_SHARED && gpmap_exclusive(s->gpmap, sp->gfn) &&
 	    !gfn_shadowed(sp->owner, sp->gfn) && !gfn_shadowed(SP_SHARED, sp->gfn))
-		frame_of(gpmap_lookup(s->gpmap, sp->gfn))->flags &= ~FRAME_F_PROTECTED;
+		frame_of(gpmap_lookup(s->gpmap, sp->gfn))->flags &= ~(FRAME_F_PROTECTED | FRAME_F_SHADOWED);
 	if (sp->owner == SP_SHARED)
 		shadow_global.shared_tables--;
 	else
@@ -362,6 +362,7 @@ page_fault_once(struct shadow_vcpu *sv, const struct walk_ctx *ctx, gva_t gva, u
 		hfn = gpmap_lookup(s->gpmap, gfn); // a device page shown read-only (never exclusive: no W)
 	if (!hfn) {
 		w->bad_gpa = w->gpa;
+		w->err = err;
 		return err == -ERR_FAULT ? SHADOW_BAD_GPA : SHADOW_NOMEM;
 	}
 	// The fill changes the root: a root shared with clones becomes s's own.

@@ -5,16 +5,19 @@
 #include "lib.h"
 #include "walk.h"
 
-// A pointer to the 32-bit entry at gpa, or NULL outside guest memory.
-// Untouched memory holds zeros, so a walk never needs to allocate to read.
-static u32 *entry_ptr(struct gpmap *m, gpa_t gpa, bool *bad)
+// A pointer to the 32-bit entry at gpa, or NULL outside guest memory (*bad)
+// or when its swapped-out frame could not be read back (*err). Untouched
+// memory holds zeros, so a walk never needs to allocate to read.
+static u32 *entry_ptr(struct gpmap *m, gpa_t gpa, bool *bad, int *err)
 {
 	static const u32 zero;
 	if (!gpmap_contains(m, gpa)) {
 		*bad = true;
 		return NULL;
 	}
-	hfn_t hfn = gpmap_lookup(m, gpa >> PAGE_SHIFT);
+	hfn_t hfn = gpmap_resident(m, gpa >> PAGE_SHIFT, err);
+	if (*err)
+		return NULL;
 	if (!hfn)
 		return (u32 *)&zero;
 	return (u32 *)((u8 *)hfn_ptr(hfn) + (gpa & (PAGE_SIZE - 1)));
@@ -64,10 +67,14 @@ enum walk_status walk_gva(const struct walk_ctx *ctx, gva_t gva, u32 access, str
 	}
 	w->paging = true;
 	w->pde_gpa = (ctx->cr3 & CR3_ADDR_MASK) + PDE_INDEX(gva) * 4;
-	u32 *pdep = entry_ptr(ctx->gpmap, w->pde_gpa, &bad);
+	u32 *pdep = entry_ptr(ctx->gpmap, w->pde_gpa, &bad, &w->err);
 	if (bad) {
 		w->bad_gpa = w->pde_gpa;
 		return WALK_BAD_GPA;
+	}
+	if (!pdep) {
+		w->bad_gpa = w->pde_gpa;
+		return WALK_NOMEM;
 	}
 	u32 pde = *pdep;
 	w->pde = pde;
@@ -110,10 +117,14 @@ enum walk_status walk_gva(const struct walk_ctx *ctx, gva_t gva, u32 access, str
 	}
 
 	w->pte_gpa = (pde & PTE_ADDR_MASK) + PTE_INDEX(gva) * 4;
-	u32 *ptep = entry_ptr(ctx->gpmap, w->pte_gpa, &bad);
+	u32 *ptep = entry_ptr(ctx->gpmap, w->pte_gpa, &bad, &w->err);
 	if (bad) {
 		w->bad_gpa = w->pte_gpa;
 		return WALK_BAD_GPA;
+	}
+	if (!ptep) {
+		w->bad_gpa = w->pte_gpa;
+		return WALK_NOMEM;
 	}
 	u32 pte = *ptep;
 	w->pte = pte;
@@ -144,7 +155,10 @@ int gpa_read(struct gpmap *m, gpa_t gpa, void *buf, u32 len)
 	ASSERT((gpa & (PAGE_SIZE - 1)) + len <= PAGE_SIZE);
 	if (!gpmap_contains(m, gpa))
 		return -ERR_FAULT;
-	hfn_t hfn = gpmap_lookup(m, gpa >> PAGE_SHIFT);
+	int err;
+	hfn_t hfn = gpmap_resident(m, gpa >> PAGE_SHIFT, &err);
+	if (err)
+		return err;
 	if (!hfn)
 		memset(buf, 0, len);
 	else

@@ -157,9 +157,10 @@ struct vm *vm_clone(struct vm *parent, char *err, size_t errlen)
 		gpmap_share(&vm->gpmap, &parent->gpmap);
 	}
 	// clone=deep (for comparison): every guest frame the parent has, copied now.
-	hfn_t from;
-	for (gfn_t g = 0; cfg.clone_deep && r == 0 && (from = gpmap_next(&parent->gpmap, &g)); g++) {
-		hfn_t h = gpmap_populate(&vm->gpmap, g, &r);
+	// (A swapped-out frame of the parent's is read back for the copy.)
+	for (gfn_t g = 0; cfg.clone_deep && r == 0 && gpmap_next_entry(&parent->gpmap, &g); g++) {
+		hfn_t from = gpmap_resident(&parent->gpmap, g, &r);
+		hfn_t h = from ? gpmap_populate(&vm->gpmap, g, &r) : 0;
 		if (h)
 			memcpy(hfn_ptr(h), hfn_ptr(from), PAGE_SIZE);
 	}

@@ -13,6 +13,7 @@
 #include "frame.h"
 #include "gpmap.h"
 #include "shadow.h"
+#include "swap.h"
 #include "walk.h"
 
 void host_mem_init(u64 nframes);
@@ -79,6 +80,8 @@ static u32 *cpu_access(struct tvm *v, gva_t gva, bool write, u32 *ec)
 	*ec |= PFEC_P;
 	if (!(spde & spte & PTE_U) || (write && !(spde & spte & PTE_W)))
 		return NULL;
+	// As hardware does: the Accessed bit in the shadow entry it used.
+	((u32 *)hfn_ptr(spde >> PAGE_SHIFT))[PTE_INDEX(gva)] |= PTE_A;
 	return (u32 *)((u8 *)hfn_ptr(spte >> PAGE_SHIFT) + (gva & 0xFFC));
 }
 
@@ -178,9 +181,44 @@ static bool vm_fork(struct tvm *p)
 	return true;
 }
 
-static void test_clone_random(void)
+// The swap store of the swap variant: pages in host memory; a read can be
+// made to fail.
+#define STORE_SLOTS 16384
+static u8 *store;
+static u32 store_fail_reads; // fail every Nth read (0: never)
+static u64 store_reads;
+
+static int store_write(void *arg, u32 slot, const void *page)
+{
+	(void)arg;
+	memcpy(store + (size_t)slot * PAGE_SIZE, page, PAGE_SIZE);
+	return 0;
+}
+
+static int store_read(void *arg, u32 slot, void *page)
+{
+	(void)arg;
+	if (store_fail_reads && ++store_reads % store_fail_reads == 0)
+		return -1;
+	memcpy(page, store + (size_t)slot * PAGE_SIZE, PAGE_SIZE);
+	return 0;
+}
+
+// Clones, COW, edits, CR3 switches, reclaims, VM ends at random; with swap,
+// also under a limit of guest frames far below what the VMs hold, frames
+// evicted by the clock before each operation and some at random, every
+// read checked against what was written.
+static void clone_random(bool swap)
 {
 	host_mem_init(GUEST_FRAMES * 6);
+	if (swap) {
+		static const struct swap_ops ops = { store_write, store_read, NULL };
+		if (!store)
+			store = malloc((size_t)STORE_SLOTS * PAGE_SIZE);
+		CHECK(store && swap_attach(&ops, STORE_SLOTS), "swap_attach");
+		swap_limit_frames = 300;
+		memset(&swap_stats, 0, sizeof(swap_stats));
+	}
 	u64 free_before = frame_free_count();
 	int id;
 	struct tvm *v0 = vm_new(&id);
@@ -195,9 +233,19 @@ static void test_clone_random(void)
 	reload(v0);
 	int ops = getenv("UMBRA_SOAK") ? 20000000 : 300000;
 	u64 clones = 0, ends = 0, wrong = 0, writes = 0, reads = 0, edits = 0, reclaims = 0;
+	u64 swapouts = 0;
 	for (int op = 0; op < ops && wrong < 5; op++) {
 		if ((op < 20000 || (op & 15) == 0) && audit_all(op))
 			wrong++;
+		if (swap && swap_make_room(4) < 0) {
+			CHECK(0, "op %d: make room: %s", op, swap_failure_name(swap_stats.last_failure));
+			wrong++;
+		}
+		if (swap && rnd(8) == 0) { // evict a frame some VM holds, shared or not
+			struct tvm *v = &vm[rnd(NVM)];
+			hfn_t h = v->live ? gpmap_lookup(&v->gm, DATA_GFN + rnd(NDATA)) : 0;
+			swapouts += h && swap_out(h) == 0;
+		}
 		int i = (int)rnd(NVM);
 		struct tvm *v = &vm[i];
 		if (!v->live)
@@ -289,6 +337,29 @@ static void test_clone_random(void)
 	CHECK(shadow_global.shared_tables == 0, "shared tables left: %llu",
 	      (unsigned long long)shadow_global.shared_tables);
 	(void)copies, (void)taken;
+	if (swap) {
+		printf("  swap: %llu evicted (%llu at random), %llu read back, %llu batches, %llu of %llu frames looked at"
+		       " found accessed; %u slots in use at the end\n",
+		       (unsigned long long)swap_stats.evictions, (unsigned long long)swapouts,
+		       (unsigned long long)swap_stats.faultins, (unsigned long long)swap_stats.batches,
+		       (unsigned long long)swap_stats.referenced, (unsigned long long)swap_stats.scanned,
+		       swap_slots_used());
+		CHECK(swap_stats.evictions > 10000 && swap_stats.faultins > 5000 && swapouts > 1000,
+		      "the run swapped little");
+		CHECK(swap_slots_used() == 0, "swap slots leaked: %u", swap_slots_used());
+		swap_limit_frames = 0;
+		swap_detach();
+	}
+}
+
+static void test_clone_random(void)
+{
+	clone_random(false);
+}
+
+static void test_clone_swap(void)
+{
+	clone_random(true);
 }
 
 // Clone cost must not depend on guest memory: the clone touches the
@@ -348,5 +419,6 @@ int main(void)
 {
 	RUN(test_clone_flat);
 	RUN(test_clone_random);
+	RUN(test_clone_swap);
 	CHECK_EXIT();
 }

@@ -1,0 +1,85 @@
+// Swap (mm/, pure C): guest frames written to a backing store, freed, and
+// read back when something touches them. umbra holds guest memory to a
+// limit (mem_limit=MIB); above it, a clock over host frames picks victims
+// by the Accessed bits of their shadow entries, harvested through each
+// frame's reverse map, and evicts them: every shadow entry goes (reverse
+// map), the page goes to a slot of the store, and every gpmap entry that
+// named the frame (one per leaf: clones share frames by gfn) names the
+// slot instead. A fault on such an entry reads it back into a fresh frame,
+// which every one of those entries names again: a shared frame comes back
+// shared. Shadowed guest tables are not evicted.
+//
+// The store is a device vmm/ drives (vmm/ata.c), or a host test's array;
+// mm/ sees it through struct swap_ops.
+#ifndef UMBRA_SWAP_H
+#define UMBRA_SWAP_H
+
+#include "gpmap.h"
+
+// A gpmap leaf entry with this bit names a swap slot (the low bits), not a
+// host frame (host frame numbers are below 2^20).
+#define GPMAP_SWAPPED 0x80000000u
+
+static inline bool gpmap_entry_swapped(u32 e)
+{
+	return (e & GPMAP_SWAPPED) != 0;
+}
+
+struct swap_ops {
+	// Write or read the page in slot of the store: 0, or < 0 when the
+	// store failed (then nothing was changed on umbra's side).
+	int (*write)(void *arg, u32 slot, const void *page);
+	int (*read)(void *arg, u32 slot, void *page);
+	void *arg;
+};
+
+enum swap_failure {
+	SWAP_OK,
+	SWAP_NO_STORE,     // over the limit, and no store to evict to
+	SWAP_FULL,         // every slot holds a page
+	SWAP_WRITE_ERROR,  // the store failed a write
+	SWAP_NOTHING,      // no frame could be evicted (all in use as tables, or just referenced)
+};
+
+struct swap_stats {
+	u64 evictions;     // frames written out and freed
+	u64 faultins;      // frames read back
+	u64 batches;       // eviction rounds (one TLB flush request per VM each)
+	u64 scanned;       // frames the clock looked at
+	u64 referenced;    // ... of which had been accessed since the last look
+	u64 write_errors, read_errors;
+	u64 refused;       // make-room calls that could not get under the limit
+	enum swap_failure last_failure;
+};
+extern struct swap_stats swap_stats;
+
+// The limit on guest frames all VMs together hold; 0: none.
+extern u64 swap_limit_frames;
+
+// Attach a store of nslots pages; its slot counts take frames of umbra's
+// (false: not enough memory for them).
+bool swap_attach(const struct swap_ops *ops, u32 nslots);
+// Give the store back (every slot free): host tests, between runs.
+void swap_detach(void);
+u32 swap_slots(void);
+u32 swap_slots_used(void);
+const char *swap_failure_name(enum swap_failure f);
+
+// At a point where no guest frame is in use by umbra's own code (before a
+// shadow fault is handled, an instruction emulated, a clone made): evict
+// until want more guest frames fit under the limit. 0, or -ERR_NOMEM when
+// that was not possible (swap_stats.last_failure says why).
+int swap_make_room(u32 want);
+
+// Slot references, for gpmap.c: a leaf copied or dropped.
+void swap_slot_get(u32 slot);
+void swap_slot_put(u32 slot);
+// For gpmap.c: read gfn's page back from the slot its entry names, into a
+// fresh frame that every gpmap naming that slot at gfn then names. The
+// frame, or 0 with *err (-ERR_NOMEM, -ERR_IO).
+hfn_t swap_in(struct gpmap *m, gfn_t gfn, u32 entry, int *err);
+// Evict one guest frame now (the clock's choice aside): for tests and the
+// console. 0, or < 0 (not evictable, store full, write error).
+int swap_out(hfn_t hfn);
+
+#endif

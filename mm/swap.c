@@ -1,0 +1,252 @@
+// Swap (mm/, pure C): see include/swap.h for the model. Slots hold a
+// reference count each (how many gpmap leaf entries name the slot), in
+// frames of umbra's; a free slot's count is 0. The clock's hand moves over
+// host frame numbers.
+#include "frame.h"
+#include "lib.h"
+#include "shadow.h"
+#include "shadow_int.h"
+#include "swap.h"
+
+#define SLOTS_PER_FRAME PAGE_SIZE // one byte of count a slot (a leaf per VM at most)
+#define EVICT_BATCH 16
+
+struct swap_stats swap_stats;
+u64 swap_limit_frames;
+
+static struct swap_ops ops;
+static u32 nslots, used, cursor;
+static hfn_t count_frames[64]; // slot counts: 64 frames x 4096 slots = 1 GiB of store
+static hfn_t hand = 1;         // the clock
+
+static u8 *count_of(u32 slot)
+{
+	return (u8 *)hfn_ptr(count_frames[slot / SLOTS_PER_FRAME]) + slot % SLOTS_PER_FRAME;
+}
+
+bool swap_attach(const struct swap_ops *o, u32 n)
+{
+	ASSERT(!nslots);
+	n = MIN(n, (u32)(sizeof(count_frames) / sizeof(count_frames[0])) * SLOTS_PER_FRAME);
+	for (u32 i = 0; i * SLOTS_PER_FRAME < n; i++) {
+		if (!(count_frames[i] = frame_alloc(FRAME_VMM, OWNER_NONE))) {
+			while (i--)
+				frame_put(count_frames[i]);
+			return false;
+		}
+	}
+	ops = *o;
+	nslots = n;
+	return true;
+}
+
+void swap_detach(void)
+{
+	ASSERT(!used);
+	for (u32 i = 0; i * SLOTS_PER_FRAME < nslots; i++) {
+		frame_put(count_frames[i]);
+		count_frames[i] = 0;
+	}
+	nslots = cursor = 0;
+	hand = 1;
+	memset(&ops, 0, sizeof(ops));
+}
+
+u32 swap_slots(void)
+{
+	return nslots;
+}
+
+u32 swap_slots_used(void)
+{
+	return used;
+}
+
+const char *swap_failure_name(enum swap_failure f)
+{
+	static const char *const names[] = {
+		"none", "no swap store", "swap store full", "swap store write error",
+		"no frame can be evicted",
+	};
+	return f <= SWAP_NOTHING ? names[f] : "?";
+}
+
+void swap_slot_get(u32 slot)
+{
+	ASSERT(slot < nslots && *count_of(slot) > 0 && *count_of(slot) < 255);
+	(*count_of(slot))++;
+}
+
+void swap_slot_put(u32 slot)
+{
+	ASSERT(slot < nslots && *count_of(slot) > 0);
+	if (--*count_of(slot) == 0)
+		used--;
+}
+
+static bool slot_alloc(u32 *slot)
+{
+	if (used == nslots)
+		return false;
+	for (;; cursor = (cursor + 1) % nslots) {
+		if (!*count_of(cursor)) {
+			*slot = cursor;
+			cursor = (cursor + 1) % nslots;
+			used++;
+			return true;
+		}
+	}
+}
+
+// Every leaf entry of every map that holds e at gfn, each leaf once (a
+// shared leaf is one entry for all the maps that share it): fn(entry).
+// The number of them.
+static u32 for_each_holder(gfn_t gfn, u32 e, u32 set_to)
+{
+	u32 n = 0;
+	for (u16 o = 0; o < MAX_VMS; o++) {
+		struct gpmap *m = gpmap_of_owner(o);
+		u32 *p = m ? gpmap_entry_ptr(m, gfn) : NULL;
+		if (p && *p == e) {
+			if (set_to)
+				*p = set_to;
+			n++;
+		}
+	}
+	return n;
+}
+
+// Can frame h be evicted? A guest frame in gpmaps only (every reference a
+// leaf entry at its gfn), not a guest table umbra shadows.
+static bool evictable(hfn_t h)
+{
+	const struct frame *f = frame_of(h);
+	if (f->type != FRAME_GUEST || (f->flags & (FRAME_F_PROTECTED | FRAME_F_SHADOWED)))
+		return false;
+	return for_each_holder(f->gfn, (u32)h, 0) == f->count;
+}
+
+int swap_out(hfn_t h)
+{
+	if (!nslots) {
+		swap_stats.last_failure = SWAP_NO_STORE;
+		return -ERR_NOMEM;
+	}
+	if (!evictable(h)) {
+		swap_stats.last_failure = SWAP_NOTHING;
+		return -ERR_INVAL;
+	}
+	u32 slot;
+	if (!slot_alloc(&slot)) {
+		swap_stats.last_failure = SWAP_FULL;
+		return -ERR_NOMEM;
+	}
+	// Nothing runs between here and the end: write the page as it is, then
+	// take every mapping (reverse map) and every gpmap entry away.
+	if (ops.write(ops.arg, slot, hfn_ptr(h)) < 0) {
+		used--;
+		swap_stats.write_errors++;
+		swap_stats.last_failure = SWAP_WRITE_ERROR;
+		return -ERR_IO;
+	}
+	shadow_reclaim(h, NULL, NULL);
+	struct frame *f = frame_of(h);
+	u32 refs = f->count;
+	*count_of(slot) = (u8)refs;
+	u32 n = for_each_holder(f->gfn, (u32)h, GPMAP_SWAPPED | slot);
+	ASSERT(n == refs);
+	while (n--)
+		frame_put(h);
+	swap_stats.evictions++;
+	return 0;
+}
+
+hfn_t swap_in(struct gpmap *m, gfn_t gfn, u32 entry, int *err)
+{
+	u32 slot = entry & ~GPMAP_SWAPPED;
+	ASSERT(slot < nslots && *count_of(slot) > 0);
+	hfn_t h = frame_alloc(FRAME_GUEST, m->owner);
+	if (!h) {
+		*err = -ERR_NOMEM;
+		return 0;
+	}
+	if (ops.read(ops.arg, slot, hfn_ptr(h)) < 0) {
+		frame_put(h);
+		swap_stats.read_errors++;
+		*err = -ERR_IO;
+		return 0;
+	}
+	frame_of(h)->gfn = gfn;
+	u32 refs = *count_of(slot);
+	u32 n = for_each_holder(gfn, entry, (u32)h);
+	ASSERT(n == refs);
+	for (u32 i = 1; i < n; i++)
+		frame_get(h);
+	*count_of(slot) = 0;
+	used--;
+	swap_stats.faultins++;
+	return h;
+}
+
+// Was frame h accessed since the clock last looked? Its shadow entries say
+// (the CPU sets A in them); the bits are cleared for the next look, and
+// the VMs using them flush their TLBs before they run again.
+static bool harvest_accessed(hfn_t h)
+{
+	bool accessed = false;
+	struct rmap_iter it;
+	spte_ref_t ref;
+	for_each_rmap(h, &it, &ref) {
+		u32 *e = spte_ptr(ref);
+		if (*e & PTE_A) {
+			*e &= ~PTE_A;
+			flush_table_users(NULL, ref >> PAGE_SHIFT);
+			accessed = true;
+		}
+	}
+	return accessed;
+}
+
+int swap_make_room(u32 want)
+{
+	if (!swap_limit_frames)
+		return 0;
+	while (frame_count_of_type(FRAME_GUEST) + want > swap_limit_frames) {
+		if (!nslots) {
+			swap_stats.last_failure = SWAP_NO_STORE;
+			swap_stats.refused++;
+			return -ERR_NOMEM;
+		}
+		// One batch: up to EVICT_BATCH victims, the clock going round at
+		// most twice (the first time round clears what it finds accessed).
+		u32 evicted = 0;
+		u64 budget = 2 * (u64)frame_table_size;
+		swap_stats.batches++;
+		for (; budget && evicted < EVICT_BATCH; budget--) {
+			hfn_t h = hand;
+			hand = hand + 1 < frame_table_size ? hand + 1 : 1;
+			if (frame_of(h)->type != FRAME_GUEST)
+				continue;
+			swap_stats.scanned++;
+			if (harvest_accessed(h)) {
+				swap_stats.referenced++;
+				continue;
+			}
+			int r = swap_out(h);
+			if (r == 0)
+				evicted++;
+			else if (r != -ERR_INVAL) {
+				swap_stats.refused++;
+				return -ERR_NOMEM; // store full or failing: last_failure says
+			}
+			if (frame_count_of_type(FRAME_GUEST) + want <= swap_limit_frames && evicted)
+				break;
+		}
+		if (!evicted) {
+			swap_stats.last_failure = SWAP_NOTHING;
+			swap_stats.refused++;
+			return -ERR_NOMEM;
+		}
+	}
+	return 0;
+}

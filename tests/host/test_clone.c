@@ -352,6 +352,50 @@ static void clone_random(bool swap)
 	}
 }
 
+// A read error of the store while a fault brings a frame back: the fault
+// fails with -ERR_IO (the VM is stopped by vmm/), nothing is changed (the
+// entry still names its slot, the audit finds nothing), and once the store
+// reads again the same access gets the data that was written.
+static void test_swap_read_error(void)
+{
+	host_mem_init(GUEST_FRAMES * 3);
+	static const struct swap_ops ops = { store_write, store_read, NULL };
+	if (!store)
+		store = malloc((size_t)STORE_SLOTS * PAGE_SIZE);
+	CHECK(store && swap_attach(&ops, STORE_SLOTS), "swap_attach");
+	u64 free_before = frame_free_count();
+	int id;
+	struct tvm *v = vm_new(&id);
+	v->live = true;
+	v->cr3 = PD_GPA;
+	guest_write(v, PD_GPA, PT_GPA(0) | 7);
+	guest_write(v, PT_GPA(0) + 4, (DATA_GFN << PAGE_SHIFT) | 7);
+	reload(v);
+	bool gf;
+	u32 *p = access(v, 0x1000, true, &gf);
+	CHECK(p, "write");
+	if (p)
+		*p = 0x5A5A1234;
+	hfn_t h = gpmap_lookup(&v->gm, DATA_GFN);
+	CHECK(h && swap_out(h) == 0, "swap_out");
+	CHECK(gpmap_entry_swapped(gpmap_entry(&v->gm, DATA_GFN)) && swap_slots_used() == 1, "not swapped");
+	store_fail_reads = 1;
+	struct walk_ctx c = ctx_of(v);
+	struct walk w;
+	enum shadow_result r = shadow_page_fault(&v->sv, &c, 0x1000, PFEC_U, &w);
+	CHECK(r == SHADOW_NOMEM && w.err == -ERR_IO, "a failed read: result %d err %d", r, w.err);
+	CHECK(gpmap_entry_swapped(gpmap_entry(&v->gm, DATA_GFN)) && swap_slots_used() == 1, "the entry changed");
+	CHECK(swap_stats.read_errors >= 1, "read error not counted");
+	audit_all(0);
+	store_fail_reads = 0;
+	p = access(v, 0x1000, false, &gf);
+	CHECK(p && *p == 0x5A5A1234, "after the error: %x", p ? *p : 0);
+	CHECK(swap_slots_used() == 0, "slot not freed");
+	vm_end(v);
+	CHECK(frame_free_count() == free_before, "leak");
+	swap_detach();
+}
+
 static void test_clone_random(void)
 {
 	clone_random(false);
@@ -420,5 +464,6 @@ int main(void)
 	RUN(test_clone_flat);
 	RUN(test_clone_random);
 	RUN(test_clone_swap);
+	RUN(test_swap_read_error);
 	CHECK_EXIT();
 }

@@ -14,6 +14,21 @@ static inline u8 inb(u16 port)
 	__asm__ volatile("inb %1, %0" : "=a"(v) : "Nd"(port));
 	return v;
 }
+static inline u16 inw(u16 port)
+{
+	u16 v;
+	__asm__ volatile("inw %1, %0" : "=a"(v) : "Nd"(port));
+	return v;
+}
+// n 16-bit words from or to a port (a disk's data register).
+static inline void insw(u16 port, void *buf, u32 n)
+{
+	__asm__ volatile("rep insw" : "+D"(buf), "+c"(n) : "d"(port) : "memory");
+}
+static inline void outsw(u16 port, const void *buf, u32 n)
+{
+	__asm__ volatile("rep outsw" : "+S"(buf), "+c"(n) : "d"(port) : "memory");
+}
 static inline u64 rdmsr(u32 msr)
 {
 	u32 lo, hi;

@@ -53,8 +53,11 @@ struct swap_stats {
 };
 extern struct swap_stats swap_stats;
 
-// The limit on guest frames all VMs together hold; 0: none.
+// The limit on guest frames all VMs together hold; 0: none. Work under way
+// may take guests over it by up to SWAP_SLACK frames when nothing can be
+// swapped out at once; beyond that, the VM that needs more is stopped.
 extern u64 swap_limit_frames;
+#define SWAP_SLACK 64
 
 // Attach a store of nslots pages; its slot counts take frames of umbra's
 // (false: not enough memory for them).

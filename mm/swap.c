@@ -217,8 +217,9 @@ int swap_make_room(u32 want)
 			swap_stats.refused++;
 			return -ERR_NOMEM;
 		}
-		// One batch: up to EVICT_BATCH victims, the clock going round at
-		// most twice (the first time round clears what it finds accessed).
+		// One batch: EVICT_BATCH victims (fewer rounds of the clock, and
+		// of TLB flushes), the clock going round at most twice (the first
+		// time round clears what it finds accessed).
 		u32 evicted = 0;
 		u64 budget = 2 * (u64)frame_table_size;
 		swap_stats.batches++;
@@ -239,8 +240,6 @@ int swap_make_room(u32 want)
 				swap_stats.refused++;
 				return -ERR_NOMEM; // store full or failing: last_failure says
 			}
-			if (frame_count_of_type(FRAME_GUEST) + want <= swap_limit_frames && evicted)
-				break;
 		}
 		if (!evicted) {
 			swap_stats.last_failure = SWAP_NOTHING;

@@ -81,8 +81,10 @@ static bool access_gva(struct vcpu *v, const struct vm_exit *e, gva_t gva, void 
 			       "page table at gpa 0x%x lies outside guest memory", w.bad_gpa);
 			return false;
 		case WALK_NOMEM:
-			vm_end(v->vm, UMBRA_EXIT_GUEST_STOPPED, true,
-			       "out of host memory copying a shared page table (%lu frames free)", frame_free_count());
+			vm_end(v->vm, UMBRA_EXIT_GUEST_STOPPED, true, "%s (%lu frames free)",
+			       w.err == -ERR_IO ? "the swap disk failed to read back a page table"
+						: "out of host memory copying a shared page table",
+			       frame_free_count());
 			return false;
 		}
 		u32 chunk = MIN(len - done, PAGE_SIZE - (at & (PAGE_SIZE - 1)));
@@ -92,7 +94,9 @@ static bool access_gva(struct vcpu *v, const struct vm_exit *e, gva_t gva, void 
 		else if (how == GVA_READ)
 			r = gpa_read(&v->vm->gpmap, w.gpa, (u8 *)buf + done, chunk);
 		if (r < 0) {
-			vm_end(v->vm, UMBRA_EXIT_GUEST_STOPPED, true, "access to gpa 0x%x outside guest memory", w.gpa);
+			vm_end(v->vm, UMBRA_EXIT_GUEST_STOPPED, true, "access to gpa 0x%x: %s", w.gpa,
+			       r == -ERR_IO ? "the swap disk failed to read it back"
+			       : r == -ERR_NOMEM ? "out of host memory" : "outside guest memory");
 			return false;
 		}
 		done += chunk;

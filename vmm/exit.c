@@ -124,9 +124,14 @@ static void handle_pf(struct vcpu *v, const struct vm_exit *e)
 		       e->pf_addr, w.bad_gpa, v->vm->mem_mib, (u32)v->rip);
 		break;
 	case SHADOW_NOMEM:
-		vm_end(v->vm, UMBRA_EXIT_GUEST_STOPPED, true,
-		       "out of host memory at gva 0x%x (%lu frames free, %lu shadow tables held)",
-		       e->pf_addr, frame_free_count(), v->vm->mmu.stats.tables);
+		if (w.err == -ERR_IO)
+			vm_end(v->vm, UMBRA_EXIT_GUEST_STOPPED, true,
+			       "the swap disk failed to read back guest memory at gva 0x%x (gpa 0x%x)", e->pf_addr,
+			       w.bad_gpa);
+		else
+			vm_end(v->vm, UMBRA_EXIT_GUEST_STOPPED, true,
+			       "out of host memory at gva 0x%x (%lu frames free, %lu shadow tables held)",
+			       e->pf_addr, frame_free_count(), v->vm->mmu.stats.tables);
 		break;
 	}
 }
@@ -252,6 +257,8 @@ void handle_exit(struct vcpu *v, const struct vm_exit *e)
 	struct vm *vm = v->vm;
 	u64 rip = v->rip;
 	bool stepping = v->rflags & EFLAGS_TF;
+	if (!vm_make_room(vm))
+		return;
 	handle_one(v, e, vm);
 	if (v->rip == rip || vm->state != VM_RUNNING)
 		return;

@@ -15,6 +15,8 @@
 #include "multiboot.h"
 #include "log.h"
 #include "printf.h"
+#include "ata.h"
+#include "swap.h"
 #include "umbra.h"
 
 #define HOST_MEM_LIMIT (4ull << 30) // shadow tables must lie below 4 GiB
@@ -102,6 +104,20 @@ static void append_option(const char *w, const char *end, bool say)
 	cfg.linux_append[have + len] = '\0';
 }
 
+// The swap disk, if QEMU gave one, and the limit on guest memory.
+static void swap_init(void)
+{
+	u64 bytes = ata_init(cfg.swap_fail_reads);
+	if (bytes && swap_attach(&ata_swap_ops, ata_pages()))
+		kprintf("umbra: swap: an ATA disk of %lu MiB on the primary IDE channel, %u slots of a page\n", bytes >> 20,
+			swap_slots());
+	if (!cfg.mem_limit_mib)
+		return;
+	swap_limit_frames = (u64)cfg.mem_limit_mib << (20 - PAGE_SHIFT);
+	kprintf("umbra: guests hold at most %u MiB of host memory together (mem_limit)%s\n", cfg.mem_limit_mib,
+		swap_slots() ? "; the rest goes to swap" : "; no swap disk: a VM that needs more is stopped");
+}
+
 // umbra's own options: its command line (after the kernel's path, which
 // multiboot loaders put first: skip_path), or more from QEMU's fw_cfg.
 // say: report what is not understood (once the log is set up; a first,
@@ -133,6 +149,10 @@ static void parse_cmdline(const char *c, bool skip_path, bool say)
 			number_option(w, p, 9, 100000, &cfg.deadline_s, say);
 		else if (p - w > 14 && strncmp(w, "reclaim_every=", 14) == 0)
 			number_option(w, p, 14, 1000000000, &cfg.reclaim_every, say);
+		else if (p - w > 10 && strncmp(w, "mem_limit=", 10) == 0)
+			number_option(w, p, 10, 1u << 20, &cfg.mem_limit_mib, say);
+		else if (p - w > 16 && strncmp(w, "swap_fail_reads=", 16) == 0)
+			number_option(w, p, 16, 1000000, &cfg.swap_fail_reads, say);
 		else if (p - w > 7 && strncmp(w, "append=", 7) == 0)
 			append_option(w + 7, p, say);
 		else if (w != p && say) {
@@ -321,6 +341,7 @@ void kmain(u32 magic, u32 mbi_pa)
 	memory_init(mbi);
 	cfg.tsc_khz = tsc_calibrate_khz();
 	rtc_host_init();
+	swap_init();
 	u64 free_at_boot = frame_free_count();
 
 	hv = &svm_ops;
@@ -374,6 +395,10 @@ void kmain(u32 magic, u32 mbi_pa)
 	irq_init();
 	hosttimer_init();
 	sched_run(vm_finish);
+	if (swap_stats.evictions)
+		kprintf("umbra: swap: %lu frames evicted in %lu batches, %lu read back; %lu read errors, %lu write errors; "
+			"%u slots in use at the end\n", swap_stats.evictions, swap_stats.batches, swap_stats.faultins,
+			swap_stats.read_errors, swap_stats.write_errors, swap_slots_used());
 	u64 free_at_end = frame_free_count();
 	kprintf("umbra: all VMs ended: %d created, %d rejected; free frames at boot %lu, at end %lu: %s\n",
 		created, rejected, free_at_boot, free_at_end,

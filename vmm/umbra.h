@@ -17,11 +17,16 @@ struct umbra_config {
 	bool module_names; // a module's command line starts with its file name (QEMU's -initrd,
 	                   // GRUB legacy); GRUB 2 gives the arguments alone
 	char linux_append[128]; // append=WORD (each): words added to every Linux kernel's command line
+	u32 mem_limit_mib;  // mem_limit=MIB: guest memory all VMs together hold; more is swapped out
+	u32 swap_fail_reads; // swap_fail_reads=N (tests): every Nth read of the swap disk fails
 };
 
 extern struct umbra_config cfg;
 extern struct vm vms[MAX_VMS];
 
+// Keep guest memory under mem_limit before umbra handles an exit of vm;
+// false when vm was stopped for want of memory (vmm/vm.c).
+bool vm_make_room(struct vm *vm);
 // A guest's byte for its console: raw in split mode, else "[vmN] " lines.
 void vm_console_putc(struct vm *vm, char c);
 // Create a VM from a module (a multiboot kernel, or a Linux bzImage with

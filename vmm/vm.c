@@ -3,6 +3,7 @@
 // One vCPU per VM for now.
 #include "audit.h"
 #include "console.h"
+#include "swap.h"
 #include "exit.h"
 #include "frame.h"
 #include "hv.h"
@@ -159,7 +160,9 @@ struct vm *vm_clone(struct vm *parent, char *err, size_t errlen)
 	// clone=deep (for comparison): every guest frame the parent has, copied now.
 	// (A swapped-out frame of the parent's is read back for the copy.)
 	for (gfn_t g = 0; cfg.clone_deep && r == 0 && gpmap_next_entry(&parent->gpmap, &g); g++) {
-		hfn_t from = gpmap_resident(&parent->gpmap, g, &r);
+		if (swap_make_room(2) < 0 && frame_count_of_type(FRAME_GUEST) > swap_limit_frames + SWAP_SLACK)
+			r = -ERR_NOMEM;
+		hfn_t from = r ? 0 : gpmap_resident(&parent->gpmap, g, &r);
 		hfn_t h = from ? gpmap_populate(&vm->gpmap, g, &r) : 0;
 		if (h)
 			memcpy(hfn_ptr(h), hfn_ptr(from), PAGE_SIZE);
@@ -310,6 +313,24 @@ void vm_said_report(struct vm *vm)
 		if (vm->said[k] > VM_SAID_BURST)
 			kprintf("umbra: vm%u: %u more '%s' messages not shown (%u in all)\n", vm->id,
 				vm->said[k] - VM_SAID_BURST, said_name[k], vm->said[k]);
+}
+
+// Guests may hold at most mem_limit together: before umbra handles an
+// exit of vm (when no guest frame is in use by umbra's own code), frames
+// go to swap to leave room for a few more. A VM over the limit by more
+// than SWAP_SLACK frames that cannot get under it (no swap disk, the disk
+// full or failing, nothing evictable) is stopped, saying why; false then.
+bool vm_make_room(struct vm *vm)
+{
+	if (!swap_limit_frames || frame_count_of_type(FRAME_GUEST) + 8 <= swap_limit_frames)
+		return true;
+	if (swap_make_room(8) == 0 || frame_count_of_type(FRAME_GUEST) <= swap_limit_frames + SWAP_SLACK)
+		return true;
+	vm_end(vm, UMBRA_EXIT_GUEST_STOPPED, true,
+	       "out of memory: guests hold %lu MiB, mem_limit is %u MiB, and %s (%u of %u swap slots in use)",
+	       frame_count_of_type(FRAME_GUEST) >> (20 - PAGE_SHIFT), cfg.mem_limit_mib,
+	       swap_failure_name(swap_stats.last_failure), swap_slots_used(), swap_slots());
+	return false;
 }
 
 void vm_console_putc(struct vm *vm, char c)

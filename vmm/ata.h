@@ -1,0 +1,26 @@
+// umbra's own disk on the primary IDE channel (vmm/ata.c): the swap store.
+#ifndef UMBRA_ATA_H
+#define UMBRA_ATA_H
+
+#include "types.h"
+
+struct swap_ops;
+
+struct ata_stats {
+	u64 reads, writes, errors;
+	u64 reads_tried;
+};
+extern struct ata_stats ata_stats;
+
+// Find the drive: its size in bytes, 0 when there is none (or it cannot do
+// 48-bit LBAs). fail_reads_every N > 0: every Nth page read fails, as a
+// drive's read error would (tests: swap_fail_reads=N).
+u64 ata_init(u32 fail_reads_every);
+u32 ata_pages(void);
+// One page (8 sectors) at page index page: 0, or -1 on a drive error.
+int ata_write_page(u32 page, const void *buf);
+int ata_read_page(u32 page, void *buf);
+// The drive as mm/'s swap store, a slot a page.
+extern const struct swap_ops ata_swap_ops;
+
+#endif

@@ -1,10 +1,13 @@
 // umbra's own disk: an ATA drive on the legacy primary IDE channel (ports
-// 0x1F0-0x1F7, control 0x3F6), driven by polling with PIO and 48-bit LBAs,
-// interrupts off. No guest sees it (guests' port I/O goes to umbra's device
-// models, which have no disk); it is the swap store (mm/swap.c). A page is
-// 8 sectors, slot N at LBA 8N, one command a page.
+// 0x1F0-0x1F7, control 0x3F6), 48-bit LBAs, interrupts off, polled. Pages
+// move by bus-master DMA (the PCI IDE controller's, found by its class:
+// one PRD entry, the page itself) when the controller has it, else by PIO.
+// No guest sees it (guests' port I/O goes to umbra's device models, which
+// have no disk); it is the swap store (mm/swap.c). A page is 8 sectors,
+// slot N at LBA 8N, one command a page.
 #include "asm.h"
 #include "ata.h"
+#include "frame.h"
 #include "lib.h"
 #include "log.h"
 #include "swap.h"
@@ -27,6 +30,18 @@
 
 #define CMD_READ_EXT 0x24
 #define CMD_WRITE_EXT 0x34
+#define CMD_READ_DMA_EXT 0x25
+#define CMD_WRITE_DMA_EXT 0x35
+
+// The bus-master registers of the primary channel, from the controller's BAR4.
+#define BM_CMD 0
+#define BM_STATUS 2
+#define BM_PRDT 4
+#define BM_START 0x01
+#define BM_TO_MEMORY 0x08
+#define BM_ACTIVE 0x01
+#define BM_ERROR 0x02
+#define BM_INTR 0x04
 #define CMD_FLUSH_EXT 0xEA
 #define CMD_IDENTIFY 0xEC
 
@@ -36,6 +51,42 @@
 struct ata_stats ata_stats;
 static u64 sectors;       // the drive's size, 0: no drive
 static u32 fail_reads_every;
+static u16 bm;            // bus-master I/O base, 0: PIO only
+static u32 *prdt;         // its descriptor table (a frame of umbra's)
+
+static u32 pci_read(u32 bus, u32 dev, u32 fn, u32 off)
+{
+	outl(0xCF8, 0x80000000u | bus << 16 | dev << 11 | fn << 8 | (off & 0xFC));
+	return inl(0xCFC);
+}
+
+static void pci_write(u32 bus, u32 dev, u32 fn, u32 off, u32 v)
+{
+	outl(0xCF8, 0x80000000u | bus << 16 | dev << 11 | fn << 8 | (off & 0xFC));
+	outl(0xCFC, v);
+}
+
+// The IDE controller on bus 0 (class 1, subclass 1) with bus mastering:
+// its BAR4, mastering enabled; 0 when there is none.
+static u16 find_bus_master(void)
+{
+	for (u32 dev = 0; dev < 32; dev++) {
+		for (u32 fn = 0; fn < 8; fn++) {
+			u32 id = pci_read(0, dev, fn, 0);
+			if ((id & 0xFFFF) == 0xFFFF)
+				continue;
+			u32 class = pci_read(0, dev, fn, 8);
+			if ((class >> 16) != 0x0101 || !(class & 0x8000)) // storage/IDE, bus-master capable
+				continue;
+			u32 bar4 = pci_read(0, dev, fn, 0x20);
+			if (!(bar4 & 1) || !(bar4 & 0xFFFC))
+				continue;
+			pci_write(0, dev, fn, 4, pci_read(0, dev, fn, 4) | 0x5); // I/O space, bus master
+			return (u16)(bar4 & 0xFFFC);
+		}
+	}
+	return 0;
+}
 
 // Wait until the drive is not busy; then its status, or -1 after too long.
 static int wait_ready(void)
@@ -94,7 +145,45 @@ u64 ata_init(u32 fail_every)
 	if (!(id[83] & (1u << 10)))
 		return 0; // no 48-bit LBA: not worth supporting for a swap disk
 	sectors = (u64)id[100] | (u64)id[101] << 16 | (u64)id[102] << 32 | (u64)id[103] << 48;
+	hfn_t prd_frame = (id[88] & 0x3F) ? frame_alloc(FRAME_VMM, OWNER_NONE) : 0; // some UDMA mode
+	if (prd_frame && (bm = find_bus_master()))
+		prdt = hfn_ptr(prd_frame);
+	else if (prd_frame)
+		frame_put(prd_frame);
 	return sectors * 512;
+}
+
+bool ata_dma(void)
+{
+	return bm != 0;
+}
+
+// One page by DMA: the PRD table names it, the drive moves it.
+static int dma_page(u32 page, hpa_t hpa, bool write)
+{
+	if (wait_ready() < 0)
+		return -1;
+	outb(bm + BM_CMD, 0);
+	prdt[0] = (u32)hpa;
+	prdt[1] = PAGE_SIZE | 0x80000000u; // the last entry
+	outl(bm + BM_PRDT, (u32)((uintptr_t)prdt - mm_phys_base));
+	outb(bm + BM_STATUS, BM_ERROR | BM_INTR); // clear them
+	u8 dir = write ? 0 : BM_TO_MEMORY;
+	outb(bm + BM_CMD, dir);
+	lba48((u64)page * SECTORS_PER_PAGE, SECTORS_PER_PAGE);
+	outb(ATA_CMD, write ? CMD_WRITE_DMA_EXT : CMD_READ_DMA_EXT);
+	outb(bm + BM_CMD, dir | BM_START);
+	int spin = 0;
+	u8 bst;
+	while (((bst = inb(bm + BM_STATUS)) & BM_ACTIVE) && !(bst & BM_ERROR) && ++spin < SPIN_LIMIT)
+		pause();
+	outb(bm + BM_CMD, 0);
+	int st = wait_ready();
+	if (spin >= SPIN_LIMIT || (bst & BM_ERROR) || st < 0 || (st & (ST_ERR | ST_DF))) {
+		ata_stats.errors++;
+		return -1;
+	}
+	return 0;
 }
 
 u32 ata_pages(void)
@@ -106,6 +195,11 @@ u32 ata_pages(void)
 int ata_write_page(u32 page, const void *buf)
 {
 	ASSERT(page < ata_pages());
+	if (bm) {
+		int r = dma_page(page, (hpa_t)((uintptr_t)buf - mm_phys_base), true);
+		ata_stats.writes += r == 0;
+		return r;
+	}
 	if (wait_ready() < 0)
 		return -1;
 	lba48((u64)page * SECTORS_PER_PAGE, SECTORS_PER_PAGE);
@@ -135,6 +229,11 @@ int ata_read_page(u32 page, void *buf)
 		ata_stats.errors++;
 		return -1; // swap_fail_reads=N: a read error as the drive would give one
 	}
+	if (bm) {
+		int r = dma_page(page, (hpa_t)((uintptr_t)buf - mm_phys_base), false);
+		ata_stats.reads += r == 0;
+		return r;
+	}
 	if (wait_ready() < 0)
 		return -1;
 	lba48((u64)page * SECTORS_PER_PAGE, SECTORS_PER_PAGE);
@@ -155,13 +254,19 @@ int ata_read_page(u32 page, void *buf)
 static int swap_write(void *arg, u32 slot, const void *page)
 {
 	(void)arg;
-	return ata_write_page(slot, page);
+	u64 t0 = rdtsc();
+	int r = ata_write_page(slot, page);
+	ata_stats.write_cycles += rdtsc() - t0;
+	return r;
 }
 
 static int swap_read(void *arg, u32 slot, void *page)
 {
 	(void)arg;
-	return ata_read_page(slot, page);
+	u64 t0 = rdtsc();
+	int r = ata_read_page(slot, page);
+	ata_stats.read_cycles += rdtsc() - t0;
+	return r;
 }
 
 const struct swap_ops ata_swap_ops = { swap_write, swap_read, NULL };

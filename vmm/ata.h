@@ -9,6 +9,7 @@ struct swap_ops;
 struct ata_stats {
 	u64 reads, writes, errors;
 	u64 reads_tried;
+	u64 read_cycles, write_cycles; // TSC cycles spent in reads and writes
 };
 extern struct ata_stats ata_stats;
 
@@ -17,6 +18,7 @@ extern struct ata_stats ata_stats;
 // drive's read error would (tests: swap_fail_reads=N).
 u64 ata_init(u32 fail_reads_every);
 u32 ata_pages(void);
+bool ata_dma(void); // pages move by bus-master DMA (else PIO)
 // One page (8 sectors) at page index page: 0, or -1 on a drive error.
 int ata_write_page(u32 page, const void *buf);
 int ata_read_page(u32 page, void *buf);

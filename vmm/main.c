@@ -109,8 +109,8 @@ static void swap_init(void)
 {
 	u64 bytes = ata_init(cfg.swap_fail_reads);
 	if (bytes && swap_attach(&ata_swap_ops, ata_pages()))
-		kprintf("umbra: swap: an ATA disk of %lu MiB on the primary IDE channel, %u slots of a page\n", bytes >> 20,
-			swap_slots());
+		kprintf("umbra: swap: an ATA disk of %lu MiB on the primary IDE channel (%s), %u slots of a page\n",
+			bytes >> 20, ata_dma() ? "bus-master DMA" : "PIO", swap_slots());
 	if (!cfg.mem_limit_mib)
 		return;
 	swap_limit_frames = (u64)cfg.mem_limit_mib << (20 - PAGE_SHIFT);
@@ -395,10 +395,15 @@ void kmain(u32 magic, u32 mbi_pa)
 	irq_init();
 	hosttimer_init();
 	sched_run(vm_finish);
-	if (swap_stats.evictions)
+	if (swap_stats.evictions) {
 		kprintf("umbra: swap: %lu frames evicted in %lu batches, %lu read back; %lu read errors, %lu write errors; "
 			"%u slots in use at the end\n", swap_stats.evictions, swap_stats.batches, swap_stats.faultins,
 			swap_stats.read_errors, swap_stats.write_errors, swap_slots_used());
+		kprintf("umbra: swap: the clock looked at %lu frames, %lu of them accessed; the disk took %lu us a write, "
+			"%lu us a read\n", swap_stats.scanned, swap_stats.referenced,
+			ata_stats.writes ? tsc_to_us(ata_stats.write_cycles) / ata_stats.writes : 0,
+			ata_stats.reads ? tsc_to_us(ata_stats.read_cycles) / ata_stats.reads : 0);
+	}
 	u64 free_at_end = frame_free_count();
 	kprintf("umbra: all VMs ended: %d created, %d rejected; free frames at boot %lu, at end %lu: %s\n",
 		created, rejected, free_at_boot, free_at_end,

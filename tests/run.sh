@@ -340,10 +340,12 @@ clone_tree() {
 		ok "clone/tree on plain QEMU (one VM, $why)" || bad "clone/tree on plain QEMU" "status $prc: $why"
 	# With reclaims under its feet, the shadow refills entries for frames
 	# still shared after a table was made writable: a write must still copy.
-	for mode in shared shared+reclaims deep; do
+	for mode in shared shared+reclaims shared+swap deep; do
 		case $mode in
 		shared) args="audit=all" ;;
 		shared+reclaims) args="audit=all reclaim_every=5" ;;
+		shared+swap) args="audit=all mem_limit=2" ;; # 512 frames for 65 VMs: frames clones share go to swap
+		deep) args="audit=all clone=deep" ;;
 		deep) args="audit=all clone=deep" ;;
 		esac
 		clone_run clone_tree 512 "" "$args" "-$mode"
@@ -351,15 +353,64 @@ clone_tree() {
 		why=$(python3 tests/clone/check_tree.py "$o")
 		audits=$(grep -c '^umbra: audit after .*: OK' "$o")
 		ended=$(grep -c '^umbra: vm[0-9]* ended .*status 0: wrote 0' "$o")
-		if python3 tests/clone/check_tree.py "$o" >/dev/null && [ "$audits" = 129 ] &&
+		swapped=""
+		if [ $mode = shared+swap ]; then
+			swapped=$(sed -n 's/^umbra: swap: \([0-9]*\) frames evicted in .*, \([0-9]*\) read back; 0 read errors, 0 write errors; 0 slots in use at the end$/\1 evicted, \2 read back, no slot left in use; /p' "$o")
+			[ -n "$swapped" ] || why="$why; no swap, or swap slots left"
+		fi
+		if python3 tests/clone/check_tree.py "$o" >/dev/null && [ "$audits" = 129 ] && [ -n "$swapped" -o $mode != shared+swap ] &&
 		   [ "$ended" = 65 ] && ! grep -q violation "$o" && grep -q 'no leak' "$o"; then
-			ok "clone/tree $mode (65 VMs: $why; 129 audits OK after each clone and end; no leak)"
+			ok "clone/tree $mode (65 VMs: $why; ${swapped}129 audits OK after each clone and end; no leak)"
 		else
 			bad "clone/tree $mode" "$why; $audits audits OK, $ended ended well; $(grep -E 'violation|leak|refused' "$o" | head -3 | tr '\n' ' ')"
 		fi
 	done
 }
 want "clone/tree" && job clone-tree clone_tree
+
+# ---- 3c''. swap (issue 16) ---------------------------------------------------
+# forkstress with 256 pages a process holds about 13 MiB at its peak; under
+# mem_limit=6 the rest goes to umbra's swap disk and comes back: the bytes
+# must be plain QEMU's, the audit clean, no frame and no swap slot left.
+# Then the bad cases, each a clean stop of the VM with its reason: a read
+# error of the disk, the disk full, no disk at all.
+swap_run() { # TAG UMBRA_ARGS [SWAP_MIB]
+	local K=$B/guest/kern/kern.elf
+	UMBRA_SWAP_MIB=${3:-256} UMBRA_ARGS="$2" UMBRA_LOG="$out/swap.$1.log" UMBRA_TIMEOUT=$T \
+		scripts/run-guest $K 64 -- procs=3 depth=2 pages=256 rounds=2 >"$out/swap.$1" 2>/dev/null
+}
+swap_tests() {
+	local K=$B/guest/kern/kern.elf
+	[ -f $K ] || return 0
+	plain_qemu $K 64 procs=3 depth=2 pages=256 rounds=2 >"$out/swap.plain" 2>/dev/null; prc=$?
+	swap_run fork "mem_limit=6 audit=all"; urc=$?
+	local l="$out/swap.fork.log" s
+	s=$(tr -d '\r' <"$l" | sed -n 's/^umbra: swap: \([0-9]*\) frames evicted in \([0-9]*\) batches, \([0-9]*\) read back; 0 read errors, 0 write errors; 0 slots in use at the end$/\1 frames evicted in \2 batches, \3 read back/p')
+	if [ $prc -eq 1 ] && [ $urc -eq 1 ] && cmp -s "$out/swap.plain" "$out/swap.fork" && [ -n "$s" ] &&
+	   grep -q 'audit after vm1 ended: OK' "$l" && grep -q 'no leak' "$l"; then
+		ok "swap/forkstress under mem_limit=6 (up to 13 processes of 256 pages): byte-identical to plain QEMU; $s; no slot left; audit OK; no leak"
+	else
+		bad "swap/forkstress under mem_limit=6" "plain $prc umbra $urc; $(diff "$out/swap.plain" "$out/swap.fork" | head -3 | tr '\n' ' ') $(grep -E 'swap:|ended|leak' "$l" | tr '\n' ' ')"
+	fi
+	local tag args mib why
+	for tag in read-error full no-disk; do
+		case $tag in
+		read-error) args="mem_limit=6 swap_fail_reads=40"; mib=256; why="the swap disk failed to read back" ;;
+		full) args="mem_limit=4"; mib=2; why="out of memory: guests hold [0-9]* MiB, mem_limit is 4 MiB, and swap store full" ;;
+		no-disk) args="mem_limit=4"; mib=0; why="out of memory: guests hold [0-9]* MiB, mem_limit is 4 MiB, and no swap store" ;;
+		esac
+		swap_run $tag "$args" $mib; urc=$?
+		l="$out/swap.$tag.log"
+		# (A run that swapped says how many slots were still in use: none.)
+		if [ $urc -eq 135 ] && grep -q "vm1 ended .*stopped by umbra.*$why" "$l" && grep -q 'no leak' "$l" &&
+		   ! grep 'slots in use at the end' "$l" | grep -qv ' 0 slots in use at the end'; then
+			ok "swap/$tag: the VM is stopped with its reason ($(grep -o "$why" "$l" | head -1)), no slot left, no leak"
+		else
+			bad "swap/$tag" "status $urc; $(grep -E 'ended|swap:|leak|PANIC' "$l" | head -4 | tr '\n' ' ')"
+		fi
+	done
+}
+want "swap/" && job swap swap_tests
 
 # ---- 3c'. the guest OS: forkstress -------------------------------------------
 # The same guest OS and parameters on plain QEMU and under umbra: the bytes

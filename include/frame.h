@@ -46,6 +46,9 @@ struct frame {
 // A shadow table stands (or stood, until the last went) for the guest table
 // in this frame: it is not swapped out (mm/swap.c), even while unsync.
 #define FRAME_F_SHADOWED 0x02
+// The one frame of zeros that stands for every all-zero guest page swapped
+// out (mm/swap.c): shared read-only, copied on a write, never a table.
+#define FRAME_F_ZERO 0x04
 _Static_assert(sizeof(struct frame) == 16, "struct frame is 16 bytes");
 
 extern struct frame *frame_table;

@@ -49,6 +49,7 @@ struct swap_stats {
 	u64 referenced;    // ... of which had been accessed since the last look
 	u64 write_errors, read_errors;
 	u64 refused;       // make-room calls that could not get under the limit
+	u64 zero_pages;    // evicted frames that were all zeros: now the zero frame, no disk write
 	enum swap_failure last_failure;
 };
 extern struct swap_stats swap_stats;
@@ -64,6 +65,12 @@ extern u64 swap_limit_frames;
 bool swap_attach(const struct swap_ops *ops, u32 nslots);
 // Give the store back (every slot free): host tests, between runs.
 void swap_detach(void);
+// The zero frame (made by swap_zero_init, which swap_attach calls too):
+// every all-zero guest page evicted becomes a reference to it. 0: none.
+extern hfn_t swap_zero_hfn;
+bool swap_zero_init(void);
+// Guest pages that are the zero frame now (its references but umbra's own).
+u32 swap_zero_refs(void);
 u32 swap_slots(void);
 u32 swap_slots_used(void);
 const char *swap_failure_name(enum swap_failure f);

@@ -190,11 +190,17 @@ u32 shadow_audit(struct shadow_mmu *s, audit_report_fn report, void *arg, struct
 				audit_root(&a, sv->cache[i]);
 	// The other direction: every reverse-map entry of every guest frame (and
 	// of the device page shown read-only) is a live shadow PTE that maps it.
-	hfn_t hfn;
+	// (The zero frame stands for many pages: its map is looked at once.)
+	hfn_t hfn, zero = 0;
 	for (gfn_t g = 0; (hfn = gpmap_next(s->gpmap, &g)); g++) {
 		res->guest_frames++;
-		audit_rmap_of(&a, hfn);
+		if (frame_of(hfn)->flags & FRAME_F_ZERO)
+			zero = hfn;
+		else
+			audit_rmap_of(&a, hfn);
 	}
+	if (zero)
+		audit_rmap_of(&a, zero);
 	if (s->gpmap->ro_hfn)
 		audit_rmap_of(&a, s->gpmap->ro_hfn);
 	if (res->rmap_entries != res->sptes)

@@ -13,6 +13,7 @@
 
 struct swap_stats swap_stats;
 u64 swap_limit_frames;
+hfn_t swap_zero_hfn;
 
 static struct swap_ops ops;
 static u32 nslots, used, cursor;
@@ -24,9 +25,23 @@ static u8 *count_of(u32 slot)
 	return (u8 *)hfn_ptr(count_frames[slot / SLOTS_PER_FRAME]) + slot % SLOTS_PER_FRAME;
 }
 
+bool swap_zero_init(void)
+{
+	if (!swap_zero_hfn && (swap_zero_hfn = frame_alloc(FRAME_GUEST, OWNER_NONE)))
+		frame_of(swap_zero_hfn)->flags = FRAME_F_ZERO;
+	return swap_zero_hfn != 0;
+}
+
+u32 swap_zero_refs(void)
+{
+	return swap_zero_hfn ? frame_of(swap_zero_hfn)->count - 1 : 0;
+}
+
 bool swap_attach(const struct swap_ops *o, u32 n)
 {
 	ASSERT(!nslots);
+	if (!swap_zero_init())
+		return false;
 	n = MIN(n, (u32)(sizeof(count_frames) / sizeof(count_frames[0])) * SLOTS_PER_FRAME);
 	for (u32 i = 0; i * SLOTS_PER_FRAME < n; i++) {
 		if (!(count_frames[i] = frame_alloc(FRAME_VMM, OWNER_NONE))) {
@@ -49,6 +64,11 @@ void swap_detach(void)
 	}
 	nslots = cursor = 0;
 	hand = 1;
+	if (swap_zero_hfn) {
+		ASSERT(frame_of(swap_zero_hfn)->count == 1);
+		frame_put(swap_zero_hfn);
+		swap_zero_hfn = 0;
+	}
 	memset(&ops, 0, sizeof(ops));
 }
 
@@ -121,20 +141,41 @@ static u32 for_each_holder(gfn_t gfn, u32 e, u32 set_to)
 static bool evictable(hfn_t h)
 {
 	const struct frame *f = frame_of(h);
-	if (f->type != FRAME_GUEST || (f->flags & (FRAME_F_PROTECTED | FRAME_F_SHADOWED)))
+	if (f->type != FRAME_GUEST || (f->flags & (FRAME_F_PROTECTED | FRAME_F_SHADOWED | FRAME_F_ZERO)))
 		return false;
 	return for_each_holder(f->gfn, (u32)h, 0) == f->count;
 }
 
+static bool all_zero(hfn_t h)
+{
+	const u64 *w = hfn_ptr(h);
+	for (u32 i = 0; i < PAGE_SIZE / 8; i++)
+		if (w[i])
+			return false;
+	return true;
+}
+
 int swap_out(hfn_t h)
 {
-	if (!nslots) {
-		swap_stats.last_failure = SWAP_NO_STORE;
-		return -ERR_NOMEM;
-	}
 	if (!evictable(h)) {
 		swap_stats.last_failure = SWAP_NOTHING;
 		return -ERR_INVAL;
+	}
+	struct frame *f = frame_of(h);
+	if (swap_zero_hfn && all_zero(h)) {
+		// No disk write: every leaf that named h names the zero frame.
+		shadow_reclaim(h, NULL, NULL);
+		u32 n = for_each_holder(f->gfn, (u32)h, (u32)swap_zero_hfn);
+		for (u32 i = 0; i < n; i++) {
+			frame_get(swap_zero_hfn);
+			frame_put(h);
+		}
+		swap_stats.zero_pages++;
+		return 0;
+	}
+	if (!nslots) {
+		swap_stats.last_failure = SWAP_NO_STORE;
+		return -ERR_NOMEM;
 	}
 	u32 slot;
 	if (!slot_alloc(&slot)) {
@@ -150,7 +191,6 @@ int swap_out(hfn_t h)
 		return -ERR_IO;
 	}
 	shadow_reclaim(h, NULL, NULL);
-	struct frame *f = frame_of(h);
 	u32 refs = f->count;
 	*count_of(slot) = (u8)refs;
 	u32 n = for_each_holder(f->gfn, (u32)h, GPMAP_SWAPPED | slot);
@@ -212,11 +252,6 @@ int swap_make_room(u32 want)
 	if (!swap_limit_frames)
 		return 0;
 	while (frame_count_of_type(FRAME_GUEST) + want > swap_limit_frames) {
-		if (!nslots) {
-			swap_stats.last_failure = SWAP_NO_STORE;
-			swap_stats.refused++;
-			return -ERR_NOMEM;
-		}
 		// One batch: EVICT_BATCH victims (fewer rounds of the clock, and
 		// of TLB flushes), the clock going round at most twice (the first
 		// time round clears what it finds accessed).

@@ -113,6 +113,7 @@ static void swap_init(void)
 			bytes >> 20, ata_dma() ? "bus-master DMA" : "PIO", swap_slots());
 	if (!cfg.mem_limit_mib)
 		return;
+	swap_zero_init(); // all-zero pages need no disk
 	swap_limit_frames = (u64)cfg.mem_limit_mib << (20 - PAGE_SHIFT);
 	kprintf("umbra: guests hold at most %u MiB of host memory together (mem_limit)%s\n", cfg.mem_limit_mib,
 		swap_slots() ? "; the rest goes to swap" : "; no swap disk: a VM that needs more is stopped");
@@ -395,10 +396,11 @@ void kmain(u32 magic, u32 mbi_pa)
 	irq_init();
 	hosttimer_init();
 	sched_run(vm_finish);
-	if (swap_stats.evictions) {
+	if (swap_stats.evictions || swap_stats.zero_pages) {
 		kprintf("umbra: swap: %lu frames evicted in %lu batches, %lu read back; %lu read errors, %lu write errors; "
 			"%u slots in use at the end\n", swap_stats.evictions, swap_stats.batches, swap_stats.faultins,
 			swap_stats.read_errors, swap_stats.write_errors, swap_slots_used());
+		kprintf("umbra: swap: %lu all-zero frames became the zero frame (no disk write)\n", swap_stats.zero_pages);
 		kprintf("umbra: swap: the clock looked at %lu frames, %lu of them accessed; the disk took %lu us a write, "
 			"%lu us a read\n", swap_stats.scanned, swap_stats.referenced,
 			ata_stats.writes ? tsc_to_us(ata_stats.write_cycles) / ata_stats.writes : 0,

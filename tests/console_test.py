@@ -17,7 +17,9 @@
 # /init ends in a shell; clones it from the console while the shell waits
 # for input, then types a command into each VM's shell (its prompt and echo
 # must show as typed) and exits both.
-# Usage: console_test.py BUILD_DIR [TIMEOUT_S] [main|kill|focus|linux|shell]; prints one line,
+# The "swap" scenario runs the guest OS's forkstress under mem_limit=6 and
+# asks `swap`, `mem` and `stats` what was swapped while it runs.
+# Usage: console_test.py BUILD_DIR [TIMEOUT_S] [main|kill|focus|linux|shell|swap]; prints one line,
 # exits 1 on failure.
 import random, re, subprocess, sys, threading, time
 
@@ -30,8 +32,10 @@ MODULES = {
     "focus": f"{B}/tests/paging/pg_input.elf,{B}/tests/paging/pg_input.elf",
     "linux": f"{B}/linux/vmlinuz umbra.mem=128 console=ttyS0 quiet,{B}/linux/initrd.gz",
     "shell": f"{B}/linux/vmlinuz umbra.mem=128 console=ttyS0 quiet,{B}/linux/initrd.gz",
+    "swap": f"{B}/guest/kern/kern.elf procs=3 depth=2 pages=256 rounds=4",
 }[SCENARIO]
-ARGS = ["--umbra-args", "append=umbra_shell=1"] if SCENARIO == "shell" else []
+ARGS = {"shell": ["--umbra-args", "append=umbra_shell=1"],
+        "swap": ["--umbra-args", "mem_limit=6"]}.get(SCENARIO, [])
 qemu = subprocess.Popen(  # the launcher execs QEMU: this is its process
     ["scripts/qemu", "--umbra", MODULES, "--tcg", "--mem", "256", "--timeout", "0"] + ARGS,
     stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
@@ -194,6 +198,26 @@ def scenario_shell():
     check(t.count("audit: OK") == 2 and "violation" not in t, "audits")
     return "Linux cloned from the console while its shell waited; a command typed into each VM's shell ran there, prompt and echo shown; both exited, no leak"
 
+def scenario_swap():
+    wait_for(r"^\[vm1\] round 1: checksum", 0, T)
+    r = cmd("swap")
+    m = re.search(r"^swap: an ATA disk .*\((bus-master DMA|PIO)\), (\d+) slots of a page .*, (\d+) in use$", r, re.M)
+    check(m and int(m.group(3)) > 0, "swap: the disk and slots in use: " + r[:300])
+    check(re.search(r"^  mem_limit 6 MiB: guests hold [0-9] MiB now$", r, re.M), "swap: mem_limit: " + r[:300])
+    check(re.search(r"^  disk: \d+ pages written \(\d+ us each\), \d+ read", r, re.M), "swap: disk counts: " + r[:300])
+    r = cmd("mem")
+    m = re.search(r"guest pages: resident (\d+) \(limit mem_limit\), swapped out (\d+) \(over the VMs' maps; (\d+) slots", r)
+    check(m and int(m.group(1)) <= 6 * 256 + 64 and int(m.group(2)) > 0 and int(m.group(3)) > 0,
+          "mem: resident under the limit, some swapped out: " + r[:400])
+    r = cmd("stats")
+    m = re.search(r"swap: (\d+) frames evicted in (\d+) batches, \d+ made the zero frame, (\d+) read back", r)
+    check(m and int(m.group(1)) > 0, "stats: swap counts: " + r[-400:])
+    wait_for(r"all VMs ended: 1 created, 0 rejected; .*no leak", 0, T)
+    t = text()
+    check(re.search(r"^\[vm1\] forkstress: forks=\d+ .* OK$", t, re.M), "the stress ended right")
+    check(re.search(r"0 slots in use at the end", t), "slots left in use")
+    return "swap, mem and stats show the disk, the limit, pages swapped out and read back while forkstress runs under mem_limit=6; it ends right, no leak"
+
 def wait_clones(n):
     """Until n clones were made, in whatever order the scheduler ran them."""
     end = time.time() + T
@@ -283,7 +307,7 @@ def scenario_main():
 summary = ""
 try:
     summary = {"main": scenario_main, "kill": scenario_kill, "focus": scenario_focus,
-               "linux": scenario_linux, "shell": scenario_shell}[SCENARIO]()
+               "linux": scenario_linux, "shell": scenario_shell, "swap": scenario_swap}[SCENARIO]()
 except (TimeoutError, BrokenPipeError) as e:
     fails.append(str(e) or type(e).__name__)
 finally:

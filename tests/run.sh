@@ -462,6 +462,7 @@ if [ -f $B/tests/clone/clone_soak.elf ]; then
 fi
 [ -f $B/linux/initrd.gz ] && want "console/linux" && job console-linux console_scenario linux
 [ -f $B/linux/initrd.gz ] && want "console/shell" && job console-shell console_scenario shell
+[ -f $B/guest/kern/kern.elf ] && want "console/swap" && job console-swap console_scenario swap
 
 # ---- 3d'. Debian's i386 Linux (issue 13): plain QEMU is the reference -------
 # The kernel and busybox come from Debian's packages (make linux); the

@@ -142,7 +142,8 @@ static const struct cmd cmds[] = {
 	{ "reclaim", "0xHFN|COUNT", "reclaim one frame (hex), or COUNT mapped frames", cmd_reclaim },
 	{ "audit", "", "run the auditor over every VM", cmd_audit },
 	{ "stats", "", "exits by reason, shadow, copy-on-write, reverse-map counters", cmd_stats },
-	{ "mem", "", "frames free, used, shared; metadata bytes", cmd_mem },
+	{ "mem", "", "frames free, used, shared; guest pages resident, swapped, zero; metadata bytes", cmd_mem },
+	{ "swap", "", "the swap disk, mem_limit, pages written and read, the last failure", cmd_swap },
 	{ "quit", "", "stop every VM and end umbra (QEMU exits)", cmd_quit },
 	{ NULL, NULL, NULL, NULL },
 };

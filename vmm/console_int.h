@@ -36,5 +36,6 @@ void cmd_reclaim(int argc, char **argv);
 void cmd_audit(int argc, char **argv);
 void cmd_stats(int argc, char **argv);
 void cmd_mem(int argc, char **argv);
+void cmd_swap(int argc, char **argv);
 
 #endif

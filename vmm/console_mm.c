@@ -1,12 +1,14 @@
 // Console commands about the memory manager: walks, shadow tables, frames
 // and their reverse maps, reclaim, the auditor, counters and memory.
 #include "asm.h"
+#include "ata.h"
 #include "audit.h"
 #include "console_int.h"
 #include "frame.h"
 #include "lib.h"
 #include "log.h"
 #include "printf.h"
+#include "swap.h"
 
 static void flags_str(u32 e, char *buf)
 {
@@ -327,6 +329,31 @@ void cmd_stats(int argc, char **argv)
 		"sets rebuilt %lu\n", rmap_stats.sets, rmap_stats.bytes, rmap_stats.set_frames, rmap_stats.adds,
 		rmap_stats.removes, rmap_stats.kicks, rmap_stats.resizes);
 	kprintf("  reclaims %lu (by reclaim_every), TLB flushes %lu\n", reclaims, flushes);
+	kprintf("  swap: %lu frames evicted in %lu batches, %lu made the zero frame, %lu read back; the clock looked at "
+		"%lu, %lu of them accessed; %lu read errors, %lu write errors; %lu times no room could be made\n",
+		swap_stats.evictions, swap_stats.batches, swap_stats.zero_pages, swap_stats.faultins, swap_stats.scanned,
+		swap_stats.referenced, swap_stats.read_errors, swap_stats.write_errors, swap_stats.refused);
+}
+
+void cmd_swap(int argc, char **argv)
+{
+	(void)argc, (void)argv;
+	if (swap_slots())
+		kprintf("swap: an ATA disk on the primary IDE channel (%s), %u slots of a page (%u MiB), %u in use\n",
+			ata_dma() ? "bus-master DMA" : "PIO", swap_slots(), swap_slots() >> 8, swap_slots_used());
+	else
+		kprintf("swap: no swap disk (scripts/qemu gives one unless UMBRA_SWAP_MIB=0)\n");
+	if (cfg.mem_limit_mib)
+		kprintf("  mem_limit %u MiB: guests hold %lu MiB now\n", cfg.mem_limit_mib,
+			frame_count_of_type(FRAME_GUEST) >> (20 - PAGE_SHIFT));
+	else
+		kprintf("  no mem_limit: nothing is swapped out (mem_limit=MIB on umbra's command line)\n");
+	kprintf("  disk: %lu pages written (%lu us each), %lu read (%lu us each), %lu errors; pages all zeros now the zero frame: %u\n",
+		ata_stats.writes, ata_stats.writes ? tsc_to_us(ata_stats.write_cycles) / ata_stats.writes : 0,
+		ata_stats.reads, ata_stats.reads ? tsc_to_us(ata_stats.read_cycles) / ata_stats.reads : 0, ata_stats.errors,
+		swap_zero_refs());
+	if (swap_stats.last_failure != SWAP_OK)
+		kprintf("  the last time room could not be made: %s\n", swap_failure_name(swap_stats.last_failure));
 }
 
 void cmd_mem(int argc, char **argv)
@@ -346,6 +373,16 @@ void cmd_mem(int argc, char **argv)
 		"guest-physical map leaves %lu, reverse-map sets %lu, umbra's own %lu\n",
 		frame_count_of_type(FRAME_GUEST), shared, guest_refs / GPMAP_LEAF_ENTRIES, frame_count_of_type(FRAME_SHADOW),
 		frame_count_of_type(FRAME_GPMAP), frame_count_of_type(FRAME_RMAP), frame_count_of_type(FRAME_VMM));
+	u64 swapped = 0;
+	for (u32 i = 1; i < MAX_VMS; i++) {
+		const struct gpmap *m = vms[i].state == VM_EMPTY ? NULL : &vms[i].gpmap;
+		u32 e;
+		for (gfn_t g = 0; m && (e = gpmap_next_entry(m, &g)); g++)
+			swapped += gpmap_entry_swapped(e);
+	}
+	kprintf("  guest pages: resident %lu (limit %s), swapped out %lu (over the VMs' maps; %u slots hold them), "
+		"the zero frame %u\n", frame_count_of_type(FRAME_GUEST), cfg.mem_limit_mib ? "mem_limit" : "none",
+		swapped, swap_slots_used(), swap_zero_refs());
 	kprintf("  metadata: frame table %lu KiB (%u bytes a frame), %u shadow descriptors of %u bytes, "
 		"reverse-map sets %lu bytes\n", (u64)frame_table_size * sizeof(struct frame) / 1024,
 		(u32)sizeof(struct frame), shadow_sp_limit(), (u32)sizeof(struct sp),

@@ -392,6 +392,18 @@ swap_tests() {
 	else
 		bad "swap/forkstress under mem_limit=6" "plain $prc umbra $urc; $(diff "$out/swap.plain" "$out/swap.fork" | head -3 | tr '\n' ' ') $(grep -E 'swap:|ended|leak' "$l" | tr '\n' ' ')"
 	fi
+	# Thrashing: 24 MiB written and read back whole, 3 times, under 4 MiB.
+	local g=$B/tests/paging/pg_thrash.elf
+	plain_qemu "$g" 64 >"$out/swap.thrash.plain" 2>/dev/null
+	UMBRA_ARGS="mem_limit=4" UMBRA_LOG="$out/swap.thrash.log" UMBRA_TIMEOUT=$T scripts/run-guest "$g" 64 \
+		>"$out/swap.thrash" 2>/dev/null; urc=$?
+	s=$(tr -d '\r' <"$out/swap.thrash.log" | sed -n 's/^umbra: swap: \([0-9]*\) frames evicted in .*, \([0-9]*\) read back; 0 read errors, 0 write errors; 0 slots in use at the end$/\1 evicted, \2 read back/p')
+	if [ $urc -eq 1 ] && cmp -s "$out/swap.thrash.plain" "$out/swap.thrash" && [ -n "$s" ] &&
+	   grep -q 'DONE 3 0' "$out/swap.thrash" && grep -q 'audit: OK' "$out/swap.thrash.log" && grep -q 'no leak' "$out/swap.thrash.log"; then
+		ok "swap/thrash: 24 MiB touched whole 3 times under mem_limit=4 ($s): byte-identical to plain QEMU, audit OK, no leak"
+	else
+		bad "swap/thrash" "status $urc; $(diff "$out/swap.thrash.plain" "$out/swap.thrash" | head -3 | tr '\n' ' ') $(grep -E 'swap:|ended' "$out/swap.thrash.log" | tr '\n' ' ')"
+	fi
 	local tag args mib why
 	for tag in read-error full no-disk; do
 		case $tag in

@@ -50,13 +50,15 @@ struct swap_stats {
 	u64 write_errors, read_errors;
 	u64 refused;       // make-room calls that could not get under the limit
 	u64 zero_pages;    // evicted frames that were all zeros: now the zero frame, no disk write
+	u64 capped;        // guest frames refused: over the limit by SWAP_SLACK
 	enum swap_failure last_failure;
 };
 extern struct swap_stats swap_stats;
 
 // The limit on guest frames all VMs together hold; 0: none. Work under way
 // may take guests over it by up to SWAP_SLACK frames when nothing can be
-// swapped out at once; beyond that, the VM that needs more is stopped.
+// swapped out at once; beyond that, a guest frame is refused to the VM that
+// asks (swap_frame_alloc), which stops for want of memory.
 extern u64 swap_limit_frames;
 #define SWAP_SLACK 64
 
@@ -81,6 +83,10 @@ const char *swap_failure_name(enum swap_failure f);
 // that was not possible (swap_stats.last_failure says why).
 int swap_make_room(u32 want);
 
+// A guest frame for owner (gpmap.c, swap_in), or 0: none free, or guests
+// over the limit by SWAP_SLACK already (the VM that asked is the one that
+// stops, for want of memory).
+hfn_t swap_frame_alloc(u16 owner);
 // Slot references, for gpmap.c: a leaf copied or dropped.
 void swap_slot_get(u32 slot);
 void swap_slot_put(u32 slot);

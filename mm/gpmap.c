@@ -149,7 +149,7 @@ hfn_t gpmap_populate(struct gpmap *m, gfn_t gfn, int *err)
 	u32 *slot = own_slot(m, gfn, err);
 	if (!slot)
 		return 0;
-	hfn_t hfn = frame_alloc(FRAME_GUEST, m->owner);
+	hfn_t hfn = swap_frame_alloc(m->owner);
 	if (!hfn) {
 		*err = -ERR_NOMEM;
 		return 0;
@@ -171,7 +171,7 @@ hfn_t gpmap_writable_slow(struct gpmap *m, gfn_t gfn, int *err)
 	hfn_t old = *slot;
 	if (frame_of(old)->count == 1)
 		return old;
-	hfn_t copy = frame_alloc(FRAME_GUEST, m->owner);
+	hfn_t copy = swap_frame_alloc(m->owner);
 	if (!copy) {
 		*err = -ERR_NOMEM;
 		return 0;

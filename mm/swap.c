@@ -32,6 +32,15 @@ bool swap_zero_init(void)
 	return swap_zero_hfn != 0;
 }
 
+hfn_t swap_frame_alloc(u16 owner)
+{
+	if (swap_limit_frames && frame_count_of_type(FRAME_GUEST) >= swap_limit_frames + SWAP_SLACK) {
+		swap_stats.capped++;
+		return 0;
+	}
+	return frame_alloc(FRAME_GUEST, owner);
+}
+
 u32 swap_zero_refs(void)
 {
 	return swap_zero_hfn ? frame_of(swap_zero_hfn)->count - 1 : 0;
@@ -205,7 +214,7 @@ hfn_t swap_in(struct gpmap *m, gfn_t gfn, u32 entry, int *err)
 {
 	u32 slot = entry & ~GPMAP_SWAPPED;
 	ASSERT(slot < nslots && *count_of(slot) > 0);
-	hfn_t h = frame_alloc(FRAME_GUEST, m->owner);
+	hfn_t h = swap_frame_alloc(m->owner);
 	if (!h) {
 		*err = -ERR_NOMEM;
 		return 0;

@@ -80,12 +80,13 @@ static bool access_gva(struct vcpu *v, const struct vm_exit *e, gva_t gva, void 
 			vm_end(v->vm, UMBRA_EXIT_GUEST_STOPPED, true,
 			       "page table at gpa 0x%x lies outside guest memory", w.bad_gpa);
 			return false;
-		case WALK_NOMEM:
-			vm_end(v->vm, UMBRA_EXIT_GUEST_STOPPED, true, "%s (%lu frames free)",
+		case WALK_NOMEM: {
+			char why[160];
+			vm_end(v->vm, UMBRA_EXIT_GUEST_STOPPED, true, "%s, walking the page tables of gva 0x%x",
 			       w.err == -ERR_IO ? "the swap disk failed to read back a page table"
-						: "out of host memory copying a shared page table",
-			       frame_free_count());
+						: vm_oom_reason(why, sizeof(why)), at);
 			return false;
+		}
 		}
 		u32 chunk = MIN(len - done, PAGE_SIZE - (at & (PAGE_SIZE - 1)));
 		int r = 0;
@@ -94,9 +95,10 @@ static bool access_gva(struct vcpu *v, const struct vm_exit *e, gva_t gva, void 
 		else if (how == GVA_READ)
 			r = gpa_read(&v->vm->gpmap, w.gpa, (u8 *)buf + done, chunk);
 		if (r < 0) {
+			char why[160];
 			vm_end(v->vm, UMBRA_EXIT_GUEST_STOPPED, true, "access to gpa 0x%x: %s", w.gpa,
 			       r == -ERR_IO ? "the swap disk failed to read it back"
-			       : r == -ERR_NOMEM ? "out of host memory" : "outside guest memory");
+			       : r == -ERR_NOMEM ? vm_oom_reason(why, sizeof(why)) : "outside guest memory");
 			return false;
 		}
 		done += chunk;

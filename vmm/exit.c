@@ -128,10 +128,11 @@ static void handle_pf(struct vcpu *v, const struct vm_exit *e)
 			vm_end(v->vm, UMBRA_EXIT_GUEST_STOPPED, true,
 			       "the swap disk failed to read back guest memory at gva 0x%x (gpa 0x%x)", e->pf_addr,
 			       w.bad_gpa);
-		else
-			vm_end(v->vm, UMBRA_EXIT_GUEST_STOPPED, true,
-			       "out of host memory at gva 0x%x (%lu frames free, %lu shadow tables held)",
-			       e->pf_addr, frame_free_count(), v->vm->mmu.stats.tables);
+		else {
+			char why[160];
+			vm_end(v->vm, UMBRA_EXIT_GUEST_STOPPED, true, "%s, at gva 0x%x (%lu shadow tables held)",
+			       vm_oom_reason(why, sizeof(why)), e->pf_addr, v->vm->mmu.stats.tables);
+		}
 		break;
 	}
 }
@@ -257,8 +258,7 @@ void handle_exit(struct vcpu *v, const struct vm_exit *e)
 	struct vm *vm = v->vm;
 	u64 rip = v->rip;
 	bool stepping = v->rflags & EFLAGS_TF;
-	if (!vm_make_room(vm))
-		return;
+	vm_make_room();
 	handle_one(v, e, vm);
 	if (v->rip == rip || vm->state != VM_RUNNING)
 		return;

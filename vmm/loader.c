@@ -47,8 +47,7 @@ int loader_copy(struct vm *vm, gpa_t gpa, const u8 *src, u32 len)
 	while (len) {
 		u32 chunk = MIN(len, PAGE_SIZE - (gpa & (PAGE_SIZE - 1)));
 		// Under mem_limit, other guests' frames go to swap to make room.
-		if (swap_make_room(1) < 0 && frame_count_of_type(FRAME_GUEST) > swap_limit_frames + SWAP_SLACK)
-			return -ERR_NOMEM;
+		swap_make_room(1);
 		int r = shadow_gpa_write(&vm->mmu, gpa, src, chunk);
 		if (r < 0)
 			return r;

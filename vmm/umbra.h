@@ -24,9 +24,10 @@ struct umbra_config {
 extern struct umbra_config cfg;
 extern struct vm vms[MAX_VMS];
 
-// Keep guest memory under mem_limit before umbra handles an exit of vm;
-// false when vm was stopped for want of memory (vmm/vm.c).
-bool vm_make_room(struct vm *vm);
+// Keep guest memory under mem_limit before umbra handles an exit; why a VM
+// found no frame, for its end message (vmm/vm.c).
+void vm_make_room(void);
+const char *vm_oom_reason(char *buf, size_t n);
 // A guest's byte for its console: raw in split mode, else "[vmN] " lines.
 void vm_console_putc(struct vm *vm, char c);
 // Create a VM from a module (a multiboot kernel, or a Linux bzImage with

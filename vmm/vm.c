@@ -160,9 +160,8 @@ struct vm *vm_clone(struct vm *parent, char *err, size_t errlen)
 	// clone=deep (for comparison): every guest frame the parent has, copied now.
 	// (A swapped-out frame of the parent's is read back for the copy.)
 	for (gfn_t g = 0; cfg.clone_deep && r == 0 && gpmap_next_entry(&parent->gpmap, &g); g++) {
-		if (swap_make_room(2) < 0 && frame_count_of_type(FRAME_GUEST) > swap_limit_frames + SWAP_SLACK)
-			r = -ERR_NOMEM;
-		hfn_t from = r ? 0 : gpmap_resident(&parent->gpmap, g, &r);
+		swap_make_room(2);
+		hfn_t from = gpmap_resident(&parent->gpmap, g, &r);
 		hfn_t h = from ? gpmap_populate(&vm->gpmap, g, &r) : 0;
 		if (h)
 			memcpy(hfn_ptr(h), hfn_ptr(from), PAGE_SIZE);
@@ -316,21 +315,28 @@ void vm_said_report(struct vm *vm)
 }
 
 // Guests may hold at most mem_limit together: before umbra handles an
-// exit of vm (when no guest frame is in use by umbra's own code), frames
-// go to swap to leave room for a few more. A VM over the limit by more
-// than SWAP_SLACK frames that cannot get under it (no swap disk, the disk
-// full or failing, nothing evictable) is stopped, saying why; false then.
-bool vm_make_room(struct vm *vm)
+// exit (when no guest frame is in use by umbra's own code), frames go to
+// swap to leave room for a few more. When that is not possible (no swap
+// disk, the disk full or failing, nothing evictable), guests may go over
+// by SWAP_SLACK frames; then the VM that asks for one more stops for want
+// of memory (vm_oom_reason says why), and the others run on.
+void vm_make_room(void)
 {
-	if (!swap_limit_frames || frame_count_of_type(FRAME_GUEST) + 8 <= swap_limit_frames)
-		return true;
-	if (swap_make_room(8) == 0 || frame_count_of_type(FRAME_GUEST) <= swap_limit_frames + SWAP_SLACK)
-		return true;
-	vm_end(vm, UMBRA_EXIT_GUEST_STOPPED, true,
-	       "out of memory: guests hold %lu MiB, mem_limit is %u MiB, and %s (%u of %u swap slots in use)",
-	       frame_count_of_type(FRAME_GUEST) >> (20 - PAGE_SHIFT), cfg.mem_limit_mib,
-	       swap_failure_name(swap_stats.last_failure), swap_slots_used(), swap_slots());
-	return false;
+	if (swap_limit_frames && frame_count_of_type(FRAME_GUEST) + 8 > swap_limit_frames)
+		swap_make_room(8);
+}
+
+// Why a VM found no guest frame: for its end message.
+const char *vm_oom_reason(char *buf, size_t n)
+{
+	if (!swap_limit_frames || frame_count_of_type(FRAME_GUEST) < swap_limit_frames + SWAP_SLACK) {
+		ksnprintf(buf, n, "out of host memory (%lu frames free)", frame_free_count());
+		return buf;
+	}
+	ksnprintf(buf, n, "out of memory: guests hold %lu MiB, mem_limit is %u MiB, and %s (%u of %u swap slots in use)",
+		  frame_count_of_type(FRAME_GUEST) >> (20 - PAGE_SHIFT), cfg.mem_limit_mib,
+		  swap_failure_name(swap_stats.last_failure), swap_slots_used(), swap_slots());
+	return buf;
 }
 
 void vm_console_putc(struct vm *vm, char c)

@@ -199,7 +199,17 @@ int swap_out(hfn_t h)
 		swap_stats.last_failure = SWAP_WRITE_ERROR;
 		return -ERR_IO;
 	}
+	u64 t0 = ops.now ? ops.now() : 0;
 	shadow_reclaim(h, NULL, NULL);
+	if (ops.now) {
+		u64 t1 = ops.now();
+		swap_stats.unmap_cycles += t1 - t0;
+		if (swap_stats.evictions % 64 == 0) {
+			shadow_reclaim_scan(h); // finds nothing now: its cost is the figure
+			swap_stats.scan_cycles += ops.now() - t1;
+			swap_stats.scans++;
+		}
+	}
 	u32 refs = f->count;
 	*count_of(slot) = (u8)refs;
 	u32 n = for_each_holder(f->gfn, (u32)h, GPMAP_SWAPPED | slot);
@@ -256,10 +266,21 @@ static bool harvest_accessed(hfn_t h)
 	return accessed;
 }
 
+static int make_room(u32 want);
+
 int swap_make_room(u32 want)
 {
-	if (!swap_limit_frames)
+	if (!swap_limit_frames || frame_count_of_type(FRAME_GUEST) + want <= swap_limit_frames)
 		return 0;
+	u64 t0 = ops.now ? ops.now() : 0;
+	int r = make_room(want);
+	if (ops.now)
+		swap_stats.evict_cycles += ops.now() - t0;
+	return r;
+}
+
+static int make_room(u32 want)
+{
 	while (frame_count_of_type(FRAME_GUEST) + want > swap_limit_frames) {
 		// One batch: EVICT_BATCH victims (fewer rounds of the clock, and
 		// of TLB flushes), the clock going round at most twice (the first

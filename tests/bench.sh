@@ -125,6 +125,9 @@ grep -E 'exits in|by reason' $out/linux.umbra.log 2>/dev/null | sed 's/^/  /'
 # Forking a booted Linux VM 16 times (tests/bench/linux_clone.sh).
 tests/bench/linux_clone.sh
 
+# Swap: 2x overcommitted forkstress, eviction and fault-in costs (tests/bench/swap.sh).
+tests/bench/swap.sh
+
 # The figures, drawn from the curves above.
 if gnuplot -e "dir='$B/bench'" tests/bench/plots.gp 2>"$out/gnuplot.err"; then
 	echo "plots: $(ls $B/bench/*.svg | tr '\n' ' ')"

@@ -269,4 +269,9 @@ static int swap_read(void *arg, u32 slot, void *page)
 	return r;
 }
 
-const struct swap_ops ata_swap_ops = { swap_write, swap_read, NULL };
+static u64 now(void)
+{
+	return rdtsc();
+}
+
+const struct swap_ops ata_swap_ops = { swap_write, swap_read, NULL, now };

@@ -405,7 +405,14 @@ void kmain(u32 magic, u32 mbi_pa)
 			"%lu us a read\n", swap_stats.scanned, swap_stats.referenced,
 			ata_stats.writes ? tsc_to_us(ata_stats.write_cycles) / ata_stats.writes : 0,
 			ata_stats.reads ? tsc_to_us(ata_stats.read_cycles) / ata_stats.reads : 0);
+		u64 ev = swap_stats.evictions + swap_stats.zero_pages;
+		kprintf("umbra: swap: %lu ns an eviction all told; unmapping %lu ns of it through reverse maps, where a "
+			"scan of every shadow table took %lu ns (%lu sampled)\n",
+			ev ? tsc_to_us(swap_stats.evict_cycles * 1000 / ev) : 0,
+			ev ? tsc_to_us(swap_stats.unmap_cycles * 1000 / ev) : 0,
+			swap_stats.scans ? tsc_to_us(swap_stats.scan_cycles * 1000 / swap_stats.scans) : 0, swap_stats.scans);
 	}
+	kprintf("umbra: guests held at most %lu frames (%lu MiB) at once\n", guest_frames_peak, guest_frames_peak >> 8);
 	u64 free_at_end = frame_free_count();
 	kprintf("umbra: all VMs ended: %d created, %d rejected; free frames at boot %lu, at end %lu: %s\n",
 		created, rejected, free_at_boot, free_at_end,

@@ -27,6 +27,7 @@ extern struct vm vms[MAX_VMS];
 // Keep guest memory under mem_limit before umbra handles an exit; why a VM
 // found no frame, for its end message (vmm/vm.c).
 void vm_make_room(void);
+extern u64 guest_frames_peak; // the most guest frames there were at an exit
 const char *vm_oom_reason(char *buf, size_t n);
 // A guest's byte for its console: raw in split mode, else "[vmN] " lines.
 void vm_console_putc(struct vm *vm, char c);

@@ -320,9 +320,14 @@ void vm_said_report(struct vm *vm)
 // disk, the disk full or failing, nothing evictable), guests may go over
 // by SWAP_SLACK frames; then the VM that asks for one more stops for want
 // of memory (vm_oom_reason says why), and the others run on.
+u64 guest_frames_peak;
+
 void vm_make_room(void)
 {
-	if (swap_limit_frames && frame_count_of_type(FRAME_GUEST) + 8 > swap_limit_frames)
+	u64 n = frame_count_of_type(FRAME_GUEST);
+	if (n > guest_frames_peak)
+		guest_frames_peak = n;
+	if (swap_limit_frames && n + 8 > swap_limit_frames)
 		swap_make_room(8);
 }
 

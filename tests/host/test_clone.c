@@ -212,7 +212,7 @@ static void clone_random(bool swap)
 {
 	host_mem_init(GUEST_FRAMES * 6);
 	if (swap) {
-		static const struct swap_ops ops = { store_write, store_read, NULL };
+		static const struct swap_ops ops = { store_write, store_read, NULL, NULL };
 		if (!store)
 			store = malloc((size_t)STORE_SLOTS * PAGE_SIZE);
 		CHECK(store && swap_attach(&ops, STORE_SLOTS), "swap_attach");
@@ -361,7 +361,7 @@ static void clone_random(bool swap)
 static void test_swap_read_error(void)
 {
 	host_mem_init(GUEST_FRAMES * 3);
-	static const struct swap_ops ops = { store_write, store_read, NULL };
+	static const struct swap_ops ops = { store_write, store_read, NULL, NULL };
 	if (!store)
 		store = malloc((size_t)STORE_SLOTS * PAGE_SIZE);
 	CHECK(store && swap_attach(&ops, STORE_SLOTS), "swap_attach");

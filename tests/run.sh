@@ -535,8 +535,10 @@ linux_umbra() { # NAME "UMBRA_ARGS" [KERNEL ARG]
 		bad "$what" "init/lstress lines differ from plain QEMU's: $(diff "$ref" "$o" | head -3 | tr '\n' ' ')"
 	elif ! grep -q 'audit: OK' "$o.log" || ! grep -q 'no leak' "$o.log"; then
 		bad "$what" "lines identical, but: $(grep -E 'audit|leak' "$o.log" | tr '\n' ' ')"
+	elif [ "$n" = swap ] && ! grep -Eq 'swap: [1-9][0-9]* frames evicted .* 0 slots in use at the end' "$o.log"; then
+		bad "$what" "lines identical, but it did not swap, or left slots in use: $(grep 'swap:' "$o.log" | tr '\n' ' ')"
 	else
-		ok "$what: init and lstress lines identical to plain QEMU ($(grep -o 'forks=[0-9]*' "$o")), status 0, audit OK, no leak$(sed -n 's/.*reclaimed \([0-9]*\) frames.*/, \1 frames reclaimed/p' "$o.log")$rerun"
+		ok "$what: init and lstress lines identical to plain QEMU ($(grep -o 'forks=[0-9]*' "$o")), status 0, audit OK, no leak$(sed -n 's/.*reclaimed \([0-9]*\) frames.*/, \1 frames reclaimed/p' "$o.log")$(tr -d '\r' <"$o.log" | sed -n 's/^umbra: swap: \([0-9]*\) frames evicted in .*, \([0-9]*\) read back; .*; \([0-9]*\) slots in use at the end$/, \1 frames swapped out and \2 read back, \3 slots left/p')$rerun"
 	fi
 }
 # Issue 15: one 256 MiB Linux VM, booted, clones itself 16 times at once from
@@ -572,12 +574,14 @@ linux_clones() {
 	fi
 }
 # (The plain run is the reference for the others: it runs whenever any does.)
-if want "linux/plain" || want "linux/umbra" || want "linux/reclaim" || want "linux/pic-only" || want "linux/clones"; then
+if want "linux/plain" || want "linux/umbra" || want "linux/reclaim" || want "linux/swap" || want "linux/pic-only" || want "linux/clones"; then
 	if [ -f $B/linux/initrd.gz ] && [ -f $B/linux/vmlinuz ]; then
 		rm -f "$out/linux.plain.done"
 		job linux-plain linux_plain
 		want "linux/umbra" && job linux-umbra linux_umbra umbra ""
 		want "linux/reclaim" && job linux-reclaim linux_umbra reclaim "reclaim_every=7"
+		# About 40 MiB of guest memory touched under 20 MiB: half goes to swap.
+		want "linux/swap" && job linux-swap linux_umbra swap "mem_limit=20"
 		want "linux/pic-only" && job linux-pic-only linux_umbra pic-only "" nolapic
 		want "linux/clones" && job linux-clones linux_clones
 	else

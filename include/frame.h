@@ -49,6 +49,13 @@ struct frame {
 // The one frame of zeros that stands for every all-zero guest page swapped
 // out (mm/swap.c): shared read-only, copied on a write, never a table.
 #define FRAME_F_ZERO 0x04
+// Identical guest pages, of several VMs or guest frame numbers, merged into
+// this frame (mm/dedup.c): shared read-only, copied on a write, not
+// swapped out; its gfn is one of them only.
+#define FRAME_F_MERGED 0x08
+// The auditor's mark on a frame it has looked at (ZERO/MERGED ones appear at
+// several gfns); clear outside shadow_audit.
+#define FRAME_F_AUDIT_SEEN 0x10
 _Static_assert(sizeof(struct frame) == 16, "struct frame is 16 bytes");
 
 extern struct frame *frame_table;

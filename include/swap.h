@@ -102,5 +102,11 @@ hfn_t swap_in(struct gpmap *m, gfn_t gfn, u32 entry, int *err);
 // Evict one guest frame now (the clock's choice aside): for tests and the
 // console. 0, or < 0 (not evictable, store full, write error).
 int swap_out(hfn_t hfn);
+// For mm/ (swap.c, dedup.c): can guest frame h be moved out of the maps
+// (every reference a leaf entry at its gfn; not a shadowed table, the zero
+// frame or a merged one)? And every leaf entry of every map holding e at
+// gfn, each leaf once, set to set_to unless that is 0: how many.
+bool swap_frame_movable(hfn_t h);
+u32 swap_holders(gfn_t gfn, u32 e, u32 set_to);
 
 #endif

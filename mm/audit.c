@@ -190,17 +190,20 @@ u32 shadow_audit(struct shadow_mmu *s, audit_report_fn report, void *arg, struct
 				audit_root(&a, sv->cache[i]);
 	// The other direction: every reverse-map entry of every guest frame (and
 	// of the device page shown read-only) is a live shadow PTE that maps it.
-	// (The zero frame stands for many pages: its map is looked at once.)
-	hfn_t hfn, zero = 0;
+	// (The zero frame and merged frames stand for several pages: the map of
+	// each is looked at once; a mark says which were.)
+	hfn_t hfn;
 	for (gfn_t g = 0; (hfn = gpmap_next(s->gpmap, &g)); g++) {
 		res->guest_frames++;
-		if (frame_of(hfn)->flags & FRAME_F_ZERO)
-			zero = hfn;
-		else
-			audit_rmap_of(&a, hfn);
+		struct frame *f = frame_of(hfn);
+		if (f->flags & FRAME_F_AUDIT_SEEN)
+			continue;
+		if (f->flags & (FRAME_F_ZERO | FRAME_F_MERGED))
+			f->flags |= FRAME_F_AUDIT_SEEN;
+		audit_rmap_of(&a, hfn);
 	}
-	if (zero)
-		audit_rmap_of(&a, zero);
+	for (gfn_t g = 0; (hfn = gpmap_next(s->gpmap, &g)); g++)
+		frame_of(hfn)->flags &= ~FRAME_F_AUDIT_SEEN;
 	if (s->gpmap->ro_hfn)
 		audit_rmap_of(&a, s->gpmap->ro_hfn);
 	if (res->rmap_entries != res->sptes)

@@ -179,7 +179,7 @@ hfn_t gpmap_writable_slow(struct gpmap *m, gfn_t gfn, int *err)
 	memcpy(hfn_ptr(copy), hfn_ptr(old), PAGE_SIZE);
 	// A shadowed guest table stays protected in the copy: the writer's
 	// shadows of it learn of the write from the fault that follows.
-	frame_of(copy)->flags = frame_of(old)->flags & ~FRAME_F_ZERO;
+	frame_of(copy)->flags = frame_of(old)->flags & ~(FRAME_F_ZERO | FRAME_F_MERGED);
 	frame_of(copy)->gfn = gfn;
 	*slot = (u32)copy;
 	m->populated++;

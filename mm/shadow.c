@@ -124,8 +124,9 @@ bool protect(struct shadow_mmu *s, gfn_t gfn)
 	// the guest's first write to it must be seen too.
 	int err;
 	hfn_t hfn = gpmap_populate(s->gpmap, gfn, &err);
-	// A table is never the zero frame (mm/swap.c): it gets its own copy.
-	if (hfn && (frame_of(hfn)->flags & FRAME_F_ZERO))
+	// A table is never the zero frame or a merged one (mm/swap.c, dedup.c):
+	// it gets its own copy.
+	if (hfn && (frame_of(hfn)->flags & (FRAME_F_ZERO | FRAME_F_MERGED)))
 		hfn = gpmap_writable(s->gpmap, gfn, &err);
 	if (!hfn)
 		return false;

@@ -238,8 +238,9 @@ struct sp *sp_unshare(struct shadow_mmu *s, struct sp *sp)
 // entry s's shadow has for old must now name new. Those in s's tables are
 // repointed (read-only; a write refaults and gets the right rights); a
 // shared table s links is first copied for s. Entries of other VMs stay.
-// The zero frame (mm/swap.c) stands for many guest pages: s's entries for
-// it are dropped instead (they refault, each to what its page is now).
+// The zero frame (mm/swap.c) and a merged frame (mm/dedup.c) stand for
+// several guest pages: s's entries for them are dropped instead (they
+// refault, each to what its page is now).
 void shadow_cow_moved(void *arg, gfn_t gfn, hfn_t old, hfn_t new_)
 {
 	struct shadow_mmu *s = arg;
@@ -264,7 +265,7 @@ void shadow_cow_moved(void *arg, gfn_t gfn, hfn_t old, hfn_t new_)
 		u32 *sptep = spte_ptr(mine);
 		rmap_remove(old, mine);
 		*sptep = (u32)(new_ << PAGE_SHIFT) | (*sptep & (PAGE_SIZE - 1) & ~PTE_W);
-		if ((frame_of(old)->flags & FRAME_F_ZERO) || !rmap_add(new_, mine))
+		if ((frame_of(old)->flags & (FRAME_F_ZERO | FRAME_F_MERGED)) || !rmap_add(new_, mine))
 			*sptep = 0;
 		sp_tlb_flush(s);
 	}

@@ -128,9 +128,9 @@ static bool slot_alloc(u32 *slot)
 }
 
 // Every leaf entry of every map that holds e at gfn, each leaf once (a
-// shared leaf is one entry for all the maps that share it): fn(entry).
-// The number of them.
-static u32 for_each_holder(gfn_t gfn, u32 e, u32 set_to)
+// shared leaf is one entry for all the maps that share it), set to set_to
+// unless that is 0. The number of them.
+u32 swap_holders(gfn_t gfn, u32 e, u32 set_to)
 {
 	u32 n = 0;
 	for (u16 o = 0; o < MAX_VMS; o++) {
@@ -145,14 +145,12 @@ static u32 for_each_holder(gfn_t gfn, u32 e, u32 set_to)
 	return n;
 }
 
-// Can frame h be evicted? A guest frame in gpmaps only (every reference a
-// leaf entry at its gfn), not a guest table umbra shadows.
-static bool evictable(hfn_t h)
+bool swap_frame_movable(hfn_t h)
 {
 	const struct frame *f = frame_of(h);
-	if (f->type != FRAME_GUEST || (f->flags & (FRAME_F_PROTECTED | FRAME_F_SHADOWED | FRAME_F_ZERO)))
+	if (f->type != FRAME_GUEST || (f->flags & (FRAME_F_PROTECTED | FRAME_F_SHADOWED | FRAME_F_ZERO | FRAME_F_MERGED)))
 		return false;
-	return for_each_holder(f->gfn, (u32)h, 0) == f->count;
+	return swap_holders(f->gfn, (u32)h, 0) == f->count;
 }
 
 static bool all_zero(hfn_t h)
@@ -166,7 +164,7 @@ static bool all_zero(hfn_t h)
 
 int swap_out(hfn_t h)
 {
-	if (!evictable(h)) {
+	if (!swap_frame_movable(h)) {
 		swap_stats.last_failure = SWAP_NOTHING;
 		return -ERR_INVAL;
 	}
@@ -174,7 +172,7 @@ int swap_out(hfn_t h)
 	if (swap_zero_hfn && all_zero(h)) {
 		// No disk write: every leaf that named h names the zero frame.
 		shadow_reclaim(h, NULL, NULL);
-		u32 n = for_each_holder(f->gfn, (u32)h, (u32)swap_zero_hfn);
+		u32 n = swap_holders(f->gfn, (u32)h, (u32)swap_zero_hfn);
 		for (u32 i = 0; i < n; i++) {
 			frame_get(swap_zero_hfn);
 			frame_put(h);
@@ -212,7 +210,7 @@ int swap_out(hfn_t h)
 	}
 	u32 refs = f->count;
 	*count_of(slot) = (u8)refs;
-	u32 n = for_each_holder(f->gfn, (u32)h, GPMAP_SWAPPED | slot);
+	u32 n = swap_holders(f->gfn, (u32)h, GPMAP_SWAPPED | slot);
 	ASSERT(n == refs);
 	while (n--)
 		frame_put(h);
@@ -237,7 +235,7 @@ hfn_t swap_in(struct gpmap *m, gfn_t gfn, u32 entry, int *err)
 	}
 	frame_of(h)->gfn = gfn;
 	u32 refs = *count_of(slot);
-	u32 n = for_each_holder(gfn, entry, (u32)h);
+	u32 n = swap_holders(gfn, entry, (u32)h);
 	ASSERT(n == refs);
 	for (u32 i = 1; i < n; i++)
 		frame_get(h);

@@ -10,6 +10,7 @@
 #include <string.h>
 #include "audit.h"
 #include "check.h"
+#include "dedup.h"
 #include "frame.h"
 #include "gpmap.h"
 #include "shadow.h"
@@ -241,6 +242,8 @@ static void clone_random(bool swap)
 			CHECK(0, "op %d: make room: %s", op, swap_failure_name(swap_stats.last_failure));
 			wrong++;
 		}
+		if (swap && op % 3000 == 2999) // merge identical pages of all VMs
+			CHECK(dedup_run() >= 0, "dedup_run");
 		if (swap && rnd(8) == 0) { // evict a frame some VM holds, shared or not
 			struct tvm *v = &vm[rnd(NVM)];
 			hfn_t h = v->live ? gpmap_lookup(&v->gm, DATA_GFN + rnd(NDATA)) : 0;
@@ -272,8 +275,9 @@ static void clone_random(bool swap)
 			CHECK((w.gpa & 0xFFF) == (gva & 0xFFF), "offset");
 			u32 *word0 = (u32 *)((uintptr_t)p & ~(uintptr_t)0xFFF);
 			if (write) {
-				// (Some writes of 0 leave a page all zeros: the zero frame's.)
-				u32 val = rnd(4) ? (u32)op * 2654435761u : 0;
+				// (Some writes of 0 leave a page all zeros: the zero frame's;
+				// some of one of two values make pages dedup can merge.)
+				u32 val = rnd(4) == 0 ? 0 : rnd(3) == 0 ? 0x1234u * (1 + rnd(2)) : (u32)op * 2654435761u;
 				*word0 = val; // as the CPU would, through the shadow entry
 				v->data[gfn - DATA_GFN] = val;
 				writes++;
@@ -346,8 +350,13 @@ static void clone_random(bool swap)
 		       (unsigned long long)swap_stats.faultins, (unsigned long long)swap_stats.batches,
 		       (unsigned long long)swap_stats.referenced, (unsigned long long)swap_stats.scanned,
 		       swap_slots_used());
-		CHECK(swap_stats.evictions > 5000 && swap_stats.faultins > 3000 && swapouts > 1000 &&
-		      swap_stats.zero_pages > 1000, "the run swapped little");
+		printf("  dedup: %llu runs, %llu frames hashed, %llu merged (%llu into the zero frame), %llu hash collisions\n",
+		       (unsigned long long)dedup_stats.runs, (unsigned long long)dedup_stats.scanned,
+		       (unsigned long long)dedup_stats.merged, (unsigned long long)dedup_stats.zero,
+		       (unsigned long long)dedup_stats.collisions);
+		CHECK(swap_stats.evictions > 2000 && swap_stats.faultins > 1500 && swapouts > 1000 &&
+		      swap_stats.zero_pages > 300, "the run swapped little");
+		CHECK(dedup_stats.merged - dedup_stats.zero > 1000, "dedup merged little");
 		CHECK(swap_slots_used() == 0, "swap slots leaked: %u", swap_slots_used());
 		swap_limit_frames = 0;
 		swap_detach();

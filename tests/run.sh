@@ -424,6 +424,31 @@ swap_tests() {
 }
 want "swap/" && job swap swap_tests
 
+# Deduplication: two VMs of the same guest OS running the same forkstress,
+# a pass every second (dedup_every=1, audited after each): identical pages
+# of both are merged, each copied again when written; each VM's bytes must
+# be plain QEMU's, every audit clean, no leak.
+dedup_two() {
+	local K=$B/guest/kern/kern.elf a="procs=3 depth=2 pages=64 rounds=8" o="$out/dedup.two" why=""
+	[ -f $K ] || return 0
+	plain_qemu $K 64 $a >"$o.plain" 2>/dev/null
+	umbra_qemu 256 "dedup_every=1 audit=all" "$K $a,$K $a" 2>&1 | tr -d '\r' >"$o"
+	for v in 1 2; do sed -n "s/^\[vm$v\] //p" "$o" | cmp -s - "$o.plain" || why="$why vm$v's bytes differ;"; done
+	local merged passes
+	merged=$(sed -n 's/^umbra: dedup: \([0-9]*\) frames merged.*/\1/p' "$o" | awk '{ s += $1 } END { print s + 0 }')
+	passes=$(grep -c '^umbra: audit after a dedup pass: OK' "$o")
+	[ "$merged" -gt 1000 ] || why="$why only $merged frames merged;"
+	[ "$passes" -ge 1 ] && [ "$(grep -c '^umbra: dedup: [1-9]' "$o")" = "$passes" ] || why="$why $passes dedup passes audited OK;"
+	grep -q violation "$o" && why="$why audit violations;"
+	grep -q 'no leak' "$o" || why="$why leak check missing;"
+	if [ -z "$why" ]; then
+		ok "dedup/two VMs of one guest OS: $merged frames merged in $passes passes, each audited OK; both VMs' bytes as plain QEMU's; no leak"
+	else
+		bad "dedup/two VMs of one guest OS" "$why $(grep -E 'dedup:|ended' "$o" | head -4 | tr '\n' ' ')"
+	fi
+}
+want "dedup/" && job dedup-two dedup_two
+
 # ---- 3c'. the guest OS: forkstress -------------------------------------------
 # The same guest OS and parameters on plain QEMU and under umbra: the bytes
 # must be identical (only the root process prints, in a fixed order), then

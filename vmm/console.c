@@ -144,6 +144,7 @@ static const struct cmd cmds[] = {
 	{ "stats", "", "exits by reason, shadow, copy-on-write, reverse-map counters", cmd_stats },
 	{ "mem", "", "frames free, used, shared; guest pages resident, swapped, zero; metadata bytes", cmd_mem },
 	{ "swap", "", "the swap disk, mem_limit, pages written and read, the last failure", cmd_swap },
+	{ "dedup", "", "merge identical guest pages of all VMs now (copy-on-write)", cmd_dedup },
 	{ "quit", "", "stop every VM and end umbra (QEMU exits)", cmd_quit },
 	{ NULL, NULL, NULL, NULL },
 };

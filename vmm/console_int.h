@@ -37,5 +37,6 @@ void cmd_audit(int argc, char **argv);
 void cmd_stats(int argc, char **argv);
 void cmd_mem(int argc, char **argv);
 void cmd_swap(int argc, char **argv);
+void cmd_dedup(int argc, char **argv);
 
 #endif

@@ -9,6 +9,7 @@
 #include "log.h"
 #include "printf.h"
 #include "swap.h"
+#include "dedup.h"
 
 static void flags_str(u32 e, char *buf)
 {
@@ -335,6 +336,12 @@ void cmd_stats(int argc, char **argv)
 		swap_stats.referenced, swap_stats.read_errors, swap_stats.write_errors, swap_stats.refused);
 }
 
+void cmd_dedup(int argc, char **argv)
+{
+	(void)argc, (void)argv;
+	vm_dedup(true);
+}
+
 void cmd_swap(int argc, char **argv)
 {
 	(void)argc, (void)argv;
@@ -380,9 +387,11 @@ void cmd_mem(int argc, char **argv)
 		for (gfn_t g = 0; m && (e = gpmap_next_entry(m, &g)); g++)
 			swapped += gpmap_entry_swapped(e);
 	}
+	u32 mframes, mpages;
+	dedup_count(&mframes, &mpages);
 	kprintf("  guest pages: resident %lu (limit %s), swapped out %lu (over the VMs' maps; %u slots hold them), "
-		"the zero frame %u\n", frame_count_of_type(FRAME_GUEST), cfg.mem_limit_mib ? "mem_limit" : "none",
-		swapped, swap_slots_used(), swap_zero_refs());
+		"the zero frame %u, merged %u into %u frames\n", frame_count_of_type(FRAME_GUEST),
+		cfg.mem_limit_mib ? "mem_limit" : "none", swapped, swap_slots_used(), swap_zero_refs(), mpages, mframes);
 	kprintf("  metadata: frame table %lu KiB (%u bytes a frame), %u shadow descriptors of %u bytes, "
 		"reverse-map sets %lu bytes\n", (u64)frame_table_size * sizeof(struct frame) / 1024,
 		(u32)sizeof(struct frame), shadow_sp_limit(), (u32)sizeof(struct sp),

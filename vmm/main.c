@@ -152,6 +152,8 @@ static void parse_cmdline(const char *c, bool skip_path, bool say)
 			number_option(w, p, 14, 1000000000, &cfg.reclaim_every, say);
 		else if (p - w > 10 && strncmp(w, "mem_limit=", 10) == 0)
 			number_option(w, p, 10, 1u << 20, &cfg.mem_limit_mib, say);
+		else if (p - w > 12 && strncmp(w, "dedup_every=", 12) == 0)
+			number_option(w, p, 12, 3600, &cfg.dedup_every_s, say);
 		else if (p - w > 16 && strncmp(w, "swap_fail_reads=", 16) == 0)
 			number_option(w, p, 16, 1000000, &cfg.swap_fail_reads, say);
 		else if (p - w > 7 && strncmp(w, "append=", 7) == 0)

@@ -61,8 +61,15 @@ static u64 next_guest_deadline(void)
 void sched_run(void (*finish)(struct vm *vm))
 {
 	u64 deadline = cfg.deadline_s ? ticks + (u64)cfg.deadline_s * TICK_HZ : 0;
+	u64 next_dedup = cfg.dedup_every_s ? ticks + (u64)cfg.dedup_every_s * TICK_HZ : 0;
 	sti();
 	for (;;) {
+		// dedup_every=S: a deduplication pass every S seconds, between
+		// slices (no guest frame in use by umbra's own code then).
+		if (next_dedup && ticks >= next_dedup) {
+			vm_dedup(false);
+			next_dedup = ticks + (u64)cfg.dedup_every_s * TICK_HZ;
+		}
 		bool any = false, ran = false;
 		for (u32 i = 1; i < MAX_VMS; i++) {
 			struct vm *vm = &vms[i];

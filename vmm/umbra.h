@@ -19,6 +19,7 @@ struct umbra_config {
 	char linux_append[128]; // append=WORD (each): words added to every Linux kernel's command line
 	u32 mem_limit_mib;  // mem_limit=MIB: guest memory all VMs together hold; more is swapped out
 	u32 swap_fail_reads; // swap_fail_reads=N (tests): every Nth read of the swap disk fails
+	u32 dedup_every_s;   // dedup_every=S: merge identical guest pages every S seconds
 };
 
 extern struct umbra_config cfg;
@@ -27,6 +28,8 @@ extern struct vm vms[MAX_VMS];
 // Keep guest memory under mem_limit before umbra handles an exit; why a VM
 // found no frame, for its end message (vmm/vm.c).
 void vm_make_room(void);
+// A deduplication pass now, its result said (always, or when it merged).
+void vm_dedup(bool say);
 extern u64 guest_frames_peak; // the most guest frames there were at an exit
 const char *vm_oom_reason(char *buf, size_t n);
 // A guest's byte for its console: raw in split mode, else "[vmN] " lines.

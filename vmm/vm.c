@@ -4,6 +4,7 @@
 #include "audit.h"
 #include "console.h"
 #include "swap.h"
+#include "dedup.h"
 #include "exit.h"
 #include "frame.h"
 #include "hv.h"
@@ -329,6 +330,22 @@ void vm_make_room(void)
 		guest_frames_peak = n;
 	if (swap_limit_frames && n + 8 > swap_limit_frames)
 		swap_make_room(8);
+}
+
+void vm_dedup(bool say)
+{
+	u64 t0 = __builtin_ia32_rdtsc();
+	int n = dedup_run();
+	u32 frames, pages;
+	dedup_count(&frames, &pages);
+	if (n < 0)
+		kprintf("umbra: dedup: no memory for the pass's hash table\n");
+	else if (say || n > 0)
+		kprintf("umbra: dedup: %d frames merged in %lu us; %u merged frames now stand for %u guest pages, the zero "
+			"frame for %u; guests hold %lu frames\n", n, tsc_to_us(__builtin_ia32_rdtsc() - t0), frames, pages,
+			swap_zero_refs(), frame_count_of_type(FRAME_GUEST));
+	if (cfg.audit_all && n > 0)
+		vm_audit_all("after a dedup pass");
 }
 
 // Why a VM found no guest frame: for its end message.

@@ -128,6 +128,9 @@ tests/bench/linux_clone.sh
 # Swap: 2x overcommitted forkstress, eviction and fault-in costs (tests/bench/swap.sh).
 tests/bench/swap.sh
 
+# Deduplication: 8 Linux VMs booted from the same kernel (tests/bench/dedup.sh).
+tests/bench/dedup.sh
+
 # The figures, drawn from the curves above.
 if gnuplot -e "dir='$B/bench'" tests/bench/plots.gp 2>"$out/gnuplot.err"; then
 	echo "plots: $(ls $B/bench/*.svg | tr '\n' ' ')"

@@ -351,7 +351,7 @@ clone_tree() {
 		clone_run clone_tree 512 "" "$args" "-$mode"
 		o="$out/clone-clone_tree-$mode.out"
 		why=$(python3 tests/clone/check_tree.py "$o")
-		audits=$(grep -c '^umbra: audit after .*: OK' "$o")
+		audits=$(grep -v 'after swap batch' "$o" | grep -c '^umbra: audit after .*: OK')
 		ended=$(grep -c '^umbra: vm[0-9]* ended .*status 0: wrote 0' "$o")
 		swapped=""
 		if [ $mode = shared+swap ]; then
@@ -386,11 +386,16 @@ swap_tests() {
 	swap_run fork "mem_limit=6 audit=all"; urc=$?
 	local l="$out/swap.fork.log" s
 	s=$(tr -d '\r' <"$l" | sed -n 's/^umbra: swap: \([0-9]*\) frames evicted in \([0-9]*\) batches, \([0-9]*\) read back; 0 read errors, 0 write errors; 0 slots in use at the end$/\1 frames evicted in \2 batches, \3 read back/p')
+	# audit=all: the auditor runs after every batch of evictions too.
+	local audits batches
+	audits=$(grep -c 'audit after swap batch [0-9]*: OK' "$l")
+	batches=$(tr -d '\r' <"$l" | sed -n 's/^umbra: swap: [0-9]* frames evicted in \([0-9]*\) batches.*/\1/p')
 	if [ $prc -eq 1 ] && [ $urc -eq 1 ] && cmp -s "$out/swap.plain" "$out/swap.fork" && [ -n "$s" ] &&
+	   [ "$audits" = "$batches" ] && ! grep -q violation "$l" &&
 	   grep -q 'audit after vm1 ended: OK' "$l" && grep -q 'no leak' "$l"; then
-		ok "swap/forkstress under mem_limit=6 (up to 13 processes of 256 pages): byte-identical to plain QEMU; $s; no slot left; audit OK; no leak"
+		ok "swap/forkstress under mem_limit=6 (up to 13 processes of 256 pages): byte-identical to plain QEMU; $s; audit OK after each of the $batches batches and at the end; no slot left; no leak"
 	else
-		bad "swap/forkstress under mem_limit=6" "plain $prc umbra $urc; $(diff "$out/swap.plain" "$out/swap.fork" | head -3 | tr '\n' ' ') $(grep -E 'swap:|ended|leak' "$l" | tr '\n' ' ')"
+		bad "swap/forkstress under mem_limit=6" "plain $prc umbra $urc; $audits audits OK after ${batches:-?} batches; $(diff "$out/swap.plain" "$out/swap.fork" | head -3 | tr '\n' ' ') $(grep -E 'swap:|ended|leak' "$l" | tr '\n' ' ')"
 	fi
 	# Thrashing: 24 MiB written and read back whole, 3 times, under 4 MiB.
 	local g=$B/tests/paging/pg_thrash.elf

@@ -328,8 +328,12 @@ void vm_make_room(void)
 	u64 n = frame_count_of_type(FRAME_GUEST);
 	if (n > guest_frames_peak)
 		guest_frames_peak = n;
-	if (swap_limit_frames && n + 8 > swap_limit_frames)
+	if (swap_limit_frames && n + 8 > swap_limit_frames) {
+		u64 batches = swap_stats.batches;
 		swap_make_room(8);
+		if (cfg.audit_all && swap_stats.batches != batches)
+			vm_audit_all("after swap batch %lu", swap_stats.batches);
+	}
 }
 
 void vm_dedup(bool say)

@@ -153,6 +153,8 @@ bool swap_frame_movable(hfn_t h)
 	return swap_holders(f->gfn, (u32)h, 0) == f->count;
 }
 
+static void evict_to(hfn_t h, u32 slot);
+
 static bool all_zero(hfn_t h)
 {
 	const u64 *w = hfn_ptr(h);
@@ -162,22 +164,91 @@ static bool all_zero(hfn_t h)
 	return true;
 }
 
+// No disk write for an all-zero page: every leaf that named h names the
+// zero frame.
+static void to_zero(hfn_t h)
+{
+	shadow_reclaim(h, NULL, NULL);
+	u32 n = swap_holders(frame_of(h)->gfn, (u32)h, (u32)swap_zero_hfn);
+	for (u32 i = 0; i < n; i++) {
+		frame_get(swap_zero_hfn);
+		frame_put(h);
+	}
+	swap_stats.zero_pages++;
+}
+
+// n free slots in a row (a run does not wrap), reserved; false: none.
+static bool slot_alloc_run(u32 n, u32 *first)
+{
+	if (used + n > nslots)
+		return false;
+	u32 run = 0;
+	for (u32 step = 0, i = cursor; step < nslots + n; step++, i = (i + 1) % nslots) {
+		if (i == 0)
+			run = 0;
+		if (*count_of(i)) {
+			run = 0;
+			continue;
+		}
+		if (++run == n) {
+			*first = i + 1 - n;
+			for (u32 j = 0; j < n; j++)
+				*count_of(*first + j) = 1;
+			used += n;
+			cursor = (i + 1) % nslots;
+			return true;
+		}
+	}
+	return false;
+}
+
+// Evict victims (each movable): all-zero ones to the zero frame, the others
+// written with one command into slots in a row when the store can, else one
+// by one. 0, or < 0 when the store failed or was full (last_failure).
+static int swap_out_batch(const hfn_t *v, u32 n)
+{
+	hfn_t disk[EVICT_BATCH];
+	const void *pages[EVICT_BATCH];
+	u32 k = 0;
+	for (u32 i = 0; i < n; i++) {
+		if (swap_zero_hfn && all_zero(v[i]))
+			to_zero(v[i]);
+		else
+			disk[k++] = v[i];
+	}
+	u32 first;
+	if (k > 1 && ops.write_run && slot_alloc_run(k, &first)) {
+		for (u32 i = 0; i < k; i++)
+			pages[i] = hfn_ptr(disk[i]);
+		if (ops.write_run(ops.arg, first, k, pages) < 0) {
+			for (u32 i = 0; i < k; i++)
+				*count_of(first + i) = 0;
+			used -= k;
+			swap_stats.write_errors++;
+			swap_stats.last_failure = SWAP_WRITE_ERROR;
+			return -ERR_IO;
+		}
+		for (u32 i = 0; i < k; i++)
+			evict_to(disk[i], first + i);
+		swap_stats.runs++;
+		return 0;
+	}
+	for (u32 i = 0; i < k; i++) {
+		int r = swap_out(disk[i]);
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
 int swap_out(hfn_t h)
 {
 	if (!swap_frame_movable(h)) {
 		swap_stats.last_failure = SWAP_NOTHING;
 		return -ERR_INVAL;
 	}
-	struct frame *f = frame_of(h);
 	if (swap_zero_hfn && all_zero(h)) {
-		// No disk write: every leaf that named h names the zero frame.
-		shadow_reclaim(h, NULL, NULL);
-		u32 n = swap_holders(f->gfn, (u32)h, (u32)swap_zero_hfn);
-		for (u32 i = 0; i < n; i++) {
-			frame_get(swap_zero_hfn);
-			frame_put(h);
-		}
-		swap_stats.zero_pages++;
+		to_zero(h);
 		return 0;
 	}
 	if (!nslots) {
@@ -197,6 +268,15 @@ int swap_out(hfn_t h)
 		swap_stats.last_failure = SWAP_WRITE_ERROR;
 		return -ERR_IO;
 	}
+	evict_to(h, slot);
+	return 0;
+}
+
+// h's page is in slot: its mappings go (reverse map), every leaf that named
+// it names the slot, and it is freed.
+static void evict_to(hfn_t h, u32 slot)
+{
+	struct frame *f = frame_of(h);
 	u64 t0 = ops.now ? ops.now() : 0;
 	shadow_reclaim(h, NULL, NULL);
 	if (ops.now) {
@@ -215,7 +295,6 @@ int swap_out(hfn_t h)
 	while (n--)
 		frame_put(h);
 	swap_stats.evictions++;
-	return 0;
 }
 
 hfn_t swap_in(struct gpmap *m, gfn_t gfn, u32 entry, int *err)
@@ -283,6 +362,7 @@ static int make_room(u32 want)
 		// One batch: EVICT_BATCH victims (fewer rounds of the clock, and
 		// of TLB flushes), the clock going round at most twice (the first
 		// time round clears what it finds accessed).
+		hfn_t victims[EVICT_BATCH];
 		u32 evicted = 0;
 		u64 budget = 2 * (u64)frame_table_size;
 		swap_stats.batches++;
@@ -296,13 +376,16 @@ static int make_room(u32 want)
 				swap_stats.referenced++;
 				continue;
 			}
-			int r = swap_out(h);
-			if (r == 0)
-				evicted++;
-			else if (r != -ERR_INVAL) {
-				swap_stats.refused++;
-				return -ERR_NOMEM; // store full or failing: last_failure says
-			}
+			// (Round twice, the clock may come to a victim again.)
+			bool again = false;
+			for (u32 i = 0; i < evicted && !again; i++)
+				again = victims[i] == h;
+			if (!again && swap_frame_movable(h))
+				victims[evicted++] = h;
+		}
+		if (evicted && swap_out_batch(victims, evicted) < 0) {
+			swap_stats.refused++;
+			return -ERR_NOMEM; // store full or failing: last_failure says
 		}
 		if (!evicted) {
 			swap_stats.last_failure = SWAP_NOTHING;

@@ -158,19 +158,22 @@ bool ata_dma(void)
 	return bm != 0;
 }
 
-// One page by DMA: the PRD table names it, the drive moves it.
-static int dma_page(u32 page, hpa_t hpa, bool write)
+// Pages [page, page + n) by DMA: the PRD table names each (anywhere in
+// memory), the drive moves them with one command.
+static int dma_pages(u32 page, u32 n, const void *const *bufs, bool write)
 {
 	if (wait_ready() < 0)
 		return -1;
 	outb(bm + BM_CMD, 0);
-	prdt[0] = (u32)hpa;
-	prdt[1] = PAGE_SIZE | 0x80000000u; // the last entry
+	for (u32 i = 0; i < n; i++) {
+		prdt[2 * i] = (u32)((uintptr_t)bufs[i] - mm_phys_base);
+		prdt[2 * i + 1] = PAGE_SIZE | (i == n - 1 ? 0x80000000u : 0); // the last entry
+	}
 	outl(bm + BM_PRDT, (u32)((uintptr_t)prdt - mm_phys_base));
 	outb(bm + BM_STATUS, BM_ERROR | BM_INTR); // clear them
 	u8 dir = write ? 0 : BM_TO_MEMORY;
 	outb(bm + BM_CMD, dir);
-	lba48((u64)page * SECTORS_PER_PAGE, SECTORS_PER_PAGE);
+	lba48((u64)page * SECTORS_PER_PAGE, (u16)(n * SECTORS_PER_PAGE));
 	outb(ATA_CMD, write ? CMD_WRITE_DMA_EXT : CMD_READ_DMA_EXT);
 	outb(bm + BM_CMD, dir | BM_START);
 	int spin = 0;
@@ -196,7 +199,7 @@ int ata_write_page(u32 page, const void *buf)
 {
 	ASSERT(page < ata_pages());
 	if (bm) {
-		int r = dma_page(page, (hpa_t)((uintptr_t)buf - mm_phys_base), true);
+		int r = dma_pages(page, 1, &buf, true);
 		ata_stats.writes += r == 0;
 		return r;
 	}
@@ -230,7 +233,8 @@ int ata_read_page(u32 page, void *buf)
 		return -1; // swap_fail_reads=N: a read error as the drive would give one
 	}
 	if (bm) {
-		int r = dma_page(page, (hpa_t)((uintptr_t)buf - mm_phys_base), false);
+		const void *b = buf;
+		int r = dma_pages(page, 1, &b, false);
 		ata_stats.reads += r == 0;
 		return r;
 	}
@@ -249,6 +253,21 @@ int ata_read_page(u32 page, void *buf)
 	}
 	ata_stats.reads++;
 	return 0;
+}
+
+int ata_write_pages(u32 first, u32 n, const void *const *pages)
+{
+	ASSERT(n && n <= ATA_RUN_MAX && first + n <= ata_pages());
+	if (!bm) {
+		for (u32 i = 0; i < n; i++)
+			if (ata_write_page(first + i, pages[i]) < 0)
+				return -1;
+		return 0;
+	}
+	int r = dma_pages(first, n, pages, true);
+	ata_stats.writes += r == 0 ? n : 0;
+	ata_stats.runs += r == 0;
+	return r;
 }
 
 static int swap_write(void *arg, u32 slot, const void *page)
@@ -274,4 +293,15 @@ static u64 now(void)
 	return rdtsc();
 }
 
-const struct swap_ops ata_swap_ops = { swap_write, swap_read, NULL, now };
+static int swap_write_run(void *arg, u32 first, u32 n, const void *const *pages)
+{
+	(void)arg;
+	u64 t0 = rdtsc();
+	int r = ata_write_pages(first, n, pages);
+	ata_stats.write_cycles += rdtsc() - t0;
+	return r;
+}
+
+const struct swap_ops ata_swap_ops = {
+	.write = swap_write, .read = swap_read, .write_run = swap_write_run, .now = now,
+};

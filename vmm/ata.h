@@ -9,6 +9,7 @@ struct swap_ops;
 struct ata_stats {
 	u64 reads, writes, errors;
 	u64 reads_tried;
+	u64 runs;       // multi-page writes (one command each)
 	u64 read_cycles, write_cycles; // TSC cycles spent in reads and writes
 };
 extern struct ata_stats ata_stats;
@@ -22,6 +23,9 @@ bool ata_dma(void); // pages move by bus-master DMA (else PIO)
 // One page (8 sectors) at page index page: 0, or -1 on a drive error.
 int ata_write_page(u32 page, const void *buf);
 int ata_read_page(u32 page, void *buf);
+// Pages first.. first+n-1 with one command (n <= ATA_RUN_MAX).
+#define ATA_RUN_MAX 64
+int ata_write_pages(u32 first, u32 n, const void *const *pages);
 // The drive as mm/'s swap store, a slot a page.
 extern const struct swap_ops ata_swap_ops;
 

@@ -196,6 +196,13 @@ static int store_write(void *arg, u32 slot, const void *page)
 	return 0;
 }
 
+static int store_write_run(void *arg, u32 first, u32 n, const void *const *pages)
+{
+	for (u32 i = 0; i < n; i++)
+		store_write(arg, first + i, pages[i]);
+	return 0;
+}
+
 static int store_read(void *arg, u32 slot, void *page)
 {
 	(void)arg;
@@ -213,7 +220,7 @@ static void clone_random(bool swap)
 {
 	host_mem_init(GUEST_FRAMES * 6);
 	if (swap) {
-		static const struct swap_ops ops = { store_write, store_read, NULL, NULL };
+		static const struct swap_ops ops = { .write = store_write, .read = store_read, .write_run = store_write_run };
 		if (!store)
 			store = malloc((size_t)STORE_SLOTS * PAGE_SIZE);
 		CHECK(store && swap_attach(&ops, STORE_SLOTS), "swap_attach");
@@ -343,11 +350,12 @@ static void clone_random(bool swap)
 	      (unsigned long long)shadow_global.shared_tables);
 	(void)copies, (void)taken;
 	if (swap) {
-		printf("  swap: %llu written out, %llu more made the zero frame (%llu of all at random), %llu read back, %llu batches, %llu of %llu"
+		printf("  swap: %llu written out, %llu more made the zero frame (%llu of all at random), %llu read back, %llu batches (%llu written in one run), %llu of %llu"
 		       " frames looked at found accessed; %u slots in use at the end\n",
 		       (unsigned long long)swap_stats.evictions, (unsigned long long)swap_stats.zero_pages,
 		       (unsigned long long)swapouts,
 		       (unsigned long long)swap_stats.faultins, (unsigned long long)swap_stats.batches,
+		       (unsigned long long)swap_stats.runs,
 		       (unsigned long long)swap_stats.referenced, (unsigned long long)swap_stats.scanned,
 		       swap_slots_used());
 		printf("  dedup: %llu runs, %llu frames hashed, %llu merged (%llu into the zero frame), %llu hash collisions\n",
@@ -357,6 +365,7 @@ static void clone_random(bool swap)
 		CHECK(swap_stats.evictions > 2000 && swap_stats.faultins > 1500 && swapouts > 1000 &&
 		      swap_stats.zero_pages > 300, "the run swapped little");
 		CHECK(dedup_stats.merged - dedup_stats.zero > 1000, "dedup merged little");
+		CHECK(swap_stats.runs > 100, "few batches written in one run: %llu", (unsigned long long)swap_stats.runs);
 		CHECK(swap_slots_used() == 0, "swap slots leaked: %u", swap_slots_used());
 		swap_limit_frames = 0;
 		swap_detach();
@@ -370,7 +379,7 @@ static void clone_random(bool swap)
 static void test_swap_read_error(void)
 {
 	host_mem_init(GUEST_FRAMES * 3);
-	static const struct swap_ops ops = { store_write, store_read, NULL, NULL };
+	static const struct swap_ops ops = { .write = store_write, .read = store_read };
 	if (!store)
 		store = malloc((size_t)STORE_SLOTS * PAGE_SIZE);
 	CHECK(store && swap_attach(&ops, STORE_SLOTS), "swap_attach");

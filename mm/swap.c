@@ -360,11 +360,13 @@ static int make_room(u32 want)
 {
 	while (frame_count_of_type(FRAME_GUEST) + want > swap_limit_frames) {
 		// One batch: EVICT_BATCH victims (fewer rounds of the clock, and
-		// of TLB flushes), the clock going round at most twice (the first
-		// time round clears what it finds accessed).
+		// of TLB flushes), the clock going round at most once: a frame
+		// found accessed gets its second chance until the next call, as
+		// the guest runs between two calls (going round twice here would
+		// take the pages an instruction is using one by one, for ever).
 		hfn_t victims[EVICT_BATCH];
 		u32 evicted = 0;
-		u64 budget = 2 * (u64)frame_table_size;
+		u64 budget = frame_table_size;
 		swap_stats.batches++;
 		for (; budget && evicted < EVICT_BATCH; budget--) {
 			hfn_t h = hand;
@@ -376,7 +378,7 @@ static int make_room(u32 want)
 				swap_stats.referenced++;
 				continue;
 			}
-			// (Round twice, the clock may come to a victim again.)
+			// (Round once, the clock may still come to a victim again.)
 			bool again = false;
 			for (u32 i = 0; i < evicted && !again; i++)
 				again = victims[i] == h;

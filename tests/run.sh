@@ -154,6 +154,20 @@ paging_guest() { # GUEST.elf: on plain QEMU, under umbra, under umbra with recla
 	else
 		bad "guest/$n under umbra with reclaims" "status $rrc, ${nrec:-0} reclaimed: $(diff "$out/$n.plain" "$out/$n.reclaim" | head -3 | tr '\n' ' ') $(grep -m2 -E 'audit|ended' "$out/$n.reclaim.log" | tr '\n' ' ')"
 	fi
+	# Again with 128 KiB of host memory for its guest pages (mem_limit=128k):
+	# the rest goes to swap and comes back; the guest must not notice.
+	feed "$out/$n.swap" "$input" | UMBRA_ARGS="mem_limit=128k" UMBRA_LOG="$out/$n.swap.log" UMBRA_TIMEOUT=$T \
+		scripts/run-guest "$g" 64 ${gargs:+-- $gargs} >"$out/$n.swap" 2>/dev/null; rrc=${PIPESTATUS[1]}
+	local sw
+	sw=$(tr -d '\r' <"$out/$n.swap.log" | sed -n 's/^umbra: swap: \([0-9]*\) frames evicted in .*, \([0-9]*\) read back; 0 read errors, 0 write errors; 0 slots in use at the end$/\1 evicted, \2 read back/p')
+	if [ $rrc -eq $prc ] && cmp -s "$out/$n.plain" "$out/$n.swap" && grep -q 'audit: OK' "$out/$n.swap.log" &&
+	   grep -q 'no leak' "$out/$n.swap.log" && ! grep -q 'slots in use at the end' "$out/$n.swap.log" || [ -n "$sw" ] &&
+	   [ $rrc -eq $prc ] && cmp -s "$out/$n.plain" "$out/$n.swap" && grep -q 'audit: OK' "$out/$n.swap.log" &&
+	   grep -q 'no leak' "$out/$n.swap.log"; then
+		ok "guest/$n under umbra with mem_limit=128k: byte-identical, ${sw:-nothing swapped out}, audit OK, no leak"
+	else
+		bad "guest/$n under umbra with mem_limit=128k" "status $rrc: $(diff "$out/$n.plain" "$out/$n.swap" | head -3 | tr '\n' ' ') $(grep -m3 -E 'audit|ended|swap:' "$out/$n.swap.log" | tr '\n' ' ')"
+	fi
 }
 for g in $B/tests/paging/*.elf; do
 	[ -f "$g" ] || continue

@@ -111,11 +111,13 @@ static void swap_init(void)
 	if (bytes && swap_attach(&ata_swap_ops, ata_pages()))
 		kprintf("umbra: swap: an ATA disk of %lu MiB on the primary IDE channel (%s), %u slots of a page\n",
 			bytes >> 20, ata_dma() ? "bus-master DMA" : "PIO", swap_slots());
+	if (cfg.mem_limit_kib && !cfg.mem_limit_mib)
+		cfg.mem_limit_mib = (cfg.mem_limit_kib + 1023) / 1024; // what messages say
 	if (!cfg.mem_limit_mib)
 		return;
 	swap_zero_init(); // all-zero pages need no disk
-	swap_limit_frames = (u64)cfg.mem_limit_mib << (20 - PAGE_SHIFT);
-	kprintf("umbra: guests hold at most %u MiB of host memory together (mem_limit)%s\n", cfg.mem_limit_mib,
+	swap_limit_frames = cfg.mem_limit_kib ? MAX(cfg.mem_limit_kib / 4, 1u) : (u64)cfg.mem_limit_mib << (20 - PAGE_SHIFT);
+	kprintf("umbra: guests hold at most %lu KiB of host memory together (mem_limit)%s\n", swap_limit_frames * 4,
 		swap_slots() ? "; the rest goes to swap" : "; no swap disk: a VM that needs more is stopped");
 }
 
@@ -150,6 +152,8 @@ static void parse_cmdline(const char *c, bool skip_path, bool say)
 			number_option(w, p, 9, 100000, &cfg.deadline_s, say);
 		else if (p - w > 14 && strncmp(w, "reclaim_every=", 14) == 0)
 			number_option(w, p, 14, 1000000000, &cfg.reclaim_every, say);
+		else if (p - w > 11 && strncmp(w, "mem_limit=", 10) == 0 && (p[-1] == 'k' || p[-1] == 'K'))
+			number_option(w, p - 1, 10, 1u << 30, &cfg.mem_limit_kib, say); // KiB (tests)
 		else if (p - w > 10 && strncmp(w, "mem_limit=", 10) == 0)
 			number_option(w, p, 10, 1u << 20, &cfg.mem_limit_mib, say);
 		else if (p - w > 12 && strncmp(w, "dedup_every=", 12) == 0)

@@ -18,6 +18,7 @@ struct umbra_config {
 	                   // GRUB legacy); GRUB 2 gives the arguments alone
 	char linux_append[128]; // append=WORD (each): words added to every Linux kernel's command line
 	u32 mem_limit_mib;  // mem_limit=MIB: guest memory all VMs together hold; more is swapped out
+	u32 mem_limit_kib;  // mem_limit=NK: the same in KiB (tests)
 	u32 swap_fail_reads; // swap_fail_reads=N (tests): every Nth read of the swap disk fails
 	u32 dedup_every_s;   // dedup_every=S: merge identical guest pages every S seconds
 };

@@ -322,15 +322,24 @@ void vm_said_report(struct vm *vm)
 // by SWAP_SLACK frames; then the VM that asks for one more stops for want
 // of memory (vm_oom_reason says why), and the others run on.
 u64 guest_frames_peak;
+static bool stuck;   // room could not be made last time,
+static u64 stuck_at; // with guests holding this many frames
 
+// (When the clock found every candidate in use, umbra tries again only
+// once guests hold more: each look costs a walk of the candidates' reverse
+// maps, and a guest that maps one frame 24,576 times would pay it at every
+// exit.)
 void vm_make_room(void)
 {
 	u64 n = frame_count_of_type(FRAME_GUEST);
 	if (n > guest_frames_peak)
 		guest_frames_peak = n;
-	if (swap_limit_frames && n + 8 > swap_limit_frames) {
+	if (stuck && n < stuck_at) // frames went (a VM ended): from here, any growth tries again
+		stuck_at = n;
+	if (swap_limit_frames && n + 8 > swap_limit_frames && (!stuck || n > stuck_at)) {
 		u64 batches = swap_stats.batches;
-		swap_make_room(8);
+		stuck = swap_make_room(8) < 0;
+		stuck_at = frame_count_of_type(FRAME_GUEST);
 		if (cfg.audit_all && swap_stats.batches != batches)
 			vm_audit_all("after swap batch %lu", swap_stats.batches);
 	}

@@ -423,6 +423,19 @@ swap_tests() {
 	else
 		bad "swap/thrash" "status $urc; $(diff "$out/swap.thrash.plain" "$out/swap.thrash" | head -3 | tr '\n' ' ') $(grep -E 'swap:|ended' "$out/swap.thrash.log" | tr '\n' ' ')"
 	fi
+	# The disk full with two VMs: the one that needs memory (forkstress) is
+	# stopped; the other (pg_timer, a few frames, all taken at its start)
+	# runs on to its end, its bytes plain QEMU's.
+	local tp="$out/swap.two"
+	plain_qemu $B/tests/paging/pg_timer.elf 64 >"$tp.plain" 2>/dev/null
+	UMBRA_SWAP_MIB=2 umbra_qemu 256 "mem_limit=4" "$K procs=3 depth=2 pages=256 rounds=2,$B/tests/paging/pg_timer.elf" 2>&1 |
+		tr -d '\r' >"$tp"
+	if grep -q 'vm1 ended .*stopped by umbra.*swap store full' "$tp" && grep -q 'vm2 ended .*status 0' "$tp" &&
+	   sed -n 's/^\[vm2\] //p' "$tp" | cmp -s - "$tp.plain" && grep -q 'no leak' "$tp"; then
+		ok "swap/full with two VMs: the one that needs memory is stopped (swap store full), the other runs on to its end, bytes as plain QEMU's, no leak"
+	else
+		bad "swap/full with two VMs" "$(grep -E 'ended|leak' "$tp" | head -3 | tr '\n' ' ')"
+	fi
 	local tag args mib why
 	for tag in read-error full no-disk; do
 		case $tag in

@@ -334,6 +334,8 @@ void cmd_stats(int argc, char **argv)
 		"%lu, %lu of them accessed; %lu read errors, %lu write errors; %lu times no room could be made\n",
 		swap_stats.evictions, swap_stats.batches, swap_stats.zero_pages, swap_stats.faultins, swap_stats.scanned,
 		swap_stats.referenced, swap_stats.read_errors, swap_stats.write_errors, swap_stats.refused);
+	kprintf("  dedup: %lu passes, %lu frames hashed, %lu merged (%lu into the zero frame), %lu hash collisions\n",
+		dedup_stats.runs, dedup_stats.scanned, dedup_stats.merged, dedup_stats.zero, dedup_stats.collisions);
 }
 
 void cmd_dedup(int argc, char **argv)

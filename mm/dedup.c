@@ -54,15 +54,7 @@ static bool all_zero(const void *p)
 // h's pages become into's: shared, read-only, h freed.
 static void merge(hfn_t into, hfn_t h)
 {
-	struct rmap_iter it;
-	spte_ref_t ref;
-	for_each_rmap(into, &it, &ref) {
-		u32 *e = spte_ptr(ref);
-		if (*e & PTE_W) {
-			*e &= ~PTE_W;
-			flush_table_users(NULL, ref >> PAGE_SHIFT);
-		}
-	}
+	shadow_clear_bits(NULL, into, PTE_W);
 	shadow_reclaim(h, NULL, NULL);
 	u32 n = swap_holders(frame_of(h)->gfn, (u32)h, (u32)into);
 	for (u32 i = 0; i < n; i++) {

@@ -131,17 +131,24 @@ bool protect(struct shadow_mmu *s, gfn_t gfn)
 	if (!hfn)
 		return false;
 	frame_of(hfn)->flags |= FRAME_F_PROTECTED | FRAME_F_SHADOWED;
+	shadow_clear_bits(s, hfn, PTE_W); // stricter is right for every VM: shared tables too
+	return true;
+}
+
+bool shadow_clear_bits(struct shadow_mmu *s, hfn_t hfn, u32 bits)
+{
+	bool had = false;
 	struct rmap_iter it;
 	spte_ref_t ref;
 	for_each_rmap(hfn, &it, &ref) {
 		u32 *e = spte_ptr(ref);
-		if (*e & PTE_W) {
-			// Stricter is right for every VM: shared tables too.
-			*e &= ~PTE_W;
+		if (*e & bits) {
+			*e &= ~bits;
 			flush_table_users(s, ref >> PAGE_SHIFT);
+			had = true;
 		}
 	}
-	return true;
+	return had;
 }
 
 void clear_spte(u32 *sptep)

@@ -51,6 +51,9 @@ struct sp *sp_root_own(struct shadow_mmu *s, struct sp *root);
 bool spde_used_by(spte_ref_t parent, u16 owner);
 // Flush every VM that may cache an entry of the table in frame table.
 void flush_table_users(struct shadow_mmu *s, hfn_t table);
+// Clear bits in every shadow entry that maps hfn (its reverse map), each VM
+// that may cache one flushing its TLB: did any have them?
+bool shadow_clear_bits(struct shadow_mmu *s, hfn_t hfn, u32 bits);
 extern struct shadow_mmu *all_shadows; // every live shadow
 void shadow_cow_moved(void *arg, gfn_t gfn, hfn_t old, hfn_t new_);
 

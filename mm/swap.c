@@ -329,18 +329,7 @@ hfn_t swap_in(struct gpmap *m, gfn_t gfn, u32 entry, int *err)
 // the VMs using them flush their TLBs before they run again.
 static bool harvest_accessed(hfn_t h)
 {
-	bool accessed = false;
-	struct rmap_iter it;
-	spte_ref_t ref;
-	for_each_rmap(h, &it, &ref) {
-		u32 *e = spte_ptr(ref);
-		if (*e & PTE_A) {
-			*e &= ~PTE_A;
-			flush_table_users(NULL, ref >> PAGE_SHIFT);
-			accessed = true;
-		}
-	}
-	return accessed;
+	return shadow_clear_bits(NULL, h, PTE_A);
 }
 
 static int make_room(u32 want);

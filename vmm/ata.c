@@ -195,34 +195,37 @@ u32 ata_pages(void)
 	return pages > 0xFFFFFFFFu ? 0xFFFFFFFFu : (u32)pages;
 }
 
-int ata_write_page(u32 page, const void *buf)
+// One page by PIO: 8 sectors, each when the drive asks for it (DRQ).
+static int pio_page(u32 page, u16 *w, bool write)
 {
-	ASSERT(page < ata_pages());
-	if (bm) {
-		int r = dma_pages(page, 1, &buf, true);
-		ata_stats.writes += r == 0;
-		return r;
-	}
 	if (wait_ready() < 0)
 		return -1;
 	lba48((u64)page * SECTORS_PER_PAGE, SECTORS_PER_PAGE);
-	outb(ATA_CMD, CMD_WRITE_EXT);
-	const u16 *w = buf;
-	for (u32 s = 0; s < SECTORS_PER_PAGE; s++) {
+	outb(ATA_CMD, write ? CMD_WRITE_EXT : CMD_READ_EXT);
+	for (u32 s = 0; s < SECTORS_PER_PAGE; s++, w += 256) {
 		if (!wait_drq()) {
 			ata_stats.errors++;
 			return -1;
 		}
-		outsw(ATA_DATA, w, 256);
-		w += 256;
+		if (write)
+			outsw(ATA_DATA, w, 256);
+		else
+			insw(ATA_DATA, w, 256);
 	}
 	int st = wait_ready();
 	if (st < 0 || (st & (ST_ERR | ST_DF))) {
 		ata_stats.errors++;
 		return -1;
 	}
-	ata_stats.writes++;
 	return 0;
+}
+
+int ata_write_page(u32 page, const void *buf)
+{
+	ASSERT(page < ata_pages());
+	int r = bm ? dma_pages(page, 1, &buf, true) : pio_page(page, (u16 *)(uintptr_t)buf, true);
+	ata_stats.writes += r == 0;
+	return r;
 }
 
 int ata_read_page(u32 page, void *buf)
@@ -232,27 +235,10 @@ int ata_read_page(u32 page, void *buf)
 		ata_stats.errors++;
 		return -1; // swap_fail_reads=N: a read error as the drive would give one
 	}
-	if (bm) {
-		const void *b = buf;
-		int r = dma_pages(page, 1, &b, false);
-		ata_stats.reads += r == 0;
-		return r;
-	}
-	if (wait_ready() < 0)
-		return -1;
-	lba48((u64)page * SECTORS_PER_PAGE, SECTORS_PER_PAGE);
-	outb(ATA_CMD, CMD_READ_EXT);
-	u16 *w = buf;
-	for (u32 s = 0; s < SECTORS_PER_PAGE; s++) {
-		if (!wait_drq()) {
-			ata_stats.errors++;
-			return -1;
-		}
-		insw(ATA_DATA, w, 256);
-		w += 256;
-	}
-	ata_stats.reads++;
-	return 0;
+	const void *b = buf;
+	int r = bm ? dma_pages(page, 1, &b, false) : pio_page(page, buf, false);
+	ata_stats.reads += r == 0;
+	return r;
 }
 
 int ata_write_pages(u32 first, u32 n, const void *const *pages)

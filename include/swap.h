@@ -30,8 +30,9 @@ struct swap_ops {
 	// store failed (then nothing was changed on umbra's side).
 	int (*write)(void *arg, u32 slot, const void *page);
 	int (*read)(void *arg, u32 slot, void *page);
-	// Optional: write n pages into slots first.. first+n-1 with one command.
+	// Optional: write or read n pages at slots first.. first+n-1, one command.
 	int (*write_run)(void *arg, u32 first, u32 n, const void *const *pages);
+	int (*read_run)(void *arg, u32 first, u32 n, void *const *pages);
 	void *arg;
 	u64 (*now)(void); // a clock for the figures below (cycles), or NULL
 };
@@ -46,7 +47,8 @@ enum swap_failure {
 
 struct swap_stats {
 	u64 evictions;     // frames written out and freed
-	u64 faultins;      // frames read back
+	u64 faultins;      // frames read back on a fault
+	u64 readahead;     // ... and read with them (slots after theirs, same batch)
 	u64 batches;       // eviction rounds (one TLB flush request per VM each)
 	u64 runs;          // ... whose pages went to the store in one command
 	u64 scanned;       // frames the clock looked at

@@ -18,11 +18,26 @@ hfn_t swap_zero_hfn;
 static struct swap_ops ops;
 static u32 nslots, used, cursor;
 static hfn_t count_frames[64]; // slot counts: 64 frames x 4096 slots = 1 GiB of store
+// A slot's page: its gfn (low 20 bits) and the batch that wrote it (high 12
+// bits, mod 4096): read-ahead brings in the pages of the same batch.
+static hfn_t tag_frames[256];
+#define TAGS_PER_FRAME (PAGE_SIZE / 4)
+#define READAHEAD 8
 static hfn_t hand = 1;         // the clock
 
 static u8 *count_of(u32 slot)
 {
 	return (u8 *)hfn_ptr(count_frames[slot / SLOTS_PER_FRAME]) + slot % SLOTS_PER_FRAME;
+}
+
+static u32 *tag_of(u32 slot)
+{
+	return (u32 *)hfn_ptr(tag_frames[slot / TAGS_PER_FRAME]) + slot % TAGS_PER_FRAME;
+}
+
+static u32 tag(gfn_t gfn)
+{
+	return (gfn & 0xFFFFF) | (u32)(swap_stats.batches & 0xFFF) << 20;
 }
 
 bool swap_zero_init(void)
@@ -59,6 +74,15 @@ bool swap_attach(const struct swap_ops *o, u32 n)
 			return false;
 		}
 	}
+	for (u32 i = 0; i * TAGS_PER_FRAME < n; i++) {
+		if (!(tag_frames[i] = frame_alloc(FRAME_VMM, OWNER_NONE))) {
+			while (i--)
+				frame_put(tag_frames[i]);
+			for (u32 j = 0; j * SLOTS_PER_FRAME < n; j++)
+				frame_put(count_frames[j]);
+			return false;
+		}
+	}
 	ops = *o;
 	nslots = n;
 	return true;
@@ -70,6 +94,10 @@ void swap_detach(void)
 	for (u32 i = 0; i * SLOTS_PER_FRAME < nslots; i++) {
 		frame_put(count_frames[i]);
 		count_frames[i] = 0;
+	}
+	for (u32 i = 0; i * TAGS_PER_FRAME < nslots; i++) {
+		frame_put(tag_frames[i]);
+		tag_frames[i] = 0;
 	}
 	nslots = cursor = 0;
 	hand = 1;
@@ -290,6 +318,7 @@ static void evict_to(hfn_t h, u32 slot)
 	}
 	u32 refs = f->count;
 	*count_of(slot) = (u8)refs;
+	*tag_of(slot) = tag(f->gfn);
 	u32 n = swap_holders(f->gfn, (u32)h, GPMAP_SWAPPED | slot);
 	ASSERT(n == refs);
 	while (n--)
@@ -297,31 +326,55 @@ static void evict_to(hfn_t h, u32 slot)
 	swap_stats.evictions++;
 }
 
-hfn_t swap_in(struct gpmap *m, gfn_t gfn, u32 entry, int *err)
+// The page read into h is slot's: every leaf that named the slot (at its
+// gfn) names h, and the slot is free.
+static void install(hfn_t h, u32 slot, gfn_t gfn)
 {
-	u32 slot = entry & ~GPMAP_SWAPPED;
-	ASSERT(slot < nslots && *count_of(slot) > 0);
-	hfn_t h = swap_frame_alloc(m->owner);
-	if (!h) {
-		*err = -ERR_NOMEM;
-		return 0;
-	}
-	if (ops.read(ops.arg, slot, hfn_ptr(h)) < 0) {
-		frame_put(h);
-		swap_stats.read_errors++;
-		*err = -ERR_IO;
-		return 0;
-	}
 	frame_of(h)->gfn = gfn;
 	u32 refs = *count_of(slot);
-	u32 n = swap_holders(gfn, entry, (u32)h);
+	u32 n = swap_holders(gfn, GPMAP_SWAPPED | slot, (u32)h);
 	ASSERT(n == refs);
 	for (u32 i = 1; i < n; i++)
 		frame_get(h);
 	*count_of(slot) = 0;
 	used--;
+}
+
+hfn_t swap_in(struct gpmap *m, gfn_t gfn, u32 entry, int *err)
+{
+	u32 slot = entry & ~GPMAP_SWAPPED;
+	ASSERT(slot < nslots && *count_of(slot) > 0);
+	hfn_t h[READAHEAD];
+	void *pages[READAHEAD];
+	if (!(h[0] = swap_frame_alloc(m->owner))) {
+		*err = -ERR_NOMEM;
+		return 0;
+	}
+	pages[0] = hfn_ptr(h[0]);
+	// Read-ahead: the slots after it that the same batch wrote come in with
+	// it, one command, while guest frames may be had without going over.
+	u32 k = 1, batch = *tag_of(slot) >> 20;
+	while (ops.read_run && k < READAHEAD && slot + k < nslots && *count_of(slot + k) &&
+	       *tag_of(slot + k) >> 20 == batch &&
+	       (!swap_limit_frames || frame_count_of_type(FRAME_GUEST) < swap_limit_frames) &&
+	       (h[k] = swap_frame_alloc(m->owner))) {
+		pages[k] = hfn_ptr(h[k]);
+		k++;
+	}
+	int r = k > 1 ? ops.read_run(ops.arg, slot, k, pages) : ops.read(ops.arg, slot, pages[0]);
+	if (r < 0) {
+		for (u32 i = 0; i < k; i++)
+			frame_put(h[i]);
+		swap_stats.read_errors++;
+		*err = -ERR_IO;
+		return 0;
+	}
+	install(h[0], slot, gfn);
+	for (u32 i = 1; i < k; i++)
+		install(h[i], slot + i, *tag_of(slot + i) & 0xFFFFF);
 	swap_stats.faultins++;
-	return h;
+	swap_stats.readahead += k - 1;
+	return h[0];
 }
 
 // Was frame h accessed since the clock last looked? Its shadow entries say

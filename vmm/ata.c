@@ -256,6 +256,21 @@ int ata_write_pages(u32 first, u32 n, const void *const *pages)
 	return r;
 }
 
+int ata_read_pages(u32 first, u32 n, void *const *pages)
+{
+	ASSERT(n && n <= ATA_RUN_MAX && first + n <= ata_pages());
+	if (!bm || fail_reads_every) { // (swap_fail_reads counts page reads)
+		for (u32 i = 0; i < n; i++)
+			if (ata_read_page(first + i, pages[i]) < 0)
+				return -1;
+		return 0;
+	}
+	int r = dma_pages(first, n, (const void *const *)pages, false);
+	ata_stats.reads += r == 0 ? n : 0;
+	ata_stats.runs += r == 0;
+	return r;
+}
+
 static int swap_write(void *arg, u32 slot, const void *page)
 {
 	(void)arg;
@@ -288,6 +303,15 @@ static int swap_write_run(void *arg, u32 first, u32 n, const void *const *pages)
 	return r;
 }
 
+static int swap_read_run(void *arg, u32 first, u32 n, void *const *pages)
+{
+	(void)arg;
+	u64 t0 = rdtsc();
+	int r = ata_read_pages(first, n, pages);
+	ata_stats.read_cycles += rdtsc() - t0;
+	return r;
+}
+
 const struct swap_ops ata_swap_ops = {
-	.write = swap_write, .read = swap_read, .write_run = swap_write_run, .now = now,
+	.write = swap_write, .read = swap_read, .write_run = swap_write_run, .read_run = swap_read_run, .now = now,
 };

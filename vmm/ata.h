@@ -26,6 +26,7 @@ int ata_read_page(u32 page, void *buf);
 // Pages first.. first+n-1 with one command (n <= ATA_RUN_MAX).
 #define ATA_RUN_MAX 64
 int ata_write_pages(u32 first, u32 n, const void *const *pages);
+int ata_read_pages(u32 first, u32 n, void *const *pages);
 // The drive as mm/'s swap store, a slot a page.
 extern const struct swap_ops ata_swap_ops;
 

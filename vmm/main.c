@@ -408,9 +408,9 @@ void kmain(u32 magic, u32 mbi_pa)
 			swap_stats.read_errors, swap_stats.write_errors, swap_slots_used());
 		kprintf("umbra: swap: %lu all-zero frames became the zero frame (no disk write)\n", swap_stats.zero_pages);
 		kprintf("umbra: swap: the clock looked at %lu frames, %lu of them accessed; the disk took %lu us a write, "
-			"%lu us a read\n", swap_stats.scanned, swap_stats.referenced,
-			ata_stats.writes ? tsc_to_us(ata_stats.write_cycles) / ata_stats.writes : 0,
-			ata_stats.reads ? tsc_to_us(ata_stats.read_cycles) / ata_stats.reads : 0);
+			"%lu us a read; %lu pages read ahead with the faulting ones\n", swap_stats.scanned,
+			swap_stats.referenced, ata_stats.writes ? tsc_to_us(ata_stats.write_cycles) / ata_stats.writes : 0,
+			ata_stats.reads ? tsc_to_us(ata_stats.read_cycles) / ata_stats.reads : 0, swap_stats.readahead);
 		u64 ev = swap_stats.evictions + swap_stats.zero_pages;
 		kprintf("umbra: swap: %lu ns an eviction all told; unmapping %lu ns of it through reverse maps, where a "
 			"scan of every shadow table took %lu ns (%lu sampled)\n",

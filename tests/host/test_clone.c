@@ -203,6 +203,15 @@ static int store_write_run(void *arg, u32 first, u32 n, const void *const *pages
 	return 0;
 }
 
+static int store_read(void *arg, u32 slot, void *page);
+static int store_read_run(void *arg, u32 first, u32 n, void *const *pages)
+{
+	for (u32 i = 0; i < n; i++)
+		if (store_read(arg, first + i, pages[i]) < 0)
+			return -1;
+	return 0;
+}
+
 static int store_read(void *arg, u32 slot, void *page)
 {
 	(void)arg;
@@ -220,7 +229,9 @@ static void clone_random(bool swap)
 {
 	host_mem_init(GUEST_FRAMES * 6);
 	if (swap) {
-		static const struct swap_ops ops = { .write = store_write, .read = store_read, .write_run = store_write_run };
+		static const struct swap_ops ops = {
+			.write = store_write, .read = store_read, .write_run = store_write_run, .read_run = store_read_run,
+		};
 		if (!store)
 			store = malloc((size_t)STORE_SLOTS * PAGE_SIZE);
 		CHECK(store && swap_attach(&ops, STORE_SLOTS), "swap_attach");
@@ -358,6 +369,8 @@ static void clone_random(bool swap)
 		       (unsigned long long)swap_stats.runs,
 		       (unsigned long long)swap_stats.referenced, (unsigned long long)swap_stats.scanned,
 		       swap_slots_used());
+		printf("  read-ahead: %llu pages read with the faulting ones\n", (unsigned long long)swap_stats.readahead);
+		CHECK(swap_stats.readahead > 100, "little read-ahead: %llu", (unsigned long long)swap_stats.readahead);
 		printf("  dedup: %llu runs, %llu frames hashed, %llu merged (%llu into the zero frame), %llu hash collisions\n",
 		       (unsigned long long)dedup_stats.runs, (unsigned long long)dedup_stats.scanned,
 		       (unsigned long long)dedup_stats.merged, (unsigned long long)dedup_stats.zero,

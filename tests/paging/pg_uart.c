@@ -39,6 +39,15 @@ static void com_irq(struct frame *f)
 	outb(0x20, 0x20);
 }
 
+// How many of the logged IIR reads gave this interrupt reason.
+static u32 iir_count(u8 reason)
+{
+	u32 n = 0;
+	for (u32 i = 0; i < iir_n; i++)
+		n += (iir_log[i] & 0x0F) == reason;
+	return n;
+}
+
 static void print_log(const char *what)
 {
 	printf("%s: %u interrupts, IIR", what, irqs);
@@ -155,14 +164,16 @@ void test_main(void)
 	u32 n = 4;
 	__asm__ volatile("rep outsb" : "+S"(src), "+c"(n) : "d"(COM + RBR) : "memory");
 	wait_irq(0);
-	u32 at_trigger = irqs;
+	// (Counted by what IIR said: an edge the 8259 latched earlier may bring
+	// the handler once more with nothing pending, as on a loaded host.)
+	u32 at_trigger = iir_count(0x04);
 	u8 log_trigger = iir_log[0];
 	irqs = 0, iir_n = 0;
 	// One byte, below the trigger: the character timeout reports it.
 	outb(COM + RBR, 'z');
 	wait_irq(0);
 	spin_ms(20);
-	u32 at_timeout = irqs;
+	u32 at_timeout = iir_count(0x0C);
 	u8 log_timeout = iir_log[0];
 	outb(COM + IER, 0x00);
 	outb(COM + MCR, 0x0B);

@@ -7,7 +7,10 @@
 // named the frame (one per leaf: clones share frames by gfn) names the
 // slot instead. A fault on such an entry reads it back into a fresh frame,
 // which every one of those entries names again: a shared frame comes back
-// shared. Shadowed guest tables are not evicted.
+// shared. Shadowed guest tables are not evicted. Victims go 16 a batch,
+// written with one command into slots in a row; a fault reads the slots
+// after its own from the same batch with it (read-ahead). An all-zero
+// victim is not written: its entries name the one zero frame.
 //
 // The store is a device vmm/ drives (vmm/ata.c), or a host test's array;
 // mm/ sees it through struct swap_ops.

@@ -1,5 +1,6 @@
 // Swap (mm/, pure C): see include/swap.h for the model. Slots hold a
-// reference count each (how many gpmap leaf entries name the slot), in
+// reference count each (how many gpmap leaf entries name the slot) and a
+// tag (the page's gfn and the batch that wrote it, for read-ahead), in
 // frames of umbra's; a free slot's count is 0. The clock's hand moves over
 // host frame numbers.
 #include "frame.h"

@@ -152,11 +152,11 @@ $(LINUX)/vmlinuz $(LINUX)/busybox:
 	@scripts/fetch-linux $(LINUX)
 
 # No libc (raw system calls): builds with any gcc that has -m32.
-$(LINUX)/lstress: tests/linux/lstress.c
+$(LINUX)/lstress: tests/linux/lstress.c tests/linux/sys.h
 	@mkdir -p $(dir $@)
 	gcc -m32 -Os -static -nostdlib -ffreestanding -fno-pic -fno-pie -no-pie -fno-stack-protector $(WARN) $< -o $@
 
-$(LINUX)/vmclone: tests/linux/vmclone.c
+$(LINUX)/vmclone: tests/linux/vmclone.c tests/linux/sys.h
 	@mkdir -p $(dir $@)
 	gcc -m32 -Os -static -nostdlib -ffreestanding -fno-pic -fno-pie -no-pie -fno-stack-protector $(WARN) $< -o $@
 

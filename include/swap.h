@@ -115,6 +115,8 @@ int swap_out(hfn_t hfn);
 // frame or a merged one)? And every leaf entry of every map holding e at
 // gfn, each leaf once, set to set_to unless that is 0: how many.
 bool swap_frame_movable(hfn_t h);
+// Is the page all zeros (then it needs no disk: the zero frame stands for it)?
+bool swap_page_zero(const void *page);
 u32 swap_holders(gfn_t gfn, u32 e, u32 set_to);
 
 #endif

@@ -42,15 +42,6 @@ static u64 page_hash(const void *p)
 	return h ? h : 1;
 }
 
-static bool all_zero(const void *p)
-{
-	const u64 *w = p;
-	for (u32 i = 0; i < PAGE_SIZE / 8; i++)
-		if (w[i])
-			return false;
-	return true;
-}
-
 // h's pages become into's: shared, read-only, h freed.
 static void merge(hfn_t into, hfn_t h)
 {
@@ -106,7 +97,7 @@ int dedup_run(void)
 			continue;
 		dedup_stats.scanned++;
 		const void *page = hfn_ptr(h);
-		if (!target && swap_zero_hfn && all_zero(page)) {
+		if (!target && swap_zero_hfn && swap_page_zero(page)) {
 			merge(swap_zero_hfn, h);
 			dedup_stats.zero++;
 			merged++;

@@ -184,9 +184,9 @@ bool swap_frame_movable(hfn_t h)
 
 static void evict_to(hfn_t h, u32 slot);
 
-static bool all_zero(hfn_t h)
+bool swap_page_zero(const void *page)
 {
-	const u64 *w = hfn_ptr(h);
+	const u64 *w = page;
 	for (u32 i = 0; i < PAGE_SIZE / 8; i++)
 		if (w[i])
 			return false;
@@ -240,7 +240,7 @@ static int swap_out_batch(const hfn_t *v, u32 n)
 	const void *pages[EVICT_BATCH];
 	u32 k = 0;
 	for (u32 i = 0; i < n; i++) {
-		if (swap_zero_hfn && all_zero(v[i]))
+		if (swap_zero_hfn && swap_page_zero(hfn_ptr(v[i])))
 			to_zero(v[i]);
 		else
 			disk[k++] = v[i];
@@ -276,7 +276,7 @@ int swap_out(hfn_t h)
 		swap_stats.last_failure = SWAP_NOTHING;
 		return -ERR_INVAL;
 	}
-	if (swap_zero_hfn && all_zero(h)) {
+	if (swap_zero_hfn && swap_page_zero(hfn_ptr(h))) {
 		to_zero(h);
 		return 0;
 	}

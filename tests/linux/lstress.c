@@ -6,34 +6,7 @@
 // munmap churn. Only the first process prints, so the output is the same on
 // every run and under every hypervisor. Exit status: 0 when all is well.
 // Arguments: procs=N depth=N pages=N rounds=N.
-typedef unsigned int u32;
-
-static int sys(int n, int a, int b, int c, int d, int e, int f)
-{
-	int r;
-	__asm__ volatile("push %%ebp; mov %7, %%ebp; int $0x80; pop %%ebp"
-			 : "=a"(r) : "a"(n), "b"(a), "c"(b), "d"(c), "S"(d), "D"(e), "g"(f) : "memory");
-	return r;
-}
-#define SYS_exit 1
-#define SYS_fork 2
-#define SYS_read 3
-#define SYS_write 4
-#define SYS_close 6
-#define SYS_waitpid 7
-#define SYS_pipe 42
-#define SYS_munmap 91
-#define SYS_mprotect 125
-#define SYS_mmap2 192
-#define SYS_exit_group 252
-
-static void out(const char *s)
-{
-	int n = 0;
-	while (s[n])
-		n++;
-	sys(SYS_write, 1, (int)s, n, 0, 0, 0);
-}
+#include "sys.h"
 
 static void out_num(u32 v, int hex)
 {

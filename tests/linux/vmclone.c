@@ -6,25 +6,7 @@
 // that many from one IN (plain QEMU ignores it). Prints
 // which VM it is. Exit status: 0 in the parent, 1 in a clone, 2 if a clone
 // could not be made (not under umbra, or umbra refused: its log says why).
-typedef unsigned int u32;
-
-static int sys(int n, int a, int b, int c)
-{
-	int r;
-	__asm__ volatile("int $0x80" : "=a"(r) : "a"(n), "b"(a), "c"(b), "d"(c) : "memory");
-	return r;
-}
-#define SYS_exit 1
-#define SYS_write 4
-#define SYS_ioperm 101
-
-static void out(const char *s)
-{
-	int n = 0;
-	while (s[n])
-		n++;
-	sys(SYS_write, 1, (int)s, n);
-}
+#include "sys.h"
 
 static u32 number(const char *s)
 {
@@ -41,7 +23,7 @@ void start(const u32 *sp)
 {
 	u32 n = sp[0] > 1 ? number((const char *)sp[2]) : 1, r = 0xFFFFFFFFu;
 	int status = 0;
-	if (sys(SYS_ioperm, 0x6C0, 4, 1) < 0)
+	if (sys(SYS_ioperm, 0x6C0, 4, 1, 0, 0, 0) < 0)
 		status = 2;
 	if (status == 0) {
 		__asm__ volatile("outl %0, %1" : : "a"(n), "Nd"((unsigned short)0x6C0));
@@ -50,7 +32,7 @@ void start(const u32 *sp)
 	}
 	out(status == 1 ? "vmclone: the clone\n" : status == 0 ? "vmclone: the parent\n"
 		: r == 0xFFFFFFFEu ? "vmclone: umbra refused the clone\n" : "vmclone: not under umbra\n");
-	sys(SYS_exit, status, 0, 0);
+	sys(SYS_exit, status, 0, 0, 0, 0, 0);
 	for (;;)
 		;
 }

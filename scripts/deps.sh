@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Install what umbra needs from Debian's packages, if it is missing.
 # As root (CI): apt-get update once, then apt-get install -y. Otherwise print
-# the exact command and fail. Usage: scripts/deps.sh [run|test|bench]
+# the exact command and fail. Usage: scripts/deps.sh [run|test|bench|bochs]
 set -euo pipefail
 need=()
 have() { command -v "$1" >/dev/null 2>&1; }
@@ -15,6 +15,12 @@ have make || need+=(make)
 have python3 || need+=(python3)
 have cpio || need+=(cpio)
 [ "${1:-}" = test ] && { have gdb || need+=(gdb); }
+# Bochs (scripts/bochs: umbra's VMX backend, and SVM on a second emulator).
+if [ "${1:-}" = bochs ] || [ "${1:-}" = test ] || [ "${1:-}" = bench ]; then
+	have bochs-bin || need+=(bochs)
+	[ -f /usr/share/bochs/BIOS-bochs-latest ] || need+=(bochsbios)
+	[ -f /usr/share/vgabios/vgabios.bin ] || need+=(vgabios)
+fi
 [ "${1:-}" = bench ] && { have valgrind || need+=(valgrind); have gnuplot || need+=(gnuplot-nox); }
 [ ${#need[@]} -eq 0 ] && exit 0
 cmd="apt-get install -y ${need[*]}"

@@ -10,6 +10,7 @@
 #define COM1 0x3F8
 #define COM2 0x2F8
 #define EXIT_PORT 0xF4
+#define BOCHS_SHUTDOWN_PORT 0x8900 // "Shutdown", a byte at a time, stops Bochs
 
 static u16 log_port = COM1;
 
@@ -96,7 +97,12 @@ void kprintf(const char *fmt, ...)
 
 _Noreturn void qemu_exit(u32 status)
 {
+	// Said in the log first, for emulators that cannot return a status.
+	kprintf("umbra: exit status %u\n", status);
 	outl(EXIT_PORT, status);
+	// Bochs has no isa-debug-exit: its shutdown port ends it instead.
+	for (const char *p = "Shutdown"; *p; p++)
+		outb(BOCHS_SHUTDOWN_PORT, (u8)*p);
 	// No isa-debug-exit device (a real machine, or QEMU without it): stop here.
 	for (;;) {
 		cli();

@@ -122,7 +122,7 @@ static void swap_init(void)
 }
 
 // umbra's own options: its command line (after the kernel's path, which
-// multiboot loaders put first: skip_path), or more from QEMU's fw_cfg.
+// QEMU's multiboot loader puts first: skip_path), or more from QEMU's fw_cfg.
 // say: report what is not understood (once the log is set up; a first,
 // quiet pass finds log=com2).
 static void parse_cmdline(const char *c, bool skip_path, bool say)
@@ -130,8 +130,18 @@ static void parse_cmdline(const char *c, bool skip_path, bool say)
 	const char *p = c;
 	while (p && *p == ' ')
 		p++;
-	while (skip_path && p && *p && *p != ' ')
-		p++; // the kernel's path
+	if (skip_path && p) {
+		// QEMU's -kernel puts the kernel's path first; GRUB 2 does not
+		// (its line is the options alone): skip a first word that is a path.
+		const char *e = p;
+		while (*e && *e != ' ')
+			e++;
+		bool path = e - p > 4 && strncmp(e - 4, ".elf", 4) == 0;
+		for (const char *q = p; q < e; q++)
+			path |= *q == '/';
+		if (path)
+			p = e;
+	}
 	for (; p && *p;) {
 		while (*p == ' ')
 			p++;

@@ -307,6 +307,10 @@ static void svm_vcpu_run(struct vcpu *v, struct vm_exit *e)
 		ev->valid = false;
 	}
 
+	// VMRUN loads CR2 from the VMCB, but Bochs's does not: the register
+	// itself holds the guest's too (umbra takes no page faults of its own).
+	if (read_cr2() != v->cr2)
+		write_cr2(v->cr2);
 	bool load = hidden_in_cpu != v;
 	if (load && hidden_in_cpu)
 		vmsave(hidden_in_cpu->hw); // the other vCPU's, back into its VMCB

@@ -29,6 +29,7 @@
 #define CR4_PCE (1u << 8)
 #define CR4_OSFXSR (1u << 9)
 #define CR4_OSXMMEXCPT (1u << 10)
+#define CR4_VMXE (1u << 13)
 
 #define CR3_PWT (1u << 3)
 #define CR3_PCD (1u << 4)

@@ -317,7 +317,7 @@ void cmd_stats(int argc, char **argv)
 	kprintf("stats: %u VMs now, %lu gone\n", live, vm_retired.vms);
 	kprintf("  VM exits %lu: pf %lu cr %lu invlpg %lu io %lu msr %lu hlt %lu intr %lu irq-window %lu other %lu\n", total,
 		ex[EXIT_PF], ex[EXIT_CR_READ] + ex[EXIT_CR_WRITE], ex[EXIT_INVLPG], ex[EXIT_IO], ex[EXIT_MSR], ex[EXIT_HLT],
-		ex[EXIT_INTR], ex[EXIT_IRQ_WINDOW], ex[EXIT_SHUTDOWN] + ex[EXIT_VMMCALL] + ex[EXIT_SVM_INSN] + ex[EXIT_INSN] +
+		ex[EXIT_INTR], ex[EXIT_IRQ_WINDOW], ex[EXIT_SHUTDOWN] + ex[EXIT_VMMCALL] + ex[EXIT_VIRT_INSN] + ex[EXIT_INSN] +
 		ex[EXIT_INVALID] + ex[EXIT_OTHER]);
 	kprintf("  shadow faults %lu, fills %lu, reflected to the guest %lu, CR3 loads %lu (%lu found their root)\n",
 		st.faults, st.fills, st.guest_faults, st.cr3_loads, st.roots_reused);

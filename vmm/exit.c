@@ -328,17 +328,19 @@ static void handle_one(struct vcpu *v, const struct vm_exit *e, struct vm *vm)
 		v->inject = (struct event){ true, true, VEC_DF, EVENT_EXCEPTION, 0 };
 		break;
 	case EXIT_VMMCALL:
-	case EXIT_SVM_INSN:
+	case EXIT_VIRT_INSN:
 		inject_ud(v, e);
 		break;
 	case EXIT_INVALID:
 		hv->dump(v);
-		vm_end(vm, UMBRA_EXIT_INTERNAL, true, "the CPU refused the guest state (VMEXIT_INVALID)");
+		vm_end(vm, UMBRA_EXIT_INTERNAL, true, "the CPU refused the guest state: %s",
+		       e->why ? e->why : "no reason given");
 		break;
 	case EXIT_OTHER:
 	case EXIT_NR:
 		hv->dump(v);
-		vm_end(vm, UMBRA_EXIT_INTERNAL, true, "unexpected exit 0x%lx", e->raw);
+		vm_end(vm, UMBRA_EXIT_INTERNAL, true, "unexpected exit 0x%lx%s%s", e->raw, e->why ? ": " : "",
+		       e->why ? e->why : "");
 		break;
 	}
 }

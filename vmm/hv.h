@@ -28,7 +28,7 @@ struct hv_ops {
 	void (*dump)(struct vcpu *v);
 };
 
-extern const struct hv_ops svm_ops;
+extern const struct hv_ops svm_ops, vmx_ops;
 extern const struct hv_ops *hv;
 
 #endif

@@ -361,16 +361,23 @@ void kmain(u32 magic, u32 mbi_pa)
 	swap_init();
 	u64 free_at_boot = frame_free_count();
 
-	hv = &svm_ops;
-	const char *why = hv->probe();
+	// The backend is the CPU's: Intel's VMX when CPUID says VMX, else AMD's SVM.
+	const char *why_vmx = vmx_ops.probe(), *why = why_vmx;
+	hv = &vmx_ops;
+	if (why_vmx) {
+		hv = &svm_ops;
+		why = hv->probe();
+	}
 	if (why)
-		panic("cannot run guests: %s", why);
+		panic("cannot run guests: %s; %s", why, why_vmx);
 	if (hv->cpu_init() < 0)
 		panic("cannot run guests: the %s backend could not start on this CPU", hv->name);
 	// umbra keeps guests' FPU/SSE state with FXSAVE/FXRSTOR: allow both.
 	write_cr0((read_cr0() & ~(u64)(CR0_EM | CR0_TS)) | CR0_MP | CR0_NE);
 	write_cr4(read_cr4() | CR4_OSFXSR | CR4_OSXMMEXCPT);
-	kprintf("umbra: backend %s, %u module(s), TSC %lu kHz\n", hv->name, nmods, cfg.tsc_khz);
+	kprintf("umbra: backend %s (%s), %u module(s), TSC %lu kHz\n", hv->name,
+		hv == &vmx_ops ? "Intel VMX, from CPUID 1 ECX bit 5" : "AMD SVM, from CPUID 8000_0001 ECX bit 2", nmods,
+		cfg.tsc_khz);
 
 	int created = 0, rejected = 0;
 	for (u32 i = 0; i < nmods; i++) {

@@ -1,5 +1,6 @@
 // VMs and vCPUs as the vendor-neutral parts of umbra see them. Nothing here
-// knows a VMCB or a VMCS: the backend (vmm/svm; vmm/vmx to come) translates.
+// knows a control block of SVM's or VMX's: the backend (vmm/svm, vmm/vmx)
+// translates.
 #ifndef UMBRA_VM_H
 #define UMBRA_VM_H
 
@@ -30,9 +31,11 @@ struct event {
 
 // EXIT_INSN: an instruction umbra intercepts to answer it itself or to keep
 // the host's state from guests (CPUID, INVD, RDPMC); the decoder says which.
+// EXIT_VIRT_INSN: an instruction of the virtualization extensions (VMRUN,
+// VMXON, ...): #UD, as for a CPU without them.
 enum exit_reason {
 	EXIT_CR_READ, EXIT_CR_WRITE, EXIT_PF, EXIT_INVLPG, EXIT_IO, EXIT_MSR,
-	EXIT_HLT, EXIT_INSN, EXIT_DF, EXIT_SHUTDOWN, EXIT_VMMCALL, EXIT_SVM_INSN, EXIT_INTR, EXIT_IRQ_WINDOW,
+	EXIT_HLT, EXIT_INSN, EXIT_DF, EXIT_SHUTDOWN, EXIT_VMMCALL, EXIT_VIRT_INSN, EXIT_INTR, EXIT_IRQ_WINDOW,
 	EXIT_INVALID, EXIT_OTHER, EXIT_NR
 };
 
@@ -49,6 +52,7 @@ struct vm_exit {
 	gva_t pf_addr;
 	bool msr_write;       // EXIT_MSR
 	struct event interrupted; // an event whose delivery the exit interrupted
+	const char *why;      // EXIT_INVALID, EXIT_OTHER: the backend's words, or NULL
 };
 
 struct vm;

@@ -177,6 +177,7 @@ static void decode_exit(struct vmcb *vmcb, struct vm_exit *e)
 
 	if ((u32)code == SVM_EXIT_INVALID) {
 		e->reason = EXIT_INVALID;
+		e->why = "VMEXIT_INVALID (the APM's consistency checks, 15.5.1)";
 		return;
 	}
 	if (code < SVM_EXIT_CR0_WRITE) {
@@ -242,7 +243,7 @@ static void decode_exit(struct vmcb *vmcb, struct vm_exit *e)
 	case SVM_EXIT_CLGI:
 	case SVM_EXIT_SKINIT:
 	case SVM_EXIT_INVLPGA:
-		e->reason = EXIT_SVM_INSN;
+		e->reason = EXIT_VIRT_INSN;
 		break;
 	default:
 		e->reason = EXIT_OTHER;

@@ -1,0 +1,165 @@
+// Intel VMX: the VMCS field encodings, control bits, exit reasons and
+// capability MSRs umbra uses (Intel SDM vol. 3C, appendices A-C). Only
+// vmm/vmx/ includes this file.
+#ifndef UMBRA_VMCS_H
+#define UMBRA_VMCS_H
+
+#include "types.h"
+
+// Capability and control MSRs.
+#define MSR_FEATURE_CONTROL 0x3A
+#define FEATURE_CONTROL_LOCK (1u << 0)
+#define FEATURE_CONTROL_VMXON (1u << 2) // VMXON outside SMX
+#define MSR_VMX_BASIC 0x480
+#define MSR_VMX_PINBASED_CTLS 0x481
+#define MSR_VMX_PROCBASED_CTLS 0x482
+#define MSR_VMX_EXIT_CTLS 0x483
+#define MSR_VMX_ENTRY_CTLS 0x484
+#define MSR_VMX_CR0_FIXED0 0x486
+#define MSR_VMX_CR0_FIXED1 0x487
+#define MSR_VMX_CR4_FIXED0 0x488
+#define MSR_VMX_CR4_FIXED1 0x489
+#define MSR_VMX_PROCBASED_CTLS2 0x48B
+#define MSR_VMX_EPT_VPID_CAP 0x48C
+#define MSR_VMX_TRUE_PINBASED_CTLS 0x48D
+#define MSR_VMX_TRUE_PROCBASED_CTLS 0x48E
+#define MSR_VMX_TRUE_EXIT_CTLS 0x48F
+#define MSR_VMX_TRUE_ENTRY_CTLS 0x490
+#define VMX_BASIC_TRUE_CTLS (1ull << 55)
+#define VMX_CAP_INVVPID (1ull << 32)
+#define VMX_CAP_INVVPID_SINGLE (1ull << 41)
+#define VMX_CAP_INVVPID_ALL (1ull << 42)
+
+// Pin-based controls.
+#define PIN_EXTINT_EXITING (1u << 0)
+#define PIN_NMI_EXITING (1u << 3)
+// Primary processor-based controls.
+#define PROC_IRQ_WINDOW_EXITING (1u << 2)
+#define PROC_HLT_EXITING (1u << 7)
+#define PROC_INVLPG_EXITING (1u << 9)
+#define PROC_RDPMC_EXITING (1u << 11)
+#define PROC_CR3_LOAD_EXITING (1u << 15)
+#define PROC_CR3_STORE_EXITING (1u << 16)
+#define PROC_IO_BITMAPS (1u << 25)
+#define PROC_MSR_BITMAPS (1u << 28)
+#define PROC_SECONDARY (1u << 31)
+// Secondary processor-based controls.
+#define PROC2_EPT (1u << 1)
+#define PROC2_VPID (1u << 5)
+// VM-exit and VM-entry controls.
+#define EXIT_SAVE_DEBUG (1u << 2)
+#define EXIT_HOST_64 (1u << 9)
+#define ENTRY_LOAD_DEBUG (1u << 2)
+
+// Field encodings: 16-bit.
+#define VMCS_VPID 0x0000
+#define VMCS_GUEST_ES_SEL 0x0800 // ES, CS, SS, DS, FS, GS, LDTR, TR: +2 each
+#define VMCS_GUEST_LDTR_SEL 0x080C
+#define VMCS_GUEST_TR_SEL 0x080E
+#define VMCS_HOST_ES_SEL 0x0C00
+#define VMCS_HOST_CS_SEL 0x0C02
+#define VMCS_HOST_SS_SEL 0x0C04
+#define VMCS_HOST_DS_SEL 0x0C06
+#define VMCS_HOST_FS_SEL 0x0C08
+#define VMCS_HOST_GS_SEL 0x0C0A
+#define VMCS_HOST_TR_SEL 0x0C0C
+// 64-bit.
+#define VMCS_IO_BITMAP_A 0x2000
+#define VMCS_IO_BITMAP_B 0x2002
+#define VMCS_MSR_BITMAP 0x2004
+#define VMCS_TSC_OFFSET 0x2010
+#define VMCS_LINK_POINTER 0x2800
+#define VMCS_GUEST_DEBUGCTL 0x2802
+// 32-bit control.
+#define VMCS_PIN_CTLS 0x4000
+#define VMCS_PROC_CTLS 0x4002
+#define VMCS_EXCEPTION_BITMAP 0x4004
+#define VMCS_PF_EC_MASK 0x4006
+#define VMCS_PF_EC_MATCH 0x4008
+#define VMCS_CR3_TARGET_COUNT 0x400A
+#define VMCS_EXIT_CTLS 0x400C
+#define VMCS_EXIT_MSR_STORE_COUNT 0x400E
+#define VMCS_EXIT_MSR_LOAD_COUNT 0x4010
+#define VMCS_ENTRY_CTLS 0x4012
+#define VMCS_ENTRY_MSR_LOAD_COUNT 0x4014
+#define VMCS_ENTRY_INTR_INFO 0x4016
+#define VMCS_ENTRY_EXC_EC 0x4018
+#define VMCS_ENTRY_INSN_LEN 0x401A
+#define VMCS_PROC_CTLS2 0x401E
+// 32-bit read-only.
+#define VMCS_INSN_ERROR 0x4400
+#define VMCS_EXIT_REASON 0x4402
+#define VMCS_EXIT_INTR_INFO 0x4404
+#define VMCS_EXIT_INTR_EC 0x4406
+#define VMCS_IDT_VECTORING_INFO 0x4408
+#define VMCS_IDT_VECTORING_EC 0x440A
+#define VMCS_EXIT_INSN_LEN 0x440C
+// 32-bit guest.
+#define VMCS_GUEST_ES_LIMIT 0x4800 // ES, CS, SS, DS, FS, GS, LDTR, TR, GDTR, IDTR: +2 each
+#define VMCS_GUEST_GDTR_LIMIT 0x4810
+#define VMCS_GUEST_IDTR_LIMIT 0x4812
+#define VMCS_GUEST_ES_AR 0x4814 // ES, CS, SS, DS, FS, GS, LDTR, TR: +2 each
+#define VMCS_GUEST_INTERRUPTIBILITY 0x4824
+#define VMCS_GUEST_ACTIVITY 0x4826
+#define VMCS_GUEST_SYSENTER_CS 0x482A
+#define VMCS_HOST_SYSENTER_CS 0x4C00
+// Natural width: control, read-only, guest, host.
+#define VMCS_CR0_MASK 0x6000
+#define VMCS_CR4_MASK 0x6002
+#define VMCS_CR0_READ_SHADOW 0x6004
+#define VMCS_CR4_READ_SHADOW 0x6006
+#define VMCS_EXIT_QUALIFICATION 0x6400
+#define VMCS_GUEST_CR0 0x6800
+#define VMCS_GUEST_CR3 0x6802
+#define VMCS_GUEST_CR4 0x6804
+#define VMCS_GUEST_ES_BASE 0x6806 // ES, CS, SS, DS, FS, GS, LDTR, TR, GDTR, IDTR: +2 each
+#define VMCS_GUEST_GDTR_BASE 0x6816
+#define VMCS_GUEST_IDTR_BASE 0x6818
+#define VMCS_GUEST_DR7 0x681A
+#define VMCS_GUEST_RSP 0x681C
+#define VMCS_GUEST_RIP 0x681E
+#define VMCS_GUEST_RFLAGS 0x6820
+#define VMCS_GUEST_PENDING_DBG 0x6822
+#define VMCS_GUEST_SYSENTER_ESP 0x6824
+#define VMCS_GUEST_SYSENTER_EIP 0x6826
+#define VMCS_HOST_CR0 0x6C00
+#define VMCS_HOST_CR3 0x6C02
+#define VMCS_HOST_CR4 0x6C04
+#define VMCS_HOST_FS_BASE 0x6C06
+#define VMCS_HOST_GS_BASE 0x6C08
+#define VMCS_HOST_TR_BASE 0x6C0A
+#define VMCS_HOST_GDTR_BASE 0x6C0C
+#define VMCS_HOST_IDTR_BASE 0x6C0E
+#define VMCS_HOST_SYSENTER_ESP 0x6C10
+#define VMCS_HOST_SYSENTER_EIP 0x6C12
+#define VMCS_HOST_RSP 0x6C14
+#define VMCS_HOST_RIP 0x6C16
+
+// Segment access rights (the descriptor's bits 40-47 and 52-55, at 0-7
+// and 12-15) and the unusable bit.
+#define VMX_AR_UNUSABLE (1u << 16)
+#define VMX_AR_DB (1u << 14)
+
+// Exit reasons (basic reason: the low 16 bits).
+#define VMX_EXIT_ENTRY_FAILED (1u << 31)
+enum vmx_exit {
+	VMX_EXIT_EXCEPTION = 0, VMX_EXIT_EXTINT = 1, VMX_EXIT_TRIPLE_FAULT = 2, VMX_EXIT_IRQ_WINDOW = 7,
+	VMX_EXIT_TASK_SWITCH = 9, VMX_EXIT_CPUID = 10, VMX_EXIT_GETSEC = 11, VMX_EXIT_HLT = 12, VMX_EXIT_INVD = 13,
+	VMX_EXIT_INVLPG = 14, VMX_EXIT_RDPMC = 15, VMX_EXIT_VMCALL = 18, VMX_EXIT_VMCLEAR = 19,
+	VMX_EXIT_VMXON = 27, VMX_EXIT_CR = 28, VMX_EXIT_IO = 30, VMX_EXIT_RDMSR = 31, VMX_EXIT_WRMSR = 32,
+	VMX_EXIT_BAD_GUEST = 33, VMX_EXIT_BAD_MSR_LOAD = 34, VMX_EXIT_MCE = 41, VMX_EXIT_INVEPT = 50,
+	VMX_EXIT_INVVPID = 53, VMX_EXIT_XSETBV = 55,
+};
+
+// Interruption information (exit, IDT vectoring, entry).
+#define VMX_INTR_VALID (1u << 31)
+#define VMX_INTR_EC (1u << 11)
+#define VMX_INTR_TYPE_SHIFT 8
+enum { VMX_INTR_EXTINT = 0, VMX_INTR_NMI = 2, VMX_INTR_HW_EXC = 3, VMX_INTR_SOFT_INT = 4,
+       VMX_INTR_PRIV_SOFT_EXC = 5, VMX_INTR_SOFT_EXC = 6 };
+
+// Interruptibility state.
+#define VMX_BLOCK_STI (1u << 0)
+#define VMX_BLOCK_MOVSS (1u << 1)
+
+#endif

@@ -29,7 +29,7 @@ KOBJS := $(VMM_SRCS:%.c=$(B)/k/%.o) $(ASM_SRCS:%.S=$(B)/k/%.o)
 HOST_TESTS := $(B)/tests/host/test_mm $(B)/tests/host/test_role $(B)/tests/host/test_asid $(B)/tests/host/test_clone $(B)/tests/host/test_rmap $(B)/tests/host/test_insn
 GUEST_DIR := $(B)/guest
 
-.PHONY: all help deps run run-linux run-guest test soak bench guests clean debug debug-guest linux
+.PHONY: all help deps run run-linux run-guest test test-bochs soak bench guests clean debug debug-guest linux
 # The ISO is made by a second make once the guests' sub-makes have run, so
 # that it depends on their files, not on the phony target: a make with
 # nothing changed rebuilds nothing.
@@ -44,7 +44,9 @@ help:
 	@echo "make run-guest GUEST=vmlinuz INITRD=initrd.gz MEM=128 [ARGS=console=ttyS0]   a Linux bzImage and its initrd"
 	@echo "  (umbra's options in UMBRA_ARGS, e.g. UMBRA_ARGS=mem_limit=8: guests share 8 MiB, the rest is swapped to a"
 	@echo "   disk of UMBRA_SWAP_MIB MiB, default 256, that scripts/qemu gives umbra)"
-	@echo "make test       host tests of mm/, paging guests on plain QEMU vs umbra, Debian's Linux, clones, swap, the console, ISO boot"
+	@echo "make test       host tests of mm/, paging guests on plain QEMU vs umbra, Debian's Linux, clones, swap, the console, ISO boot,"
+	@echo "                and both backends (Intel VMX, AMD SVM) on Bochs against plain QEMU"
+	@echo "make test-bochs only the Bochs tests: umbra's VMX and SVM backends on Bochs's CPU models (scripts/bochs)"
 	@echo "make test ONLY=PATTERN   only the tests whose names (as printed) match the extended regex"
 	@echo "make soak       the model tests at length (10^8 operations, 2x10^7 with clones), longer guest limits"
 	@echo "make bench      print BENCH lines (figures, not pass/fail) and draw build/bench/*.svg"
@@ -131,6 +133,13 @@ test:
 	@$(MAKE) -s all
 	@$(MAKE) -s linux || echo "make test: Debian's Linux could not be had (see above): its tests are skipped" >&2
 	@ONLY='$(ONLY)' tests/run.sh
+
+# Only the Bochs tests (tests/run_bochs.sh): umbra's VMX and SVM backends on
+# Bochs's Intel and AMD CPU models, against plain QEMU.
+test-bochs:
+	@scripts/deps.sh bochs
+	@$(MAKE) -s all
+	@ONLY='^(bochs|seam)' tests/run.sh
 
 soak:
 	@$(MAKE) -s all

@@ -8,7 +8,8 @@
 #   3. bad input: malformed modules and misbehaving guests get a clear reason
 #      and their documented status, never a crash of umbra
 #   3b. several VMs at once; 3c. clones and the clone tree; 3c'. the guest
-#      OS's forkstress; 3d. the console
+#      OS's forkstress; 3d. the console; 3f. both backends on Bochs (VMX and
+#      SVM): paging guests, clone tree, forkstress (make test-bochs: only these)
 #   4. the GRUB ISO: make run's demo ends by itself without a terminal, and
 #      keeps its console until 'quit' with one
 #
@@ -570,6 +571,9 @@ if want "dev/make debug-guest"; then
 fi
 }
 job dev dev_tools
+
+# ---- 3f. both backends on Bochs (issue 17): tests/run_bochs.sh ---------------
+. tests/run_bochs.sh
 
 # ---- 4. the GRUB ISO: make run's demo, without and with a terminal ----------
 demo() {

@@ -520,9 +520,18 @@ static void vmx_vcpu_run(struct vcpu *v, struct vm_exit *e)
 	if ((block & VMX_BLOCK_STI) && !(v->rflags & EFLAGS_IF))
 		block = VMX_BLOCK_MOVSS;
 	vmwrite(VMCS_GUEST_INTERRUPTIBILITY, block);
-	// Single-stepping in a shadow: the #DB is pending (BS), as the CPU
-	// itself would hold it (a VM-entry check).
-	vmwrite(VMCS_GUEST_PENDING_DBG, block && (v->rflags & EFLAGS_TF) ? DR6_BS : 0);
+	// A single-step trap after an instruction umbra completed: pending
+	// (BS), for the CPU to deliver before the guest's next instruction and
+	// set DR6.BS itself (injected as a #DB, with DR6.BS set by umbra, the
+	// guest found BS clear under Bochs). In
+	// an interrupt shadow with TF set, BS must be pending too (a VM-entry
+	// check): the CPU holds the trap there.
+	bool step = v->dr6_bs && v->inject.valid && v->inject.type == EVENT_EXCEPTION && v->inject.vector == VEC_DB;
+	if (step) {
+		v->inject.valid = false;
+		v->dr6_bs = false;
+	}
+	vmwrite(VMCS_GUEST_PENDING_DBG, step || (block && (v->rflags & EFLAGS_TF)) ? DR6_BS : 0);
 	u32 proc = v->want_irq_window ? vx->proc | PROC_IRQ_WINDOW_EXITING : vx->proc & ~PROC_IRQ_WINDOW_EXITING;
 	if (proc != vx->proc) {
 		vx->proc = proc;

@@ -1,0 +1,117 @@
+# ---- 3f. both backends on a second emulator: Bochs (issue 17) ---------------
+# Sourced by tests/run.sh (make test; make test-bochs runs only these). umbra
+# runs on Bochs with its Intel VMX CPU (core2_penryn_t9600: no EPT, no VPID,
+# no unrestricted guest: umbra's VMX backend, pure shadow paging) and its AMD
+# SVM CPU (ryzen, with NRIPS: umbra's SVM backend), and on the Skylake model
+# for VPID. Every paging guest, the clone tree and the guest OS's forkstress
+# must give the bytes plain QEMU gives: for VMX, plain QEMU with an Intel
+# vendor string, since umbra shows guests the host's vendor (pg_msr's AMD
+# MSRs are AMD's only).
+BT=${UMBRA_BOCHS_TEST_TIMEOUT:-400}
+# bochs_ref NAME VENDOR KERNEL ARGS...: plain QEMU's bytes for it, once.
+bochs_ref() {
+	local name=$1 vendor=$2 k=$3 f; shift 3
+	f="$out/bochs-ref-$vendor-$name.plain"
+	[ -f "$f" ] && return 0
+	local tmp="$f.$BASHPID"
+	if [ "$vendor" = intel ]; then
+		scripts/qemu --plain "$k" --mem 64 --args "$*" --timeout "$T" -- -cpu qemu64,vendor=GenuineIntel >"$tmp" 2>/dev/null
+	else
+		scripts/qemu --plain "$k" --mem 64 --args "$*" --timeout "$T" >"$tmp" 2>/dev/null
+	fi
+	echo $? >"$tmp.status"
+	mv "$tmp.status" "$f.status" && mv "$tmp" "$f"
+}
+bochs_vendor() { case $1 in bochs-svm) echo amd;; *) echo intel;; esac; }
+bochs_backend() { case $1 in bochs-svm) echo svm;; *) echo vmx;; esac; }
+
+# bochs_guest EMULATOR GUEST.elf: the paging guest under umbra on Bochs.
+bochs_guest() {
+	local emu=$1 g=$2 n gargs vendor ref rc o name
+	n=$(basename "$g" .elf); name="$emu/guest/$n"
+	gargs=$(sed -n 's/^\/\/ guest-args: //p' "tests/paging/$n.c")
+	vendor=$(bochs_vendor "$emu")
+	ref="$out/bochs-ref-$vendor-$n.plain"
+	bochs_ref "$n" "$vendor" "$g" $gargs
+	o="$out/$emu-$n"
+	UMBRA_EMULATOR=$emu UMBRA_LOG="$o.log" UMBRA_TIMEOUT=$BT scripts/run-guest "$g" 64 ${gargs:+-- $gargs} \
+		</dev/null >"$o.out" 2>"$o.err"; rc=$?
+	if [ "$rc" != "$(cat "$ref.status")" ]; then
+		bad "$name" "status $rc, plain QEMU $(cat "$ref.status"); $(grep -m1 -E 'ended|PANIC' "$o.log") $(head -c 200 "$o.err")"
+	elif ! cmp -s "$ref" "$o.out"; then
+		bad "$name" "output differs from plain QEMU's: $(diff "$ref" "$o.out" | head -4 | tr '\n' ' ')"
+	elif ! grep -q "backend $(bochs_backend "$emu") " "$o.log" || ! grep -q 'audit: OK' "$o.log" || ! grep -q 'no leak' "$o.log" ||
+	     { [ "$emu" = bochs-vmx-vpid ] && ! grep -q 'vmx: .*VPID: a stale vCPU' "$o.log"; }; then
+		bad "$name" "identical, but: $(grep -m3 -E 'backend|audit|leak' "$o.log" | tr '\n' ' ')"
+	else
+		ok "$name: byte-identical to plain QEMU ($vendor), status $rc, backend $(bochs_backend "$emu"), audit OK, no leak"
+	fi
+}
+
+# bochs_forkstress EMULATOR: the guest OS's forkstress (small), as on QEMU.
+bochs_forkstress() {
+	local emu=$1 vendor rc o k=$B/guest/kern/kern.elf args="procs=3 depth=2 pages=8 rounds=4" summary
+	vendor=$(bochs_vendor "$emu")
+	bochs_ref forkstress "$vendor" "$k" $args
+	o="$out/$emu-forkstress"
+	UMBRA_EMULATOR=$emu UMBRA_LOG="$o.log" UMBRA_TIMEOUT=$BT UMBRA_ARGS="audit=all" scripts/run-guest "$k" 64 -- $args \
+		</dev/null >"$o.out" 2>"$o.err"; rc=$?
+	summary=$(grep '^forkstress: forks=' "$o.out")
+	if [ "$rc" = 1 ] && cmp -s "$out/bochs-ref-$vendor-forkstress.plain" "$o.out" && grep -q ' OK$' <<<"$summary" &&
+	   grep -q 'vm1: audit: OK' "$o.log" && ! grep -q violation "$o.log" && grep -q 'no leak' "$o.log"; then
+		ok "$emu/guest-os/forkstress: byte-identical to plain QEMU ($summary), audits OK, no leak"
+	else
+		bad "$emu/guest-os/forkstress" "status $rc: $(diff "$out/bochs-ref-$vendor-forkstress.plain" "$o.out" | head -3 | tr '\n' ' ') $(grep -m2 -E 'ended|violation|PANIC' "$o.log" | tr '\n' ' ')"
+	fi
+}
+
+# bochs_tree EMULATOR: the clone tree, 65 VMs, audited after each clone and end.
+bochs_tree() {
+	local emu=$1 o why audits ended
+	o="$out/$emu-clone-tree.out"
+	scripts/bochs --cpu "${emu#bochs-}" --umbra "$B/tests/clone/clone_tree.elf" --mem 512 --umbra-args "audit=all" \
+		--timeout "$BT" </dev/null 2>&1 | tr -d '\r' >"$o"
+	why=$(python3 tests/clone/check_tree.py "$o")
+	audits=$(grep -c '^umbra: audit after .*: OK' "$o")
+	ended=$(grep -c '^umbra: vm[0-9]* ended .*status 0: wrote 0' "$o")
+	if python3 tests/clone/check_tree.py "$o" >/dev/null && [ "$audits" = 129 ] && [ "$ended" = 65 ] &&
+	   ! grep -q violation "$o" && grep -q 'no leak' "$o"; then
+		ok "$emu/clone/tree (65 VMs: $why; 129 audits OK; no leak)"
+	else
+		bad "$emu/clone/tree" "$why; $audits audits OK, $ended ended well; $(grep -E 'violation|leak|PANIC|refused' "$o" | head -3 | tr '\n' ' ')"
+	fi
+}
+
+# Nothing outside vmm/vmx/ knows a VMCS (nor outside vmm/svm/ a VMCB).
+bochs_seam() {
+	local name="seam/nothing outside vmm/vmx knows a VMCS, nothing outside vmm/svm a VMCB" hits
+	want "$name" || return 0
+	hits=$( (grep -ril vmcs boot vmm include mm guest Makefile | grep -v '^vmm/vmx/'
+		 grep -ril vmcb boot vmm include mm guest Makefile | grep -v '^vmm/svm/') 2>/dev/null | sort -u | tr '\n' ' ')
+	if [ -z "$hits" ]; then ok "$name"; else bad "$name" "found in $hits"; fi
+}
+bochs_seam
+
+if command -v bochs-bin >/dev/null 2>&1; then
+	for emu in bochs-vmx bochs-svm; do
+		for g in $B/tests/paging/*.elf; do
+			[ -f "$g" ] || continue
+			n=$(basename "$g" .elf)
+			want "$emu/guest/$n" || continue
+			if grep -q '^// guest-input: ' "tests/paging/$n.c"; then
+				skipped "$emu/guest/$n" "it waits for typed input, which scripts/bochs does not feed"
+				continue
+			fi
+			job "$emu-$n" bochs_guest "$emu" "$g"
+		done
+		[ -f $B/guest/kern/kern.elf ] && want "$emu/guest-os/forkstress" && job "$emu-forkstress" bochs_forkstress "$emu"
+		[ -f $B/tests/clone/clone_tree.elf ] && want "$emu/clone/tree" && job "$emu-tree" bochs_tree "$emu"
+	done
+	# VPID (Skylake's model): the guests whose TLB use is sharpest.
+	for n in pg_tlb pg_spaces pg_role; do
+		want "bochs-vmx-vpid/guest/$n" && job "bochs-vmx-vpid-$n" bochs_guest bochs-vmx-vpid $B/tests/paging/$n.elf
+	done
+	want "bochs-vmx-vpid/guest-os/forkstress" && job bochs-vmx-vpid-forkstress bochs_forkstress bochs-vmx-vpid
+elif want bochs; then
+	bad "bochs" "bochs-bin is missing (scripts/deps.sh test installs bochs bochsbios vgabios)"
+fi

@@ -1,6 +1,7 @@
 // Host exception entry: one stub per vector 0-31 that pushes a uniform frame
 // and calls trap_handler. umbra takes no exception in normal operation, so
-// every one of these ends in panic with the state that caused it.
+// every one of these ends in panic with the state that caused it (but one
+// emulator's stray #DB, see trap.c, which returns).
 	.text
 	.code64
 
@@ -107,11 +108,27 @@ trap_common:
 	push	%r14
 	push	%r15
 	mov	%rsp, %rdi
+	mov	%rsp, %rbx
 	and	$-16, %rsp
-	call	trap_handler
-1:	cli
-	hlt
-	jmp	1b
+	call	trap_handler		// returns only for a trap it lets pass
+	mov	%rbx, %rsp
+	pop	%r15
+	pop	%r14
+	pop	%r13
+	pop	%r12
+	pop	%r11
+	pop	%r10
+	pop	%r9
+	pop	%r8
+	pop	%rdi
+	pop	%rsi
+	pop	%rbp
+	pop	%rbx
+	pop	%rdx
+	pop	%rcx
+	pop	%rax
+	add	$16, %rsp
+	iretq
 
 	.section .rodata
 	.globl trap_stubs

@@ -40,6 +40,8 @@ svm_vmrun:
 	je	1f
 	vmload
 1:	vmrun
+	.globl svm_vmrun_exit_point
+svm_vmrun_exit_point:			// vmm/trap.c knows it: see there
 
 	// RAX is the VMCB address again; every other register is the guest's.
 	xchg	16(%rsp), %rax

@@ -10,7 +10,7 @@ enum frame_type {
 	FRAME_GUEST,        // guest-physical memory of a VM
 	FRAME_SHADOW,       // a shadow page table or directory
 	FRAME_GPMAP,        // a leaf of a guest-physical map
-	FRAME_VMM,          // umbra's own (VMCBs, I/O bitmaps, ...)
+	FRAME_VMM,          // umbra's own (the backends' control blocks, ...)
 	FRAME_RMAP,         // reverse-map sets
 	FRAME_NR_TYPES
 };

@@ -58,7 +58,7 @@ bochs_forkstress() {
 		</dev/null >"$o.out" 2>"$o.err"; rc=$?
 	summary=$(grep '^forkstress: forks=' "$o.out")
 	if [ "$rc" = 1 ] && cmp -s "$out/bochs-ref-$vendor-forkstress.plain" "$o.out" && grep -q ' OK$' <<<"$summary" &&
-	   grep -q 'vm1: audit: OK' "$o.log" && ! grep -q violation "$o.log" && grep -q 'no leak' "$o.log"; then
+	   grep -q 'audit after vm1 ended: OK' "$o.log" && ! grep -q violation "$o.log" && grep -q 'no leak' "$o.log"; then
 		ok "$emu/guest-os/forkstress: byte-identical to plain QEMU ($summary), audits OK, no leak"
 	else
 		bad "$emu/guest-os/forkstress" "status $rc: $(diff "$out/bochs-ref-$vendor-forkstress.plain" "$o.out" | head -3 | tr '\n' ' ') $(grep -m2 -E 'ended|violation|PANIC' "$o.log" | tr '\n' ' ')"
@@ -98,6 +98,16 @@ if command -v bochs-bin >/dev/null 2>&1; then
 			[ -f "$g" ] || continue
 			n=$(basename "$g" .elf)
 			want "$emu/guest/$n" || continue
+			if [ "$emu" = bochs-svm ] && { [ $n = pg_msr ] || [ $n = pg_stackpf ]; }; then
+				# Bochs's SVM (bochs/cpu/svm.cc) records EXITINTINFO only for
+				# events it injected and for hardware exceptions: a #PF exit in
+				# the delivery of an INT 0x80 (these two guests' system calls)
+				# reports the last event injected before (pg_msr: a #GP; with
+				# none yet, pg_stackpf: external interrupt 0), which umbra
+				# delivers again. A CPU reports the INT n (umbra restarts it).
+				skipped "$emu/guest/$n" "Bochs's SVM reports a stale EXITINTINFO when an INT n's delivery exits"
+				continue
+			fi
 			if grep -q '^// guest-input: ' "tests/paging/$n.c"; then
 				skipped "$emu/guest/$n" "it waits for typed input, which scripts/bochs does not feed"
 				continue

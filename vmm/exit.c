@@ -333,8 +333,9 @@ static void handle_one(struct vcpu *v, const struct vm_exit *e, struct vm *vm)
 		break;
 	case EXIT_INVALID:
 		hv->dump(v);
-		vm_end(vm, UMBRA_EXIT_INTERNAL, true, "the CPU refused the guest state: %s",
-		       e->why ? e->why : "no reason given");
+		// Whole in the log; the VM's reason may cut it short.
+		kprintf("umbra: vm%u: the CPU refused to enter it: %s\n", vm->id, e->why ? e->why : "no reason given");
+		vm_end(vm, UMBRA_EXIT_INTERNAL, true, "the CPU refused to enter it: %s", e->why ? e->why : "no reason given");
 		break;
 	case EXIT_OTHER:
 	case EXIT_NR:

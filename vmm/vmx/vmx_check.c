@@ -9,15 +9,17 @@
 #include "vmcs.h"
 #include "vmx_int.h"
 
-static char why[200];
+static char why[240], detail[200]; // the message, and the rule broken in it
 
 static const char *const seg_names[] = { "ES", "CS", "SS", "DS", "FS", "GS", "LDTR", "TR" };
 
-#define FAIL(...)                                                       \
+#define FAIL_IN(buf, ...)                                               \
 	do {                                                            \
-		ksnprintf(why, sizeof(why), __VA_ARGS__);               \
-		return why;                                             \
+		ksnprintf(buf, sizeof(buf), __VA_ARGS__);               \
+		return buf;                                             \
 	} while (0)
+#define FAIL(...) FAIL_IN(detail, __VA_ARGS__)
+#define SAY(...) FAIL_IN(why, __VA_ARGS__)
 
 static bool limit_ok(u32 limit, u32 ar)
 {
@@ -133,13 +135,13 @@ const char *vmx_entry_failure(struct vcpu *v, u32 reason, u64 qual)
 	if (reason == VMX_EXIT_BAD_GUEST) {
 		const char *s = check_guest();
 		if (s)
-			FAIL("VM entry failed on invalid guest state: %s", s);
-		FAIL("VM entry failed on invalid guest state (qualification %lu); umbra's checks found nothing: see the "
-		     "emulator's or CPU's own account", qual);
+			SAY("invalid guest state, %s", s);
+		SAY("invalid guest state (qualification %lu), in no field umbra checks: see the emulator's or "
+		    "CPU's own account", qual);
 	}
 	if (reason == VMX_EXIT_BAD_MSR_LOAD)
-		FAIL("VM entry failed loading MSR entry %lu", qual);
-	FAIL("VM entry failed (exit reason %u, qualification %lu)", reason, qual);
+		SAY("VM entry failed loading MSR entry %lu", qual);
+	SAY("VM entry failed (exit reason %u, qualification %lu)", reason, qual);
 }
 
 static const char *const insn_errors[] = {
@@ -154,15 +156,15 @@ const char *vmx_insn_failure(struct vcpu *v, u32 insn_error, bool launched)
 {
 	const char *insn = launched ? "VMRESUME" : "VMLAUNCH";
 	if (!insn_error)
-		FAIL("%s failed: no current VMCS", insn);
+		SAY("%s failed: no current VMCS", insn);
 	const char *what = insn_error < ARRAY_SIZE(insn_errors) && insn_errors[insn_error] ?
 				   insn_errors[insn_error] : "see the SDM's table of VM-instruction errors";
 	if (insn_error == 7) {
 		vmx_load(v->hw);
 		u32 info = (u32)vmread(VMCS_ENTRY_INTR_INFO);
 		if (info & VMX_INTR_VALID)
-			FAIL("%s failed (VM-instruction error 7, %s): entry interruption information 0x%x, error code "
+			SAY("%s failed (VM-instruction error 7, %s): entry interruption information 0x%x, error code "
 			     "0x%lx", insn, what, info, vmread(VMCS_ENTRY_EXC_EC));
 	}
-	FAIL("%s failed (VM-instruction error %u: %s)", insn, insn_error, what);
+	SAY("%s failed (VM-instruction error %u: %s)", insn, insn_error, what);
 }

@@ -131,6 +131,9 @@ tests/bench/swap.sh
 # Deduplication: 8 Linux VMs booted from the same kernel (tests/bench/dedup.sh).
 tests/bench/dedup.sh
 
+# The VMX and SVM backends side by side on Bochs (tests/bench/bochs.sh).
+tests/bench/bochs.sh
+
 # The figures, drawn from the curves above.
 if gnuplot -e "dir='$B/bench'" tests/bench/plots.gp 2>"$out/gnuplot.err"; then
 	echo "plots: $(ls $B/bench/*.svg | tr '\n' ' ')"

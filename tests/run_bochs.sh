@@ -82,6 +82,18 @@ bochs_tree() {
 	fi
 }
 
+bochs_linux() {
+	local o="$out/bochs-vmx-linux" rc n
+	UMBRA_EMULATOR=bochs-vmx UMBRA_LOG="$o.log" UMBRA_TIMEOUT=1800 scripts/run-guest $B/linux/vmlinuz \
+		--initrd $B/linux/initrd.gz 128 -- console=ttyS0 quiet </dev/null 2>&1 | tr -d '\r' >"$o.raw"; rc=${PIPESTATUS[0]}
+	n=$(grep -Ec '^lstress: forks=[0-9]+ checksum=0x[0-9a-f]+ OK$' "$o.raw")
+	if [ "$rc" = 1 ] && [ "$n" = 1 ] && grep -qx 'init: lstress exited 0' "$o.raw" && grep -q 'no leak' "$o.log"; then
+		ok "bochs-vmx/linux: Debian's kernel boots under umbra's VMX backend and its fork stress is right ($(grep -o 'forks=[0-9]*' "$o.raw"))"
+	else
+		bad "bochs-vmx/linux" "status $rc: $(tail -3 "$o.raw" | tr '\n' ' ') $(grep -m2 -E 'ended|PANIC' "$o.log" | tr '\n' ' ')"
+	fi
+}
+
 # Nothing outside vmm/vmx/ knows a VMCS (nor outside vmm/svm/ a VMCB).
 bochs_seam() {
 	local name="seam/nothing outside vmm/vmx knows a VMCS, nothing outside vmm/svm a VMCB" hits
@@ -122,6 +134,9 @@ if command -v bochs-bin >/dev/null 2>&1; then
 		want "bochs-vmx-vpid/guest/$n" && job "bochs-vmx-vpid-$n" bochs_guest bochs-vmx-vpid $B/tests/paging/$n.elf
 	done
 	want "bochs-vmx-vpid/guest-os/forkstress" && job bochs-vmx-vpid-forkstress bochs_forkstress bochs-vmx-vpid
+	# make soak: Debian's Linux and its fork stress under VMX on Bochs
+	# (about 4 minutes of wall time): its stress lines as plain QEMU's.
+	[ $soak = 1 ] && [ -f $B/linux/initrd.gz ] && want "bochs-vmx/linux" && job bochs-vmx-linux bochs_linux
 elif want bochs; then
 	bad "bochs" "bochs-bin is missing (scripts/deps.sh test installs bochs bochsbios vgabios)"
 fi

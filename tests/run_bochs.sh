@@ -41,10 +41,11 @@ bochs_guest() {
 	elif ! cmp -s "$ref" "$o.out"; then
 		bad "$name" "output differs from plain QEMU's: $(diff "$ref" "$o.out" | head -4 | tr '\n' ' ')"
 	elif ! grep -q "backend $(bochs_backend "$emu") " "$o.log" || ! grep -q 'audit: OK' "$o.log" || ! grep -q 'no leak' "$o.log" ||
+	     ! grep -Eq 'instruction lengths [1-9][0-9]* checked against the CPU.s, 0 differ' "$o.log" ||
 	     { [ "$emu" = bochs-vmx-vpid ] && ! grep -q 'vmx: .*VPID: a stale vCPU' "$o.log"; }; then
-		bad "$name" "identical, but: $(grep -m3 -E 'backend|audit|leak' "$o.log" | tr '\n' ' ')"
+		bad "$name" "identical, but: $(grep -m4 -E 'backend|audit|leak|lengths' "$o.log" | tr '\n' ' ')"
 	else
-		ok "$name: byte-identical to plain QEMU ($vendor), status $rc, backend $(bochs_backend "$emu"), audit OK, no leak"
+		ok "$name: byte-identical to plain QEMU ($vendor), status $rc, backend $(bochs_backend "$emu"), audit OK, no leak, $(grep -Eo '[0-9]+ checked against the CPU.s' "$o.log") instruction lengths"
 	fi
 }
 

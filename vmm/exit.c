@@ -262,6 +262,14 @@ void handle_exit(struct vcpu *v, const struct vm_exit *e)
 	handle_one(v, e, vm);
 	if (v->rip == rip || vm->state != VM_RUNNING)
 		return;
+	// The CPU's length of the instruction (VMX, SVM's next RIP) against
+	// the decoder's, by which umbra moved RIP: a check of the decoder.
+	if (e->insn_len && e->reason != EXIT_HLT) {
+		v->len_checked++;
+		if ((u32)(v->rip - rip) != e->insn_len && v->len_differ++ == 0)
+			kprintf("umbra: vm%u: umbra bug: the instruction at eip 0x%x is %u bytes to the CPU, %u to umbra's "
+				"decoder\n", vm->id, (u32)rip, e->insn_len, (u32)(v->rip - rip));
+	}
 	// umbra completed an instruction for the guest. An interrupt shadow
 	// (after STI or MOV SS) covers one instruction: it is over.
 	v->int_shadow = false;

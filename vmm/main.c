@@ -275,10 +275,10 @@ static void report_vm(struct vm *vm)
 		vm->id, st->tables_made, st->cr3_loads, st->roots_reused, st->unsyncs, st->syncs, st->zapped, st->downgraded,
 		st->hot, st->sp_copies, st->sp_taken, st->sp_own_roots, st->sp_own_high, st->sp_own_low);
 	kprintf("umbra: vm%u: exits by reason: pf %lu cr %lu invlpg %lu io %lu msr %lu intr %lu; events re-injected %lu, INT n restarted %lu; "
-		"umbra's own handling %lu ns an exit\n",
+		"instruction lengths %lu checked against the CPU's, %lu differ; umbra's own handling %lu ns an exit\n",
 		vm->id, v->exits[EXIT_PF], v->exits[EXIT_CR_READ] + v->exits[EXIT_CR_WRITE],
 		v->exits[EXIT_INVLPG], v->exits[EXIT_IO], v->exits[EXIT_MSR], v->exits[EXIT_INTR],
-		v->reinjected, v->soft_restarted,
+		v->reinjected, v->soft_restarted, v->len_checked, v->len_differ,
 		v->exits_total ? tsc_to_us(v->handling_tsc) * 1000 / v->exits_total : 0);
 	if (vm->dev.lapic.page_shows)
 		kprintf("umbra: vm%u: local APIC page shown read-only %u times (for reads without exits)\n", vm->id,

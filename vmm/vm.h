@@ -48,6 +48,8 @@ struct vm_exit {
 	u8 io_size;
 	bool io_in, io_string, io_rep;
 	u32 next_rip;         // EXIT_IO: the backend always knows it
+	u8 insn_len;          // an intercepted instruction's length as the CPU says it
+	                      // (VMX; SVM with NRIPS), 0 if it does not
 	u32 pf_ec;            // EXIT_PF
 	gva_t pf_addr;
 	bool msr_write;       // EXIT_MSR
@@ -95,6 +97,8 @@ struct vcpu {
 	u64 reinjected;       // events whose delivery an exit interrupted, delivered again
 	u64 irqs_injected;    // interrupts from the emulated PIC
 	u64 soft_restarted;   // interrupted INT n / INT3 / INTO, re-executed instead
+	u64 len_checked;      // instructions umbra completed whose length the CPU also gave
+	u64 len_differ;       // ... and where its decoder's differed (a bug: logged)
 	u64 single_steps;     // #DB raised after instructions umbra completed with TF set
 	u64 tlb_flushes;      // entries with the VM's TLB flushed
 };

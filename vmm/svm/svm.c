@@ -37,6 +37,7 @@ static u8 msrpm[2 * PAGE_SIZE] __attribute__((aligned(PAGE_SIZE)));
 static u8 host_hsave[PAGE_SIZE] __attribute__((aligned(PAGE_SIZE)));
 static struct asid_space asids; // as many as CPUID 8000_000A EBX says
 static bool flush_by_asid;      // CPUID 8000_000A EDX bit 6: TLB_CONTROL 3 works
+static bool nrips;              // CPUID 8000_000A EDX bit 3: the VMCB gives the next RIP
 
 // The CR0 and CR4 bits the guest controls directly in the real registers.
 #define GUEST_CR0_PASS (CR0_PE | CR0_MP | CR0_EM | CR0_TS | CR0_ET | CR0_NE | CR0_AM | CR0_CD | CR0_NW)
@@ -72,9 +73,11 @@ static int svm_cpu_init(void)
 		return -ERR_NOMEM;
 	asid_space_init(&asids, b);
 	flush_by_asid = d & (1u << 6);
-	kprintf("umbra: svm: %u ASIDs, handed out by generation; %s\n", b,
+	nrips = d & (1u << 3);
+	kprintf("umbra: svm: %u ASIDs, handed out by generation; %s; %s\n", b,
 		flush_by_asid ? "FlushByAsid: a stale vCPU flushes its own ASID" :
-				"no FlushByAsid: a stale vCPU takes a fresh ASID");
+				"no FlushByAsid: a stale vCPU takes a fresh ASID",
+		nrips ? "NRIPS: intercepted instructions' lengths checked against the decoder's" : "no NRIPS");
 	return 0;
 }
 
@@ -166,7 +169,7 @@ static void event_from_svm(u64 info, struct event *ev)
 	ev->ec = (u32)(info >> 32);
 }
 
-static void decode_exit(struct vmcb *vmcb, struct vm_exit *e)
+static void decode_exit(struct vmcb *vmcb, u64 rip, struct vm_exit *e)
 {
 	u64 code = vmcb->ctl.exitcode;
 	memset(e, 0, sizeof(*e));
@@ -248,6 +251,11 @@ static void decode_exit(struct vmcb *vmcb, struct vm_exit *e)
 	default:
 		e->reason = EXIT_OTHER;
 	}
+	// With NRIPS an intercepted instruction's exit gives the next RIP.
+	if (nrips && vmcb->ctl.nrip > rip && vmcb->ctl.nrip - rip <= 15 &&
+	    (e->reason == EXIT_CR_READ || e->reason == EXIT_CR_WRITE || e->reason == EXIT_INVLPG ||
+	     e->reason == EXIT_IO || e->reason == EXIT_MSR || e->reason == EXIT_INSN || e->reason == EXIT_HLT))
+		e->insn_len = (u8)(vmcb->ctl.nrip - rip);
 }
 
 static void svm_vcpu_run(struct vcpu *v, struct vm_exit *e)
@@ -329,7 +337,7 @@ static void svm_vcpu_run(struct vcpu *v, struct vm_exit *e)
 	v->cr2 = (u32)s->cr2;
 	v->cpl = s->cpl;
 	v->int_shadow = vmcb->ctl.int_shadow & 1;
-	decode_exit(vmcb, e);
+	decode_exit(vmcb, s->rip, e);
 }
 
 static u32 svm_seg_base(struct vcpu *v, enum seg sg)

@@ -455,6 +455,10 @@ static void decode_exit(struct vcpu *v, struct vmx_vcpu *vx, struct vm_exit *e)
 		else
 			e->reason = EXIT_OTHER;
 	}
+	// The exits an instruction makes give its length.
+	if (e->reason == EXIT_CR_READ || e->reason == EXIT_CR_WRITE || e->reason == EXIT_INVLPG ||
+	    e->reason == EXIT_IO || e->reason == EXIT_MSR || e->reason == EXIT_INSN || e->reason == EXIT_HLT)
+		e->insn_len = (u8)vmread(VMCS_EXIT_INSN_LEN);
 }
 
 // Real CR0 and CR4 from the guest's: WP and PG forced as on SVM (the shadow

@@ -131,7 +131,7 @@ static void cmd_help(int argc, char **argv)
 
 static const struct cmd cmds[] = {
 	{ "help", "", "this list", cmd_help },
-	{ "vms", "[from N]", "every VM: id, state, memory, ASID, parent, exits, shadow faults", cmd_vms },
+	{ "vms", "[from N]", "every VM: id, state, memory, TLB tag (ASID, VPID), parent, exits, shadow faults", cmd_vms },
 	{ "vm", "N", "one VM: registers, guest CR0/CR3/CR4, counters, APICs", cmd_vm },
 	{ "kill", "N", "stop VM N", cmd_kill },
 	{ "focus", "N", "typed input goes to VM N's COM1 (Ctrl-A c: back here, and there again)", cmd_focus },

@@ -19,7 +19,7 @@ void cmd_vms(int argc, char **argv)
 	u64 from;
 	if (!arg_from(argc, argv, 1, &from))
 		return;
-	kprintf("  id  state    mem    ASID parent     exits  shadow-faults  tables  clones\n");
+	kprintf("  id  state    mem     tag parent     exits  shadow-faults  tables  clones\n");
 	u32 shown = 0, more = 0;
 	for (u32 i = 1; i < MAX_VMS; i++) {
 		const struct vm *vm = &vms[i];
@@ -48,7 +48,7 @@ void cmd_vm(int argc, char **argv)
 	if (!vm)
 		return;
 	const struct vcpu *v = &vm->vcpu;
-	kprintf("vm%u: %s, %u MiB, ASID %u (generation %lu), parent %u, cmdline '%s'\n", vm->id, state_name(vm),
+	kprintf("vm%u: %s, %u MiB, TLB tag %u (ASID or VPID; generation %lu), parent %u, cmdline '%s'\n", vm->id, state_name(vm),
 		vm->mem_mib, vm->vcpu.asid.asid, vm->vcpu.asid.gen, vm->parent, vm->cmdline);
 	if (vm->state == VM_ENDED)
 		kprintf("  ended: status %u%s: %s\n", vm->exit_status, vm->stopped_by_umbra ? " (by umbra)" : "",

@@ -2,6 +2,7 @@
 // VMRUN, store them back. The VMCB holds RAX, RSP, RIP and RFLAGS. The state
 // VMRUN leaves alone (FS, GS, TR, LDTR, syscall and sysenter MSRs) is the
 // guest's in the CPU across exits; VMLOAD brings it in when svm.c says so.
+#include "guest_gprs.h"
 	.text
 	.code64
 
@@ -21,20 +22,8 @@ svm_vmrun:
 	clgi
 
 	mov	16(%rsp), %rax
-	mov	8*1(%rax), %rcx
-	mov	8*2(%rax), %rdx
-	mov	8*3(%rax), %rbx
-	mov	8*5(%rax), %rbp
-	mov	8*6(%rax), %rsi
+	LOAD_GUEST_GPRS %rax
 	mov	8*7(%rax), %rdi
-	mov	8*8(%rax), %r8
-	mov	8*9(%rax), %r9
-	mov	8*10(%rax), %r10
-	mov	8*11(%rax), %r11
-	mov	8*12(%rax), %r12
-	mov	8*13(%rax), %r13
-	mov	8*14(%rax), %r14
-	mov	8*15(%rax), %r15
 	mov	8(%rsp), %rax
 	cmpq	$0, 0(%rsp)
 	je	1f
@@ -45,20 +34,7 @@ svm_vmrun_exit_point:			// vmm/trap.c knows it: see there
 
 	// RAX is the VMCB address again; every other register is the guest's.
 	xchg	16(%rsp), %rax
-	mov	%rcx, 8*1(%rax)
-	mov	%rdx, 8*2(%rax)
-	mov	%rbx, 8*3(%rax)
-	mov	%rbp, 8*5(%rax)
-	mov	%rsi, 8*6(%rax)
-	mov	%rdi, 8*7(%rax)
-	mov	%r8, 8*8(%rax)
-	mov	%r9, 8*9(%rax)
-	mov	%r10, 8*10(%rax)
-	mov	%r11, 8*11(%rax)
-	mov	%r12, 8*12(%rax)
-	mov	%r13, 8*13(%rax)
-	mov	%r14, 8*14(%rax)
-	mov	%r15, 8*15(%rax)
+	STORE_GUEST_GPRS %rax
 
 	stgi
 

@@ -4,6 +4,7 @@
 // to move, unlike SVM. A VM exit clears RFLAGS (IF too): the host's come
 // back from the stack, so a host interrupt that made the exit is taken at
 // the POPF.
+#include "guest_gprs.h"
 	.text
 	.code64
 
@@ -26,19 +27,7 @@ vmx_enter:
 	vmwrite	%rsp, %rax
 	test	%rsi, %rsi		// launched? (no MOV below changes the flags)
 	mov	%rdi, %rax
-	mov	8*1(%rax), %rcx
-	mov	8*2(%rax), %rdx
-	mov	8*3(%rax), %rbx
-	mov	8*5(%rax), %rbp
-	mov	8*6(%rax), %rsi
-	mov	8*8(%rax), %r8
-	mov	8*9(%rax), %r9
-	mov	8*10(%rax), %r10
-	mov	8*11(%rax), %r11
-	mov	8*12(%rax), %r12
-	mov	8*13(%rax), %r13
-	mov	8*14(%rax), %r14
-	mov	8*15(%rax), %r15
+	LOAD_GUEST_GPRS %rax
 	mov	8*7(%rax), %rdi
 	mov	8*0(%rax), %rax
 	jnz	1f
@@ -58,20 +47,7 @@ vmx_exit:
 	// RSP is the host RSP written above: 0(%rsp) is the register array.
 	push	%rax
 	mov	8(%rsp), %rax
-	mov	%rcx, 8*1(%rax)
-	mov	%rdx, 8*2(%rax)
-	mov	%rbx, 8*3(%rax)
-	mov	%rbp, 8*5(%rax)
-	mov	%rsi, 8*6(%rax)
-	mov	%rdi, 8*7(%rax)
-	mov	%r8, 8*8(%rax)
-	mov	%r9, 8*9(%rax)
-	mov	%r10, 8*10(%rax)
-	mov	%r11, 8*11(%rax)
-	mov	%r12, 8*12(%rax)
-	mov	%r13, 8*13(%rax)
-	mov	%r14, 8*14(%rax)
-	mov	%r15, 8*15(%rax)
+	STORE_GUEST_GPRS %rax
 	popq	8*0(%rax)
 	add	$8, %rsp
 	popfq

@@ -22,7 +22,7 @@ HCFLAGS := -std=c11 -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer 
 # Every source by name, as xv6 does: nothing joins the build by accident.
 MM_SRCS := mm/frame.c mm/gpmap.c mm/walk.c mm/shadow.c mm/shadow_sync.c mm/shadow_vcpu.c mm/shadow_share.c mm/rmap.c mm/audit.c mm/swap.c mm/dedup.c
 VMM_SRCS := vmm/main.c vmm/vm.c vmm/sched.c vmm/console.c vmm/console_vm.c vmm/console_mm.c vmm/console_input.c vmm/irq.c vmm/exit.c vmm/emulate.c vmm/pvclock.c vmm/insn.c vmm/vpic.c vmm/vpit.c vmm/rtc.c vmm/loader.c vmm/linux_boot.c vmm/devices.c vmm/uart.c vmm/legacy.c vmm/vfwcfg.c vmm/vioapic.c vmm/vlapic.c vmm/intr.c vmm/mptable.c vmm/mmio.c \
-	vmm/ata.c vmm/log.c vmm/printf.c vmm/lib.c vmm/trap.c vmm/time.c vmm/hosttimer.c vmm/asid.c vmm/cpuid.c vmm/diag.c vmm/fwcfg.c vmm/svm/svm.c vmm/vmx/vmx.c vmm/vmx/vmx_check.c $(MM_SRCS)
+	vmm/ata.c vmm/log.c vmm/printf.c vmm/lib.c vmm/trap.c vmm/time.c vmm/hosttimer.c vmm/asid.c vmm/cpuid.c vmm/diag.c vmm/fwcfg.c vmm/svm/svm.c vmm/vmx/vmx.c vmm/vmx/vmx_exit.c vmm/vmx/vmx_check.c $(MM_SRCS)
 ASM_SRCS := boot/entry.S vmm/trapentry.S vmm/svm/vmrun.S vmm/vmx/vmenter.S
 KOBJS := $(VMM_SRCS:%.c=$(B)/k/%.o) $(ASM_SRCS:%.S=$(B)/k/%.o)
 

@@ -22,6 +22,8 @@ void vmx_load(struct vmx_vcpu *vx);
 // SDM's rules find it: after an entry failure exit (reason 33 and the
 // like), and after VMLAUNCH/VMRESUME failed with VM-instruction error
 // insn_error (0: no current VMCS).
+// After a VM exit (RIP already in v): what it was, for exit.c.
+void vmx_decode_exit(struct vcpu *v, struct vmx_vcpu *vx, struct vm_exit *e);
 const char *vmx_entry_failure(struct vcpu *v, u32 reason, u64 qual);
 const char *vmx_insn_failure(struct vcpu *v, u32 insn_error, bool launched);
 

@@ -44,6 +44,7 @@ help:
 	@echo "make run-guest GUEST=vmlinuz INITRD=initrd.gz MEM=128 [ARGS=console=ttyS0]   a Linux bzImage and its initrd"
 	@echo "  (umbra's options in UMBRA_ARGS, e.g. UMBRA_ARGS=mem_limit=8: guests share 8 MiB, the rest is swapped to a"
 	@echo "   disk of UMBRA_SWAP_MIB MiB, default 256, that scripts/qemu gives umbra)"
+	@echo "  (UMBRA_EMULATOR=bochs-vmx, bochs-vmx-vpid or bochs-svm: umbra on Bochs with its Intel VMX or AMD SVM CPU, scripts/bochs)"
 	@echo "make test       host tests of mm/, paging guests on plain QEMU vs umbra, Debian's Linux, clones, swap, the console, ISO boot,"
 	@echo "                and both backends (Intel VMX, AMD SVM) on Bochs against plain QEMU"
 	@echo "make test-bochs only the Bochs tests: umbra's VMX and SVM backends on Bochs's CPU models (scripts/bochs)"

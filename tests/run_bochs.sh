@@ -8,18 +8,17 @@
 # vendor string, since umbra shows guests the host's vendor (pg_msr's AMD
 # MSRs are AMD's only).
 BT=${UMBRA_BOCHS_TEST_TIMEOUT:-400}
-# bochs_ref NAME VENDOR KERNEL ARGS...: plain QEMU's bytes for it, once.
+# bochs_ref NAME VENDOR INPUT KERNEL ARGS...: plain QEMU's bytes for it, once
+# (INPUT typed once it says READY).
 bochs_ref() {
-	local name=$1 vendor=$2 k=$3 f; shift 3
+	local name=$1 vendor=$2 input=$3 k=$4 f cpu=(); shift 4
 	f="$out/bochs-ref-$vendor-$name.plain"
 	[ -f "$f" ] && return 0
 	local tmp="$f.$BASHPID"
-	if [ "$vendor" = intel ]; then
-		scripts/qemu --plain "$k" --mem 64 --args "$*" --timeout "$T" -- -cpu qemu64,vendor=GenuineIntel >"$tmp" 2>/dev/null
-	else
-		scripts/qemu --plain "$k" --mem 64 --args "$*" --timeout "$T" >"$tmp" 2>/dev/null
-	fi
-	echo $? >"$tmp.status"
+	[ "$vendor" = intel ] && cpu=(-cpu qemu64,vendor=GenuineIntel)
+	: >"$tmp"
+	feed "$tmp" "$input" | scripts/qemu --plain "$k" --mem 64 --args "$*" --timeout "$T" -- "${cpu[@]}" >"$tmp" 2>/dev/null
+	echo "${PIPESTATUS[1]}" >"$tmp.status"
 	mv "$tmp.status" "$f.status" && mv "$tmp" "$f"
 }
 bochs_vendor() { case $1 in bochs-svm) echo amd;; *) echo intel;; esac; }
@@ -27,15 +26,17 @@ bochs_backend() { case $1 in bochs-svm) echo svm;; *) echo vmx;; esac; }
 
 # bochs_guest EMULATOR GUEST.elf: the paging guest under umbra on Bochs.
 bochs_guest() {
-	local emu=$1 g=$2 n gargs vendor ref rc o name
+	local emu=$1 g=$2 n gargs vendor ref rc o name input
 	n=$(basename "$g" .elf); name="$emu/guest/$n"
 	gargs=$(sed -n 's/^\/\/ guest-args: //p' "tests/paging/$n.c")
+	input=$(sed -n 's/^\/\/ guest-input: //p' "tests/paging/$n.c") # typed once it says READY
 	vendor=$(bochs_vendor "$emu")
 	ref="$out/bochs-ref-$vendor-$n.plain"
-	bochs_ref "$n" "$vendor" "$g" $gargs
+	bochs_ref "$n" "$vendor" "$input" "$g" $gargs
 	o="$out/$emu-$n"
-	UMBRA_EMULATOR=$emu UMBRA_LOG="$o.log" UMBRA_TIMEOUT=$BT scripts/run-guest "$g" 64 ${gargs:+-- $gargs} \
-		</dev/null >"$o.out" 2>"$o.err"; rc=$?
+	: >"$o.out"
+	feed "$o.out" "$input" | UMBRA_EMULATOR=$emu UMBRA_LOG="$o.log" UMBRA_TIMEOUT=$BT scripts/run-guest "$g" 64 \
+		${gargs:+-- $gargs} >"$o.out" 2>"$o.err"; rc=${PIPESTATUS[1]}
 	if [ "$rc" != "$(cat "$ref.status")" ]; then
 		bad "$name" "status $rc, plain QEMU $(cat "$ref.status"); $(grep -m1 -E 'ended|PANIC' "$o.log") $(head -c 200 "$o.err")"
 	elif ! cmp -s "$ref" "$o.out"; then
@@ -53,7 +54,7 @@ bochs_guest() {
 bochs_forkstress() {
 	local emu=$1 vendor rc o k=$B/guest/kern/kern.elf args="procs=3 depth=2 pages=8 rounds=4" summary
 	vendor=$(bochs_vendor "$emu")
-	bochs_ref forkstress "$vendor" "$k" $args
+	bochs_ref forkstress "$vendor" "" "$k" $args
 	o="$out/$emu-forkstress"
 	UMBRA_EMULATOR=$emu UMBRA_LOG="$o.log" UMBRA_TIMEOUT=$BT UMBRA_ARGS="audit=all" scripts/run-guest "$k" 64 -- $args \
 		</dev/null >"$o.out" 2>"$o.err"; rc=$?
@@ -136,10 +137,6 @@ if command -v bochs-bin >/dev/null 2>&1; then
 				# none yet, pg_stackpf: external interrupt 0), which umbra
 				# delivers again. A CPU reports the INT n (umbra restarts it).
 				skipped "$emu/guest/$n" "Bochs's SVM reports a stale EXITINTINFO when an INT n's delivery exits"
-				continue
-			fi
-			if grep -q '^// guest-input: ' "tests/paging/$n.c"; then
-				skipped "$emu/guest/$n" "it waits for typed input, which scripts/bochs does not feed"
 				continue
 			fi
 			job "$emu-$n" bochs_guest "$emu" "$g"

@@ -2,7 +2,7 @@
 // vmm/vmx/vmenter.S): move the guest's general registers between the CPU
 // and struct vcpu's gpr[] (enum gpr's order, 8 bytes each) at \base.
 // RAX, RSP and RDI are each backend's own business: RSP is in the control
-// block on both, RAX in SVM's VMCB, and one register must hold \base.
+// block on both, RAX in SVM's too, and one register must hold \base.
 #ifndef UMBRA_GUEST_GPRS_H
 #define UMBRA_GUEST_GPRS_H
 

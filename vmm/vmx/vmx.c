@@ -186,8 +186,8 @@ static int vmx_cpu_init(void)
 		u64 cap2 = rdmsr(MSR_VMX_PROCBASED_CTLS2);
 		// The EPT/VPID capability MSR exists only with EPT or VPID.
 		u64 ept_vpid = (cap2 >> 32) & (PROC2_EPT | PROC2_VPID) ? rdmsr(MSR_VMX_EPT_VPID_CAP) : 0;
-		if (((cap2 >> 32) & PROC2_VPID) && (ept_vpid & VMX_CAP_INVVPID) &&
-		    (ept_vpid & (VMX_CAP_INVVPID_SINGLE | VMX_CAP_INVVPID_ALL))) {
+		// VPIDs wrap with an all-context INVVPID: without one, no VPID.
+		if (((cap2 >> 32) & PROC2_VPID) && (ept_vpid & VMX_CAP_INVVPID) && (ept_vpid & VMX_CAP_INVVPID_ALL)) {
 			vpid_on = true;
 			invvpid_single = ept_vpid & VMX_CAP_INVVPID_SINGLE;
 			ctl_proc |= PROC_SECONDARY;

@@ -2,7 +2,8 @@
 // vmm/vmx/vmenter.S): move the guest's general registers between the CPU
 // and struct vcpu's gpr[] (enum gpr's order, 8 bytes each) at \base.
 // RAX, RSP and RDI are each backend's own business: RSP is in the control
-// block on both, RAX in SVM's too, and one register must hold \base.
+// block on both, RAX in SVM's too, and one register must hold \base. Also
+// the host's callee-saved registers, kept on the stack across the switch.
 #ifndef UMBRA_GUEST_GPRS_H
 #define UMBRA_GUEST_GPRS_H
 
@@ -38,6 +39,25 @@
 	mov	%r13, 8*13(\base)
 	mov	%r14, 8*14(\base)
 	mov	%r15, 8*15(\base)
+.endm
+
+// The host's callee-saved registers around a world switch (SysV ABI).
+.macro PUSH_HOST_CALLEE_SAVED
+	push	%rbx
+	push	%rbp
+	push	%r12
+	push	%r13
+	push	%r14
+	push	%r15
+.endm
+
+.macro POP_HOST_CALLEE_SAVED
+	pop	%r15
+	pop	%r14
+	pop	%r13
+	pop	%r12
+	pop	%rbp
+	pop	%rbx
 .endm
 
 #endif

@@ -9,12 +9,7 @@
 // void svm_vmrun(u64 vmcb_pa, u64 *gpr, u64 vmload)
 	.globl svm_vmrun
 svm_vmrun:
-	push	%rbx
-	push	%rbp
-	push	%r12
-	push	%r13
-	push	%r14
-	push	%r15
+	PUSH_HOST_CALLEE_SAVED
 	push	%rsi			// 16(%rsp): guest registers
 	push	%rdi			// 8(%rsp): guest VMCB
 	push	%rdx			// 0(%rsp): VMLOAD first?
@@ -39,12 +34,7 @@ svm_vmrun_exit_point:			// vmm/trap.c knows it: see there
 	stgi
 
 	add	$24, %rsp
-	pop	%r15
-	pop	%r14
-	pop	%r13
-	pop	%r12
-	pop	%rbp
-	pop	%rbx
+	POP_HOST_CALLEE_SAVED
 	ret
 
 	.section .note.GNU-stack, "", @progbits

@@ -15,12 +15,7 @@
 // number in the VMCS (VMfailValid)
 	.globl vmx_enter
 vmx_enter:
-	push	%rbx
-	push	%rbp
-	push	%r12
-	push	%r13
-	push	%r14
-	push	%r15
+	PUSH_HOST_CALLEE_SAVED
 	pushfq
 	push	%rdi			// 0(%rsp): guest registers
 	mov	$VMCS_HOST_RSP, %rax
@@ -52,12 +47,7 @@ vmx_exit:
 	add	$8, %rsp
 	popfq
 	xor	%eax, %eax
-4:	pop	%r15
-	pop	%r14
-	pop	%r13
-	pop	%r12
-	pop	%rbp
-	pop	%rbx
+4:	POP_HOST_CALLEE_SAVED
 	ret
 
 	.section .note.GNU-stack, "", @progbits

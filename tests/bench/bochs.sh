@@ -6,7 +6,7 @@
 #   umbra's log) over the CPU time of its run, less that of a run of a
 #   guest that exits at once (Bochs's start, BIOS, GRUB, umbra's boot);
 #   svm= the same under SVM.
-# - vmx_forkstress_slowdown_vs_svm: the guest OS's forkstress (small), CPU
+# - vmx_forkstress_slowdown_vs_svm: the guest OS's forkstress (16 rounds), CPU
 #   time less the same start-up, VMX over SVM; vmx_vpid_cpu_ms= the same on the
 #   Skylake model, where umbra tags guest translations with VPIDs (without,
 #   every VM entry and exit empties Bochs's TLB).
@@ -37,7 +37,7 @@ declare -A base io fs
 for emu in bochs-vmx bochs-svm bochs-vmx-vpid; do
 	base[$emu]=$(run $emu start $B/tests/edge/exitwide.elf 16)
 	[ $emu = bochs-vmx-vpid ] || io[$emu]=$(run $emu exits $B/tests/bench/exits.elf 16)
-	fs[$emu]=$(run $emu forkstress $B/guest/kern/kern.elf 64 -- procs=3 depth=2 pages=8 rounds=4)
+	fs[$emu]=$(run $emu forkstress $B/guest/kern/kern.elf 64 -- procs=3 depth=2 pages=8 rounds=16)
 done
 rate() { # EMU
 	local n ms

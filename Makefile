@@ -49,7 +49,7 @@ help:
 	@echo "                and both backends (Intel VMX, AMD SVM) on Bochs against plain QEMU"
 	@echo "make test-bochs only the Bochs tests: umbra's VMX and SVM backends on Bochs's CPU models (scripts/bochs)"
 	@echo "make test ONLY=PATTERN   only the tests whose names (as printed) match the extended regex"
-	@echo "make soak       the model tests at length (10^8 operations, 2x10^7 with clones), longer guest limits"
+	@echo "make soak       the model tests at length (10^8 operations, 2x10^7 with clones), Linux cloned under VMX on Bochs, longer guest limits"
 	@echo "make bench      print BENCH lines (figures, not pass/fail) and draw build/bench/*.svg"
 	@echo "make linux      fetch Debian's i386 kernel and busybox, build the initramfs with the fork stress (build/linux)"
 	@echo "make debug      umbra in QEMU under gdb, stopped at kmain with source (scripts/debug)"

@@ -118,5 +118,9 @@ bool swap_frame_movable(hfn_t h);
 // Is the page all zeros (then it needs no disk: the zero frame stands for it)?
 bool swap_page_zero(const void *page);
 u32 swap_holders(gfn_t gfn, u32 e, u32 set_to);
+// Movable frame h's pages become into's (the zero frame, or a frame of the
+// same bytes): its mappings go through its reverse map, every leaf that
+// named it names into, its references move there, and h is freed.
+void swap_repoint(hfn_t h, hfn_t into);
 
 #endif

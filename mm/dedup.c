@@ -46,12 +46,7 @@ static u64 page_hash(const void *p)
 static void merge(hfn_t into, hfn_t h)
 {
 	shadow_clear_bits(NULL, into, PTE_W);
-	shadow_reclaim(h, NULL, NULL);
-	u32 n = swap_holders(frame_of(h)->gfn, (u32)h, (u32)into);
-	for (u32 i = 0; i < n; i++) {
-		frame_get(into);
-		frame_put(h);
-	}
+	swap_repoint(h, into);
 	if (!(frame_of(into)->flags & FRAME_F_ZERO))
 		frame_of(into)->flags |= FRAME_F_MERGED;
 	dedup_stats.merged++;

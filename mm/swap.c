@@ -193,16 +193,20 @@ bool swap_page_zero(const void *page)
 	return true;
 }
 
-// No disk write for an all-zero page: every leaf that named h names the
-// zero frame.
-static void to_zero(hfn_t h)
+void swap_repoint(hfn_t h, hfn_t into)
 {
 	shadow_reclaim(h, NULL, NULL);
-	u32 n = swap_holders(frame_of(h)->gfn, (u32)h, (u32)swap_zero_hfn);
+	u32 n = swap_holders(frame_of(h)->gfn, (u32)h, (u32)into);
 	for (u32 i = 0; i < n; i++) {
-		frame_get(swap_zero_hfn);
+		frame_get(into);
 		frame_put(h);
 	}
+}
+
+// No disk write for an all-zero page: it becomes the zero frame.
+static void to_zero(hfn_t h)
+{
+	swap_repoint(h, swap_zero_hfn);
 	swap_stats.zero_pages++;
 }
 

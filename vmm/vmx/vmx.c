@@ -19,6 +19,7 @@ void vmx_exit(void);
 
 static struct vmx_vcpu vcpus[MAX_VMS];
 static struct vmx_vcpu *current; // the current VMCS (VMPTRLD), if any
+static u64 dr6_in_cpu = ~0ull;   // what DR6 holds (umbra never changes it itself)
 static u32 revision;             // IA32_VMX_BASIC bits 30:0
 static u8 vmxon_region[PAGE_SIZE] __attribute__((aligned(PAGE_SIZE)));
 // One I/O bitmap pair and one MSR bitmap for every VM: intercept everything
@@ -443,12 +444,14 @@ static void vmx_vcpu_run(struct vcpu *v, struct vm_exit *e)
 			vmwrite(VMCS_ENTRY_EXC_EC, ev->ec);
 		ev->valid = false;
 	}
-	// CR2 and DR6 are not in the VMCS: the registers hold the guest's.
+	// CR2 and DR6 are not in the VMCS: the registers hold the guest's
+	// (written only when another value is wanted: DR6 moves are slow).
 	if (read_cr2() != v->cr2)
 		write_cr2(v->cr2);
-	write_dr(6, vx->dr6);
+	if (dr6_in_cpu != vx->dr6)
+		write_dr(6, vx->dr6);
 	int r = vmx_enter(v->gpr, vx->launched);
-	vx->dr6 = read_dr(6);
+	vx->dr6 = dr6_in_cpu = read_dr(6);
 	v->cr2 = (u32)read_cr2();
 	if (r) {
 		memset(e, 0, sizeof(*e));
